@@ -1,0 +1,55 @@
+/*
+ * buf - a bounded, growable byte buffer.
+ *
+ * Every append is checked against the cap given at creation; an append that
+ * would pass the cap (or fails to allocate) appends nothing, returns -1 and
+ * sets the sticky "overflowed" flag, so callers can report a named finding
+ * instead of silently truncating. The contents are always NUL-terminated for
+ * convenience, but may contain NUL bytes: use buf_len(), not strlen().
+ */
+#ifndef TM_BUF_H
+#define TM_BUF_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+typedef struct buf buf;
+
+/* buf_new - create an empty buffer that may hold at most cap bytes. NULL on OOM. */
+buf *buf_new(size_t cap);
+/* buf_free - release b; NULL is accepted. */
+void buf_free(buf *b);
+/* buf_append - append n bytes; 0 on success, -1 (nothing appended) past the cap. */
+int buf_append(buf *b, const void *p, size_t n);
+/* buf_puts - append a NUL-terminated string. */
+int buf_puts(buf *b, const char *s);
+/* buf_putc - append one byte. */
+int buf_putc(buf *b, int c);
+/* buf_printf - append formatted text; all or nothing, -1 past the cap. */
+int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf *b, const char *fmt, va_list ap);
+/* buf_data - the bytes, always followed by a NUL. Never NULL. */
+const char *buf_data(const buf *b);
+/* buf_len - number of bytes held. */
+size_t buf_len(const buf *b);
+/* buf_truncate - shorten to len bytes (no-op if already shorter). */
+void buf_truncate(buf *b, size_t len);
+/* buf_reset - empty the buffer and clear the overflow flag. */
+void buf_reset(buf *b);
+/* buf_overflowed - nonzero once any append was refused. */
+int buf_overflowed(const buf *b);
+/* buf_steal - return the heap string (caller frees) and free b. */
+char *buf_steal(buf *b);
+
+/* Bounded string helpers for fixed arrays (never overflow, always NUL-terminate). */
+/* str_copy - copy (p,n) into dst[dstsz], truncating; returns 0, or -1 if truncated. */
+int str_copy(char *dst, size_t dstsz, const char *p, size_t n);
+/* str_lower - lowercase ASCII in place. */
+void str_lower(char *s);
+/* mem_casecmp_eq - ASCII case-insensitive equality of (a,an) and (b,bn). */
+int mem_caseeq(const char *a, size_t an, const char *b, size_t bn);
+/* str_printable - copy (p,n) into dst[dstsz] replacing non-printables with '?'
+ * (for logging attacker-supplied strings). */
+void str_printable(char *dst, size_t dstsz, const char *p, size_t n);
+
+#endif

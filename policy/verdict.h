@@ -1,0 +1,48 @@
+/*
+ * verdict - what to do with one message: the single funnel from facts and
+ * findings plus the policy configuration to an action, headers to add and
+ * fields to remove. Dry-run aware: the decided action is kept, the enforced
+ * action becomes accept.
+ */
+#ifndef TM_VERDICT_H
+#define TM_VERDICT_H
+
+#include <stddef.h>
+
+enum verdict_action { ACT_ACCEPT = 0, ACT_QUARANTINE, ACT_TEMPFAIL, ACT_REJECT, ACT_DISCARD };
+
+#define VERDICT_MAX_ADD 4
+#define VERDICT_MAX_REMOVE 16
+
+struct verdict_header {
+	char name[64];
+	char *value;        /* heap, owned by the verdict */
+};
+
+struct verdict_remove {
+	char name[64];
+	unsigned index;     /* 1-based occurrence among fields of that name (smfi_chgheader) */
+};
+
+struct verdict {
+	enum verdict_action action;    /* enforced */
+	enum verdict_action decided;   /* what policy decided (differs under dry-run) */
+	int dry_run;
+	char rcode[4];                 /* "550" */
+	char xcode[12];                /* "5.7.1" */
+	char reply[256];               /* SMTP reply text */
+	char reason[256];              /* which finding/rule caused the action */
+	size_t nadd;
+	struct verdict_header add[VERDICT_MAX_ADD];     /* insert at the top, in this order */
+	size_t nremove;
+	struct verdict_remove remove[VERDICT_MAX_REMOVE];
+};
+
+const char *verdict_action_name(enum verdict_action a);
+/* verdict_action_parse - "accept", "quarantine", "tempfail", "reject", "discard"; -1 unknown. */
+int verdict_action_parse(const char *s);
+void verdict_clear(struct verdict *v);
+/* verdict_add_header - append a header to add (value copied). */
+int verdict_add_header(struct verdict *v, const char *name, const char *value);
+
+#endif
