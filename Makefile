@@ -1,6 +1,7 @@
 # trustmilter - GNU make build. See README.md.
 #
 #   make            build the programs into build/
+#   make demo       install dependencies, build, check the sample messages
 #   make check      build, run the whole suite, again under ASan+UBSan, fuzz smoke runs
 #   make fuzz       longer libFuzzer runs (FUZZ_SECONDS per target)
 #   make bench      benchmarks (docs/BENCHMARKS.md)
@@ -60,7 +61,7 @@ TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check test fuzz fuzz-build bench install clean deps
+.PHONY: all check test fuzz fuzz-build bench install clean deps demo
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(B)/%.o: %.c $(wildcard policy/*.h)
@@ -114,6 +115,10 @@ check: deps
 	tests/run-tests
 
 test: check
+
+demo: deps
+	$(MAKE) all
+	contrib/demo
 
 bench: all
 	tests/bench/run
