@@ -3,11 +3,11 @@
 # and every configuration key is in the manual page trustmilter.conf(5).
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 n=0; fail=0
-names=$(grep -ohE '"(spf|dkim|dmarc|unsub|bulk|format|envelope|dns|limits|spam)\.[a-z0-9_.]+[a-z0-9_]"' "$SRC"/policy/*.c |
+names=$(grep -ohE '"(spf|dkim|dmarc|unsub|bulk|format|envelope|dns|limits|spam)\.[a-z0-9_.]+[a-z0-9]"' "$SRC"/policy/*.c |
 	tr -d '"' | sort -u)
 for name in $names; do
 	# configuration keys share prefixes with findings: skip names that are keys
-	grep -q "^  *{ \"$name\"" "$SRC/policy/conf.c" && continue
+	grep -qE "^[[:space:]]*\{ \"$name\"" "$SRC/policy/conf.c" && continue
 	n=$((n + 1))
 	if grep -qF "\`$name\`" "$SRC/docs/FINDINGS.md"; then echo "ok $n - finding $name documented"
 	else echo "not ok $n - finding $name is not in docs/FINDINGS.md"; fi
