@@ -1,6 +1,6 @@
 /*
  * session-run - drive the session API from an event script and print what
- * came out, for the scripted session tests (tests/sessions/*.script).
+ * came out, for the scripted session tests (tests/sessions/NAME.script).
  *
  * Script lines (one event each; "\t" and "\r\n" escapes allowed in values):
  *   connect HOST IP | helo NAME | direction inbound|outbound | macro NAME VALUE
