@@ -495,12 +495,17 @@ size_t dkim_hlist_parse(const char *p, size_t n, struct dkim_sig *s)
 				s->covers_list_unsubscribe_post = 1;
 			if (s->nsigned < DKIM_MAX_SIGNED_HEADERS) {
 				char *dst = s->signed_headers[s->nsigned++];
-				if (str_copy(dst, sizeof(s->signed_headers[0]), p + a, b - a) < 0)
-					s->signed_headers_capped = 1;
-				for (char *c = dst; *c; c++) {
-					unsigned char u = (unsigned char)*c;
-					*c = (char)(u < 32 || u > 126 ? '?' : tolower(u));
+				size_t k = 0;
+				for (size_t j = a; j < b; j++) {
+					if (k + 1 >= sizeof(s->signed_headers[0])) {
+						s->signed_headers_capped = 1;
+						break;
+					}
+					unsigned char u = (unsigned char)p[j];
+					/* printable for logs; NUL can never end an entry early */
+					dst[k++] = (char)(u < 33 || u > 126 ? '?' : tolower(u));
 				}
+				dst[k] = '\0';
 			} else {
 				s->signed_headers_capped = 1;
 			}

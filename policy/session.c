@@ -344,6 +344,9 @@ static void eval_dkim(session *s)
 	if (dkim_verify_ignored(s->dkim))
 		findings_add(s->f, "dkim.too_many_signatures", "%zu signatures beyond the first %d ignored",
 		             dkim_verify_ignored(s->dkim), DKIM_MAX_SIGS);
+	if (dkim_verify_refused(s->dkim))
+		findings_add(s->f, "dkim.header_refused", "%zu header fields were not given to the DKIM "
+		             "verifier (cap, invalid name or NUL byte)", dkim_verify_refused(s->dkim));
 	if (s->nsigs == 0) {
 		findings_add(s->f, "dkim.none", "the message has no DKIM signature");
 		return;
