@@ -295,7 +295,8 @@ int main(int argc, char **argv)
 	const char *cfgpath = NULL;
 	const char *sets[64];
 	size_t nsets = 0;
-	buf *dns = buf_new(4096);
+	char dns[2048] = "";
+	size_t dnslen = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "c:qVh", lo, NULL)) != -1) {
 		switch (c) {
@@ -311,7 +312,15 @@ int main(int argc, char **argv)
 			}
 			o.direction = optarg;
 			break;
-		case 'D': buf_printf(dns, "%s%s", buf_len(dns) ? "," : "", optarg); break;
+		case 'D': {
+			int w = snprintf(dns + dnslen, sizeof(dns) - dnslen, "%s%s", dnslen ? "," : "", optarg);
+			if (w < 0 || (size_t)w >= sizeof(dns) - dnslen) {
+				fprintf(stderr, "trustmilter-check: too many --dns servers\n");
+				return 2;
+			}
+			dnslen += (size_t)w;
+			break;
+		}
 		case 'j': o.json = 1; break;
 		case 'P': {
 			buf *ex = buf_new(1 << 20);
@@ -343,8 +352,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trustmilter-check: %s\n", err);
 		return 2;
 	}
-	if (buf_len(dns))
-		set_or_die(cf, "dns.forwarders", buf_data(dns));
+	if (dnslen)
+		set_or_die(cf, "dns.forwarders", dns);
 	for (size_t i = 0; i < nsets; i += 2) {
 		if (sets[i]) {
 			set_or_die(cf, sets[i], sets[i + 1]);
@@ -360,7 +369,6 @@ int main(int argc, char **argv)
 	}
 	tm_env *env = tm_env_new(cf, err, sizeof(err));
 	conf_unref(cf);
-	buf_free(dns);
 	if (env == NULL) {
 		fprintf(stderr, "trustmilter-check: %s\n", err);
 		return 2;
