@@ -598,6 +598,14 @@ static int ip_in_net(const unsigned char ip[16], const unsigned char net[16], in
 /* The answer query() hands out when dns_query() is out of memory (immutable). */
 static const dns_answer oom_answer = { .status = DNS_TEMPFAIL, .rcode = -1, .reason = "out of memory" };
 
+/* spf_cidr_match - exported ip_in_net for tests. */
+int spf_cidr_match(const unsigned char ip[16], const unsigned char net[16], int bits, int v4)
+{
+	if (bits < 0 || bits > (v4 ? 32 : 128))
+		return 0;
+	return ip_in_net(ip, net, bits, v4);
+}
+
 /* query - dns_query wrapper that never returns NULL (OOM becomes tempfail). */
 static const dns_answer *query(struct ctx *c, const char *name, int type)
 {
@@ -1252,9 +1260,12 @@ int spf_received_spf(const struct spf_outcome *o, const struct spf_request *req,
 	str_printable(tmp, sizeof(tmp), recv, strlen(recv));
 	put_kv(b, "receiver", tmp, 0);
 	buf_printf(b, " identity=%s", o->identity[0] ? o->identity : "mailfrom");
-	if (buf_overflowed(b))
-		rc = -1;
-	str_copy(out, outsz, buf_data(b), buf_len(b));
+	if (buf_overflowed(b)) {
+		rc = -1;        /* a garbled field is worse than none */
+		out[0] = '\0';
+	} else {
+		str_copy(out, outsz, buf_data(b), buf_len(b));
+	}
 	buf_free(b);
 	return rc;
 }

@@ -75,6 +75,10 @@ long spf_macro_expand(const struct spf_macro_env *env, const char *p, size_t n, 
  * "v=spf1"); 0 valid, -1 permerror with a reason in err. No DNS. */
 int spf_record_check(const char *p, size_t n, char *err, size_t errlen);
 
+/* spf_cidr_match - does ip fall in net/bits? v4 != 0 compares the IPv4 part
+ * (bytes 12..15 of the mapped form) with bits <= 32, else all 16 bytes. */
+int spf_cidr_match(const unsigned char ip[16], const unsigned char net[16], int bits, int v4);
+
 /* spf_received_spf - format a Received-SPF field value (RFC 7208 9.1) into out. */
 int spf_received_spf(const struct spf_outcome *o, const struct spf_request *req,
                      char *out, size_t outsz);
