@@ -3,9 +3,9 @@
  *
  * The list parser is a small lexer (CFWS skipped, nested comments counted,
  * quoted strings and domain literals kept as single tokens) feeding a
- * recursive-descent-free parser with one token of lookahead. It never
- * recurses and never backtracks more than one phrase, so its cost is linear
- * in the input whatever the input is. On anything unexpected it records a
+ * parser with one token of lookahead. It never recurses, and the only text
+ * read twice is a phrase (once to classify it, once to render it as display
+ * name or local part), so its cost is linear in the input whatever it is. On anything unexpected it records a
  * syntax error and resynchronises at the next top-level comma (or group
  * end), so one broken address does not hide the others: a message whose From
  * parses differently in different programs is exactly the ambiguity callers
@@ -345,9 +345,6 @@ static void parse_domain(struct parser *ps, struct addr *a)
 		a->bad = 1;
 }
 
-/* skip_to_sep - error recovery: skip to the next ',' or ';' (not consumed). */
-static void skip_to_sep(struct parser *ps);
-
 /* parse_angle - "<" [obs-route] [addr-spec] ">" into a (cur is "<"). */
 static void parse_angle(struct parser *ps, struct addr *a)
 {
@@ -395,7 +392,8 @@ static void parse_angle(struct parser *ps, struct addr *a)
 	}
 }
 
-/* skip_to_sep - see above; an angle address met on the way is still reported. */
+/* skip_to_sep - error recovery: skip to the next ',' or ';' (not consumed);
+ * an angle address met on the way is still reported. */
 static void skip_to_sep(struct parser *ps)
 {
 	while (ps->cur.t != T_END && ps->cur.t != T_COMMA && ps->cur.t != T_SEMI) {

@@ -202,7 +202,8 @@ static int escape_name(const char *p, size_t n, char *out, size_t outsz)
 }
 
 /* wire_name - decode an uncompressed wire-format name at d[0..len) into text
- * (no trailing dot, odd bytes \DDD); returns bytes consumed or -1. */
+ * (no trailing dot; '.', '\\' and non-printable bytes inside labels as \DDD);
+ * returns bytes consumed or -1. */
 static long wire_name(const unsigned char *d, size_t len, char *out, size_t outsz)
 {
 	size_t i = 0, o = 0;
@@ -225,8 +226,9 @@ static long wire_name(const unsigned char *d, size_t len, char *out, size_t outs
 		}
 		for (size_t k = 0; k < l; k++) {
 			unsigned char c = d[i + k];
-			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '_' || c == '*') {
+			/* printable bytes stay as they are, so the name can be fed back
+			 * to dns_query(); only '.', '\\' and control bytes need \DDD */
+			if (c >= 0x20 && c <= 0x7e && c != '.' && c != '\\') {
 				if (o + 1 >= outsz)
 					return -1;
 				out[o++] = (char)c;

@@ -198,7 +198,10 @@ def build_conf(d, zones, port):
 
 
 def free_port():
-    """A loopback port free for both UDP and TCP."""
+    """A loopback port free for both UDP and TCP (or $DNSD_PORT: a private
+    network namespace may want port 53 for programs that read resolv.conf)."""
+    if os.environ.get("DNSD_PORT"):
+        return int(os.environ["DNSD_PORT"])
     for _ in range(50):
         t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         t.bind(("127.0.0.1", 0))
