@@ -204,6 +204,15 @@ char *authres_build(const session *s)
 	}
 	buf_putc(seg, ' ');
 	dmarc_part(s, seg);
+	if (s->iprev.result != AR_NONE) {
+		/* RFC 8601 2.7.3: iprev with the client address as policy.iprev */
+		buf_putc(seg, ';');
+		fold_buf(&f, seg);
+		buf_printf(seg, " iprev=%s", result_name(s->iprev.result));
+		comment(seg, s->iprev.result == AR_PASS ? s->iprev.name : s->iprev.problem);
+		buf_puts(seg, " policy.iprev=");
+		authres_value(seg, s->iprev.ip);
+	}
 	fold_buf(&f, seg);
 	buf_free(seg);
 	if (buf_overflowed(b)) {
@@ -235,6 +244,16 @@ char *compliance_build(const session *s)
 	buf_printf(seg, " gmail=%s; yahoo=%s; microsoft=%s;", s->gmail.ready ? "ready" : "not-ready",
 	           s->yahoo.ready ? "ready" : "not-ready", s->microsoft.ready ? "ready" : "not-ready");
 	fold_buf(&f, seg);
+	if (s->spam.evaluated) {
+		/* "spam=SCORE; signals=a,b" (docs/HEADERS.md) */
+		buf_printf(seg, " spam=%.1f; signals=%s", s->spam.score, s->spam.nsignals ? "" : "none");
+		for (size_t i = 0; i < s->spam.nsignals; i++) {
+			buf_printf(seg, "%s%s", i ? "," : "", s->spam.signals[i].name);
+			fold_buf(&f, seg);
+		}
+		buf_putc(seg, ';');
+		fold_buf(&f, seg);
+	}
 	size_t n = findings_count(s->f);
 	buf_printf(seg, " findings=%s", n ? "" : "none");
 	for (size_t i = 0; i < n; i++) {

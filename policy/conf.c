@@ -55,12 +55,15 @@ static const struct conf_key keys[] = {
 	{ "policy.on_error", CONF_STR, "tempfail", 0, 0, "accept|tempfail",
 	  "What to do with a message when trustmilter itself fails (out of memory, internal error)." },
 	{ "policy.inbound.actions", CONF_LIST,
-	  "dmarc.disposition.reject=reject,dmarc.disposition.quarantine=quarantine", 0, 0, NULL,
+	  "dmarc.disposition.reject=reject,dmarc.disposition.quarantine=quarantine,"
+	  "spam.score.reject=reject:550 5.7.1 Message rejected as spam,spam.score.quarantine=quarantine",
+	  0, 0, NULL,
 	  "Rules for inbound mail, \"FINDING=ACTION\" or \"FINDING=ACTION:CODE X.Y.Z text\". FINDING "
 	  "is a finding name or a prefix ending in '*'; ACTION is accept, quarantine, tempfail, "
 	  "reject or discard. The strongest matching action wins (reject > tempfail > quarantine "
 	  "> accept)." },
-	{ "policy.outbound.actions", CONF_LIST, "", 0, 0, NULL,
+	{ "policy.outbound.actions", CONF_LIST,
+	  "spam.score.reject=reject:550 5.7.1 Message rejected as spam,spam.score.quarantine=quarantine", 0, 0, NULL,
 	  "Rules for outbound mail, same syntax, e.g. \"bulk.no_one_click=reject\"." },
 	{ "policy.domain_actions", CONF_LIST, "", 0, 0, NULL,
 	  "Per sender domain rules, \"DOMAIN:FINDING=ACTION[:reply]\"; they replace the "
@@ -78,6 +81,52 @@ static const struct conf_key keys[] = {
 	  "Name of the compliance header (findings, bulk verdict, provider readiness). Empty: not added." },
 	{ "header.received_spf", CONF_BOOL, "false", 0, 0, NULL,
 	  "Also add a Received-SPF field (RFC 7208 9.1)." },
+	{ "spam.enabled", CONF_BOOL, "true", 0, 0, NULL,
+	  "Run the spam signal engine (docs/SIGNALS.md) on every message: score and signals in the "
+	  "compliance header, the JSON and the audit record." },
+	{ "spam.weights", CONF_LIST, "", 0, 0, NULL,
+	  "Signal weights replacing the defaults, \"SIGNAL=WEIGHT\" (e.g. \"spam.body.html_only=0\", "
+	  "\"spam.dnsbl.zen.example=6\"); weight 0 turns a signal off, -100..100." },
+	{ "spam.dnsbl_zones", CONF_LIST, "", 0, 0, NULL,
+	  "DNS blocklists for the client address (IPv4 reversed octets, IPv6 reversed nibbles), "
+	  "\"ZONE\", \"ZONE=WEIGHT\" or one item per return code \"ZONE:127.0.0.2=WEIGHT\" (then "
+	  "only the listed codes count). Signal spam.dnsbl.ZONE, default weight 3." },
+	{ "spam.uribl_zones", CONF_LIST, "", 0, 0, NULL,
+	  "Domain blocklists for the organizational domains of the message's URLs, \"ZONE\" or "
+	  "\"ZONE=WEIGHT\" (queried as DOMAIN.ZONE). Signal spam.uribl.ZONE, default weight 4." },
+	{ "spam.shorteners", CONF_LIST, "", 0, 0, NULL,
+	  "URL shortener domains in addition to the built-in list (bit.ly, tinyurl.com, t.co, ...)." },
+	{ "spam.local_names", CONF_LIST, "", 0, 0, NULL,
+	  "Names and addresses of this site that a client's HELO must not claim (besides hostname "
+	  "and milter.egress_addresses)." },
+	{ "spam.many_recipients", CONF_INT, "25", 0, 100000, NULL,
+	  "More recipients than this (envelope, or To and Cc addresses) gives the signal "
+	  "spam.header.many_recipients; 0 turns it off." },
+	{ "spam.max_scan_bytes", CONF_INT, "1048576", 4096, 268435456, NULL,
+	  "Body bytes the MIME walker examines per message; the rest is not examined (signal "
+	  "spam.limits.scan_bytes)." },
+	{ "spam.max_text_bytes", CONF_INT, "262144", 1024, 16777216, NULL,
+	  "Decoded text/plain and text/html bytes kept per message for the URL and content signals, "
+	  "each (signal spam.limits.text)." },
+	{ "spam.max_mime_parts", CONF_INT, "100", 1, 10000, NULL,
+	  "MIME parts examined per message (signal spam.limits.mime_parts past it)." },
+	{ "spam.max_mime_depth", CONF_INT, "10", 1, 60, NULL,
+	  "MIME nesting levels followed (multipart, message/rfc822); deeper parts are skipped "
+	  "(signal spam.limits.mime_depth)." },
+	{ "spam.max_urls", CONF_INT, "100", 1, 10000, NULL,
+	  "Distinct URLs examined per message (signal spam.limits.urls past it)." },
+	{ "spam.max_dns_queries", CONF_INT, "20", 0, 1000, NULL,
+	  "DNS blocklist queries (DNSBL and URIBL) per message, within dns.max_queries (signal "
+	  "spam.limits.dns past it)." },
+	{ "spam.inbound.quarantine_score", CONF_INT, "6", 0, 1000, NULL,
+	  "Inbound mail scoring at least this gets the finding spam.score.quarantine (policy maps it "
+	  "to an action); 0 turns it off." },
+	{ "spam.inbound.reject_score", CONF_INT, "12", 0, 1000, NULL,
+	  "Inbound mail scoring at least this gets the finding spam.score.reject; 0 turns it off." },
+	{ "spam.outbound.quarantine_score", CONF_INT, "0", 0, 1000, NULL,
+	  "Outbound threshold for spam.score.quarantine; 0 turns it off." },
+	{ "spam.outbound.reject_score", CONF_INT, "0", 0, 1000, NULL,
+	  "Outbound threshold for spam.score.reject; 0 turns it off." },
 	{ "milter.socket", CONF_STR, "unix:/run/trustmilter/trustmilter.sock", 0, 0, NULL,
 	  "Socket the daemon listens on: unix:/path, inet:PORT@HOST or inet6:PORT@HOST." },
 	{ "milter.socket_mode", CONF_INT, "432", 0, 511, NULL,

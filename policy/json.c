@@ -117,6 +117,13 @@ void jw_int(jw *w, const char *key, long long v)
 	buf_printf(w->b, "%lld", v);
 }
 
+/* jw_num - a number that may have a fraction (scores); shortest form. */
+void jw_num(jw *w, const char *key, double v)
+{
+	prefix(w, key);
+	buf_printf(w->b, "%.6g", v);
+}
+
 void jw_bool(jw *w, const char *key, int v)
 {
 	prefix(w, key);

@@ -26,6 +26,7 @@ void jw_end_arr(jw *w);
 void jw_str(jw *w, const char *key, const char *s);       /* NULL writes null */
 void jw_strn(jw *w, const char *key, const char *p, size_t n);
 void jw_int(jw *w, const char *key, long long v);
+void jw_num(jw *w, const char *key, double v);            /* finite numbers only */
 void jw_bool(jw *w, const char *key, int v);
 void jw_null(jw *w, const char *key);
 /* json_escape - append (p,n) as a JSON string literal. */

@@ -136,6 +136,38 @@ static void json_providers(jw *w, const session *s)
 	jw_end_obj(w);
 }
 
+/* json_spam - the "spam" member: score and signals; null when not run. */
+static void json_spam(jw *w, const session *s)
+{
+	if (!s->spam.evaluated) {
+		jw_null(w, "spam");
+		return;
+	}
+	jw_obj(w, "spam");
+	jw_num(w, "score", s->spam.score);
+	jw_arr(w, "signals");
+	for (size_t i = 0; i < s->spam.nsignals; i++) {
+		jw_obj(w, NULL);
+		jw_str(w, "name", s->spam.signals[i].name);
+		jw_num(w, "weight", s->spam.signals[i].weight);
+		jw_str(w, "reason", s->spam.signals[i].reason);
+		jw_end_obj(w);
+	}
+	jw_end_arr(w);
+	jw_bool(w, "more", s->spam.more);
+	jw_end_obj(w);
+	if (s->iprev.result != AR_NONE) {
+		jw_obj(w, "iprev");
+		jw_str(w, "result", result_name(s->iprev.result));
+		jw_str(w, "ip", s->iprev.ip);
+		jw_str(w, "name", s->iprev.name);
+		jw_str(w, "problem", s->iprev.problem);
+		jw_end_obj(w);
+	} else {
+		jw_null(w, "iprev");
+	}
+}
+
 /* session_report_json - one object, one line. */
 int session_report_json(const session *s, buf *out)
 {
@@ -170,6 +202,7 @@ int session_report_json(const session *s, buf *out)
 	jw_str(&w, "bulk_reason", s->bulk ? s->bulk_reason : NULL);
 	jw_str(&w, "campaign", s->campaign[0] ? s->campaign : NULL);
 	json_providers(&w, s);
+	json_spam(&w, s);
 	jw_arr(&w, "findings");
 	for (size_t i = 0; i < findings_count(s->f); i++) {
 		jw_obj(&w, NULL);
@@ -253,6 +286,12 @@ int session_report_text(const session *s, buf *o)
 	for (size_t i = 0; i < 3; i++)
 		text_row(o, i ? "" : "Providers", "%-9s %s%s%s", p[i].name, p[i].r->ready ? "ready" : "not ready",
 		         p[i].r->ready ? "" : ": ", p[i].r->why);
+	if (s->spam.evaluated) {
+		text_row(o, "Spam", "score %.1f%s", s->spam.score, s->spam.nsignals ? "" : ", no signals");
+		for (size_t i = 0; i < s->spam.nsignals; i++)
+			text_row(o, "", "%+5.1f %s: %s", s->spam.signals[i].weight, s->spam.signals[i].name,
+			         s->spam.signals[i].reason);
+	}
 	size_t n = findings_count(s->f);
 	if (n == 0)
 		text_row(o, "Findings", "none");
@@ -305,6 +344,13 @@ int session_log_line(const session *s, buf *o)
 		buf_puts(o, "none");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(o, "%s%s", i ? "," : "", findings_get(s->f, i)->name);
+	if (s->spam.evaluated) {
+		buf_printf(o, " spam=%.1f signals=", s->spam.score);
+		if (s->spam.nsignals == 0)
+			buf_puts(o, "none");
+		for (size_t i = 0; i < s->spam.nsignals; i++)
+			buf_printf(o, "%s%s", i ? "," : "", s->spam.signals[i].name);
+	}
 	buf_printf(o, " dns_queries=%u size=%llu rcpts=%u", s->budget.used, s->body_bytes, s->nrcpt);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include "session_int.h"
 #include "cidr.h"
 #include "format.h"
@@ -53,6 +54,8 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen)
 		goto fail;
 	e->dkim = dkim_engine_new(e->dns, err, errlen);
 	if (e->dkim == NULL)
+		goto fail;
+	if (spam_conf_check(c, err, errlen) < 0)
 		goto fail;
 	e->dmarc_mode = strcmp(conf_str(c, "dmarc.mode"), "rfc7489") == 0
 		? DMARC_MODE_RFC7489 : DMARC_MODE_RFC9989;
@@ -108,6 +111,11 @@ static void message_clear(session *s)
 	findings_reset(s->f);
 	dkim_verify_free(s->dkim);
 	s->dkim = NULL;
+	mime_free(s->mime);
+	s->mime = NULL;
+	s->mime_begun = 0;
+	memset(&s->iprev, 0, sizeof(s->iprev));
+	memset(&s->spam, 0, sizeof(s->spam));
 	verdict_clear(&s->v);
 	free(s->authres);
 	free(s->compliance);
@@ -179,6 +187,16 @@ static int start_message(session *s)
 	s->msg_count++;
 	dns_budget_init(&s->budget, (unsigned)conf_int(s->env->conf, "dns.max_queries"));
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
+	if (conf_bool(s->env->conf, "spam.enabled")) {
+		const conf *c = s->env->conf;
+		struct mime_limits ml = { .max_bytes = (size_t)conf_int(c, "spam.max_scan_bytes"),
+		                          .max_parts = (size_t)conf_int(c, "spam.max_mime_parts"),
+		                          .max_depth = (size_t)conf_int(c, "spam.max_mime_depth"),
+		                          .text_max = (size_t)conf_int(c, "spam.max_text_bytes") };
+		s->mime = mime_new(&ml);
+		if (s->mime == NULL)
+			return -1;
+	}
 	return s->dkim ? 0 : -1;
 }
 
@@ -280,12 +298,25 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 	return 0;
 }
 
+/* mime_start - give the walker the message's own Content-Type and encoding. */
+static void mime_start(session *s)
+{
+	if (s->mime == NULL || s->mime_begun)
+		return;
+	const struct hdr_field *ct = hdr_find(s->hdrs, "Content-Type", 0);
+	const struct hdr_field *te = hdr_find(s->hdrs, "Content-Transfer-Encoding", 0);
+	mime_begin(s->mime, ct ? ct->unfolded : NULL, ct ? ct->ulen : 0,
+	           te ? te->unfolded : NULL, te ? te->ulen : 0);
+	s->mime_begun = 1;
+}
+
 int session_eoh(session *s)
 {
 	if (!s->in_message && start_message(s) < 0)
 		return -1;
 	if (s->dkim)
 		dkim_verify_eoh(s->dkim);
+	mime_start(s);
 	return 0;
 }
 
@@ -294,6 +325,10 @@ int session_body(session *s, const unsigned char *p, size_t n)
 	s->body_bytes += n;
 	if (s->dkim)
 		dkim_verify_body(s->dkim, p, n);
+	if (s->mime) {
+		mime_start(s);
+		mime_feed(s->mime, p, n);
+	}
 	return 0;
 }
 
@@ -467,6 +502,32 @@ static void eval_from(session *s)
 	s->from = fo.from;
 }
 
+/* eval_spam - iprev for inbound clients, the signal engine, and the
+ * direction's thresholds as findings (spam.score.*) for the verdict funnel. */
+static void eval_spam(session *s)
+{
+	const conf *c = s->env->conf;
+	if (s->mime == NULL)
+		return;
+	mime_start(s);
+	mime_end(s->mime);
+	int out = s->dir == DIR_OUTBOUND;
+	if (!out && s->client_ip[0])
+		iprev_check(s->env->dns, &s->budget, s->client_ip, &s->iprev);
+	struct spam_input in = { .conf = c, .dns = s->env->dns, .budget = &s->budget, .outbound = out,
+	                         .client_ip = s->client_ip, .helo = s->helo, .our_name = s->env->hostname,
+	                         .iprev = s->iprev.result != AR_NONE ? &s->iprev : NULL,
+	                         .hdrs = s->hdrs, .mime = s->mime, .bulk = s->bulk, .nrcpt = s->nrcpt,
+	                         .now = time(NULL) };
+	spam_evaluate(&in, &s->spam);
+	long rej = conf_int(c, out ? "spam.outbound.reject_score" : "spam.inbound.reject_score");
+	long qua = conf_int(c, out ? "spam.outbound.quarantine_score" : "spam.inbound.quarantine_score");
+	if (rej > 0 && s->spam.score >= (double)rej)
+		findings_add(s->f, "spam.score.reject", "spam score %.1f reaches %ld", s->spam.score, rej);
+	else if (qua > 0 && s->spam.score >= (double)qua)
+		findings_add(s->f, "spam.score.quarantine", "spam score %.1f reaches %ld", s->spam.score, qua);
+}
+
 /* allowlisted - reason text if the client network or a DMARC-authenticated
  * From domain is on an allowlist. */
 static const char *allowlisted(const session *s, char *why, size_t whysz)
@@ -559,6 +620,7 @@ const struct verdict *session_eom(session *s)
 		findings_add(s->f, s->unsub.verdict == UNSUB_ABSENT ? "bulk.no_list_unsubscribe"
 		                                                    : "bulk.no_one_click",
 		             "bulk mail (%s) without compliant RFC 8058 one-click unsubscribe", s->bulk_reason);
+	eval_spam(s);
 	if (s->budget.max && s->budget.used >= s->budget.max)
 		findings_add(s->f, "dns.budget_exhausted", "the message needed more than %u DNS queries",
 		             s->budget.max);

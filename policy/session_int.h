@@ -16,6 +16,9 @@
 #include "unsub.h"
 #include "findings.h"
 #include "verdict.h"
+#include "mime.h"
+#include "iprev.h"
+#include "spam.h"
 
 struct tm_env {
 	int refs;
@@ -78,6 +81,10 @@ struct session {
 	char bulk_reason[128];
 	char campaign[256];
 	struct readiness gmail, yahoo, microsoft;
+	mime_walker *mime;         /* the body's MIME walk for the spam signals (NULL: spam off) */
+	int mime_begun;
+	struct iprev_outcome iprev; /* RFC 8601 iprev of the client (AR_NONE: not checked) */
+	struct spam_outcome spam;  /* score and signals (spam.evaluated 0: not run) */
 	char *authres;             /* Authentication-Results value (after the field name) */
 	char *compliance;          /* compliance header value */
 };

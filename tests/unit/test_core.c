@@ -163,7 +163,7 @@ static void test_conf(const char *tmpdir)
 	T_INT(conf_int(c, "dns.timeout_ms"), 4000, "conf: integer default");
 	T_STR(conf_str(c, "dmarc.mode"), "rfc9989", "conf: string default");
 	const char *const *l;
-	T_INT(conf_list(c, "policy.inbound.actions", &l), 2, "conf: list default");
+	T_INT(conf_list(c, "policy.inbound.actions", &l), 4, "conf: list default");
 	T_INT(conf_set(c, "dns.timeout_ms", "5", err, sizeof(err)), -1, "conf: below range refused");
 	T_INT(conf_set(c, "dmarc.mode", "rfc1234", err, sizeof(err)), -1, "conf: choice refused");
 	T_INT(conf_set(c, "nope", "1", err, sizeof(err)), -1, "conf: unknown key refused");
