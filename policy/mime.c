@@ -384,6 +384,7 @@ static void decode(mime_walker *m, const char *p, size_t n, int eol)
 		}
 		if (bad)
 			malformed(m, "characters outside the base64 alphabet");
+		eol = 0;                 /* line breaks in base64 are not data */
 	} else if (m->cte == MIME_CTE_QP) {
 		size_t end = n;
 		while (end && (p[end - 1] == ' ' || p[end - 1] == '\t'))
