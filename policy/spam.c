@@ -24,6 +24,7 @@
 #define URIBL_DOMAINS_MAX 20      /* distinct URL domains looked up per zone */
 #define DATE_FUTURE_SECS (12 * 3600)      /* SpamAssassin's DATE_IN_FUTURE starts at 12 h */
 #define DATE_PAST_SECS (7 * 24 * 3600)    /* queues retry for 5 days; older is suspicious */
+#define IMAGE_TEXT_MIN 200        /* visible characters (non-space) below which images dominate */
 
 /* URL shortening services (spam.shorteners adds to them). */
 static const char *const shorteners[] = {
@@ -524,7 +525,7 @@ static void sig_image_heavy(struct ctx *c, const struct spam_def *d)
 	for (size_t i = 0; i < c->mf->nparts; i++)
 		imgs += strncmp(c->mf->parts[i].type, "image/", 6) == 0 && !c->mf->parts[i].attachment;
 	unsigned long text = c->mf->html_parts ? c->urls->html_text : c->plain_text;
-	if (imgs && text < 400)
+	if (imgs && text < IMAGE_TEXT_MIN)
 		HIT(c, d, "%u images and only %lu characters of text", imgs, text);
 }
 
@@ -755,7 +756,7 @@ static const struct spam_def table[] = {
 	  "the Subject has three or more '!', a run of three '!'/'?', or three '$'" },
 	{ "spam.body.html_only", 0.5, 0, sig_html_only, "HTML body without a text/plain alternative" },
 	{ "spam.body.image_heavy", 1.5, 0, sig_image_heavy,
-	  "inline images with less than 400 characters of visible text" },
+	  "inline images with less than 200 characters (non-space) of visible text" },
 	{ "spam.url.text_mismatch", 3.0, 0, sig_url_mismatch,
 	  "a link's text shows one domain while its href goes to another organizational domain" },
 	{ "spam.url.shortener", 1.5, 0, sig_url_shortener,

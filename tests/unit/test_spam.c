@@ -78,19 +78,6 @@ static const struct scase cases[] = {
 	  "spam.mime.malformed", "" },
 };
 
-/* split_list - does the comma list contain name? */
-static int in_list(const char *list, const char *name)
-{
-	size_t nl = strlen(name);
-	for (const char *p = list; *p;) {
-		size_t l = strcspn(p, ",");
-		if (l == nl && strncmp(p, name, l) == 0)
-			return 1;
-		p += l + (p[l] == ',');
-	}
-	return 0;
-}
-
 static void run_case(const conf *c, const struct scase *sc)
 {
 	hdr_set *h = hdr_new(100, 65536);
@@ -154,7 +141,6 @@ static void run_case(const conf *c, const struct scase *sc)
 		p += l + (p[l] == ',');
 	}
 	T_OK(sum > o->score - 1e-9 && sum < o->score + 1e-9, "%s: score %.1f is the sum", sc->name, o->score);
-	(void)in_list;
 	free(o);
 	buf_free(b);
 	mime_free(m);

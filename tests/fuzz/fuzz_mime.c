@@ -1,0 +1,51 @@
+/*
+ * fuzz_mime - the MIME walker on arbitrary bytes: the input's first line is
+ * the top-level Content-Type, the second its Content-Transfer-Encoding, the
+ * rest the body, fed in chunks whose sizes come from the first byte; small
+ * caps so that every cap is reached. The decoded texts then go through the
+ * URL extractor, as in the session.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mime.h"
+#include "urls.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *nl1 = memchr(data, '\n', size);
+	size_t l1 = nl1 ? (size_t)(nl1 - data) : size;
+	const uint8_t *rest = nl1 ? nl1 + 1 : data + size;
+	size_t rl = size - (size_t)(rest - data);
+	const uint8_t *nl2 = memchr(rest, '\n', rl);
+	size_t l2 = nl2 ? (size_t)(nl2 - rest) : 0;
+	const uint8_t *body = nl2 ? nl2 + 1 : rest;
+	size_t bl = size - (size_t)(body - data);
+	struct mime_limits lim = { 1 << 16, 16, 6, 4096 };
+	mime_walker *m = mime_new(&lim);
+	if (m == NULL)
+		return 0;
+	mime_begin(m, (const char *)data, l1, nl2 ? (const char *)rest : NULL, l2);
+	size_t chunk = size ? (size_t)(data[0] % 64) + 1 : 1;
+	for (size_t off = 0; off < bl; off += chunk)
+		mime_feed(m, body + off, bl - off < chunk ? bl - off : chunk);
+	mime_end(m);
+	const struct mime_facts *f = mime_facts(m);
+	if (f->nparts > lim.max_parts)
+		abort();
+	struct url_set *u = urls_new(8);
+	size_t pl, hl;
+	const char *pt = mime_text(m, MIME_TEXT_PLAIN, &pl);
+	const char *ht = mime_text(m, MIME_TEXT_HTML, &hl);
+	if (pl > lim.text_max || hl > lim.text_max)
+		abort();
+	if (u) {
+		urls_scan_text(u, pt, pl);
+		urls_scan_html(u, ht, hl);
+		if (u->count > 8)
+			abort();
+	}
+	urls_free(u);
+	mime_free(m);
+	return 0;
+}
