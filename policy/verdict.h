@@ -45,4 +45,27 @@ void verdict_clear(struct verdict *v);
 /* verdict_add_header - append a header to add (value copied). */
 int verdict_add_header(struct verdict *v, const char *name, const char *value);
 
+
+
+/* Input to the funnel: finding names, the rules of the message's direction,
+ * the domain rules, and the facts that can soften the action. */
+struct verdict_input {
+	const char *const *finding_names;
+	size_t nfindings;
+	const char *const *rules;          /* "FINDING=ACTION[:CODE X.Y.Z text]" */
+	size_t nrules;
+	const char *const *domain_rules;   /* "DOMAIN:FINDING=ACTION[:reply]" */
+	size_t ndomain_rules;
+	const char *from_domain;           /* may be NULL */
+	const char *allowlisted;           /* reason text when allowlisted, else NULL */
+	int dry_run;
+	const char *reject_reply;          /* defaults "550 5.7.1 text" */
+	const char *tempfail_reply;
+};
+
+/* verdict_decide - pick the strongest action; fills action, decided, reply, reason. */
+void verdict_decide(const struct verdict_input *in, struct verdict *v);
+/* verdict_rule_parse - split one rule; 0 ok, -1 malformed (used to validate config). */
+int verdict_rule_parse(const char *rule, char *pat, size_t patsz, enum verdict_action *act,
+                       const char **reply);
 #endif

@@ -1,0 +1,402 @@
+/*
+ * conf - the configuration key table and its libconfig reader; see conf.h.
+ *
+ * The table below is the single source of truth for every key: its type,
+ * default, range and documentation. conf/trustmilter.conf is checked against
+ * it by the tests (every key documented, every documented key known), and the
+ * loader refuses keys it does not know so that a typo is an error, not a
+ * silently ignored setting.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <libconfig.h>
+#include "conf.h"
+#include "buf.h"
+
+#define CONF_LIST_MAX 256      /* items in one list key: networks, zones, rules */
+#define CONF_STR_MAX 4096      /* bytes in one string value */
+
+static const struct conf_key keys[] = {
+	{ "authserv_id", CONF_STR, "", 0, 0, NULL,
+	  "authserv-id written into Authentication-Results (RFC 8601) and used to remove forged "
+	  "fields carrying it. Empty: the host name." },
+	{ "hostname", CONF_STR, "", 0, 0, NULL,
+	  "This host's name, used for SPF's %{r} macro and the Received-SPF field. Empty: the host name." },
+	{ "dns.forwarders", CONF_LIST, "", 0, 0, NULL,
+	  "DNS servers to send every query to, as \"IP\" or \"IP@PORT\". Empty: /etc/resolv.conf." },
+	{ "dns.transparent_zones", CONF_LIST, "", 0, 0, NULL,
+	  "Zones that libunbound would answer itself (test., invalid., home.arpa., ...) but that "
+	  "should be resolved through the forwarders, e.g. [\"test.\"] for test setups." },
+	{ "dns.timeout_ms", CONF_INT, "4000", 100, 60000, NULL,
+	  "Deadline for one DNS query in milliseconds. Keep it well under the MTA's milter "
+	  "timeouts (Postfix milter_content_timeout defaults to 300 s, but each step counts)." },
+	{ "dns.max_queries", CONF_INT, "100", 10, 10000, NULL,
+	  "DNS queries one message may cause (SPF, DKIM keys, DMARC); past it lookups fail "
+	  "temporarily and the finding dns.budget_exhausted is reported." },
+	{ "dmarc.mode", CONF_STR, "rfc9989", 0, 0, "rfc9989|rfc7489",
+	  "DMARC flavour: rfc9989 (DNS tree walk, np, psd, t; pct ignored) or rfc7489 "
+	  "(organizational domain from the Public Suffix List, pct honoured)." },
+	{ "bulk.headers", CONF_LIST, "", 0, 0, NULL,
+	  "Extra header field names whose presence marks a message as bulk (besides "
+	  "Precedence: bulk/list, List-Id, List-Unsubscribe and Feedback-ID)." },
+	{ "bulk.senders", CONF_LIST, "", 0, 0, NULL,
+	  "From domains whose mail is always bulk (their subdomains too)." },
+	{ "bulk.campaign_header", CONF_STR, "", 0, 0, NULL,
+	  "Header field whose value names the campaign; empty: List-Id, then Feedback-ID." },
+	{ "limits.header_count", CONF_INT, "1000", 50, 100000, NULL,
+	  "Header fields kept per message; more gives the finding limits.headers." },
+	{ "limits.header_bytes", CONF_INT, "262144", 8192, 16777216, NULL,
+	  "Bytes of header fields kept per message; more gives the finding limits.headers." },
+	{ "policy.dry_run", CONF_BOOL, "false", 0, 0, NULL,
+	  "Decide and log every action, but only annotate: nothing is rejected, quarantined or "
+	  "deferred." },
+	{ "policy.on_error", CONF_STR, "tempfail", 0, 0, "accept|tempfail",
+	  "What to do with a message when trustmilter itself fails (out of memory, internal error)." },
+	{ "policy.inbound.actions", CONF_LIST,
+	  "dmarc.disposition.reject=reject,dmarc.disposition.quarantine=quarantine", 0, 0, NULL,
+	  "Rules for inbound mail, \"FINDING=ACTION\" or \"FINDING=ACTION:CODE X.Y.Z text\". FINDING "
+	  "is a finding name or a prefix ending in '*'; ACTION is accept, quarantine, tempfail, "
+	  "reject or discard. The strongest matching action wins (reject > tempfail > quarantine "
+	  "> accept)." },
+	{ "policy.outbound.actions", CONF_LIST, "", 0, 0, NULL,
+	  "Rules for outbound mail, same syntax, e.g. \"bulk.no_one_click=reject\"." },
+	{ "policy.domain_actions", CONF_LIST, "", 0, 0, NULL,
+	  "Per sender domain rules, \"DOMAIN:FINDING=ACTION[:reply]\"; they replace the "
+	  "direction's rule for that finding when the From domain (or a parent) matches." },
+	{ "policy.allow_networks", CONF_LIST, "", 0, 0, NULL,
+	  "Client networks (CIDR) whose mail is annotated but never rejected, held or deferred." },
+	{ "policy.allow_senders", CONF_LIST, "", 0, 0, NULL,
+	  "From domains (and their subdomains) whose mail is annotated but never rejected, held "
+	  "or deferred. Only applied when DMARC passes, so a forged From cannot use it." },
+	{ "policy.reject_reply", CONF_STR, "550 5.7.1 Message rejected by sender policy", 0, 0, NULL,
+	  "Default SMTP reply for reject rules without their own reply." },
+	{ "policy.tempfail_reply", CONF_STR, "451 4.7.1 Temporary failure checking the message, try again later",
+	  0, 0, NULL, "Default SMTP reply for tempfail rules and on_error." },
+	{ "header.compliance", CONF_STR, "X-Trustmilter", 0, 0, NULL,
+	  "Name of the compliance header (findings, bulk verdict, provider readiness). Empty: not added." },
+	{ "header.received_spf", CONF_BOOL, "false", 0, 0, NULL,
+	  "Also add a Received-SPF field (RFC 7208 9.1)." },
+	{ "milter.socket", CONF_STR, "unix:/run/trustmilter/trustmilter.sock", 0, 0, NULL,
+	  "Socket the daemon listens on: unix:/path, inet:PORT@HOST or inet6:PORT@HOST." },
+	{ "milter.socket_mode", CONF_INT, "432", 0, 511, NULL,
+	  "Permissions of a unix socket (decimal; 432 is 0660)." },
+	{ "milter.socket_owner", CONF_STR, "", 0, 0, NULL,
+	  "user:group that owns a unix socket, e.g. \"trustmilter:postfix\". Empty: unchanged." },
+	{ "milter.user", CONF_STR, "", 0, 0, NULL,
+	  "User to run as after opening the socket (when started as root). Empty: no change." },
+	{ "milter.pidfile", CONF_STR, "", 0, 0, NULL, "Pid file to write. Empty: none." },
+	{ "milter.syslog_facility", CONF_STR, "mail", 0, 0, NULL, "Syslog facility." },
+	{ "milter.internal_networks", CONF_LIST, "127.0.0.0/8,::1/128", 0, 0, NULL,
+	  "Clients in these networks send outbound mail (with SMTP AUTH and outbound_daemons)." },
+	{ "milter.outbound_daemons", CONF_LIST, "", 0, 0, NULL,
+	  "MTA daemon names ({daemon_name}) whose mail is outbound, e.g. \"submission\"." },
+	{ "milter.egress_addresses", CONF_LIST, "", 0, 0, NULL,
+	  "Public addresses this site sends from; outbound SPF is evaluated for the first of "
+	  "them instead of the internal client. Empty: SPF is not evaluated outbound." },
+	{ "milter.drain_seconds", CONF_INT, "30", 0, 3600, NULL,
+	  "On SIGTERM, how long to wait for open connections to finish." },
+	{ "milter.timeout", CONF_INT, "60", 1, 3600, NULL,
+	  "libmilter I/O timeout with the MTA in seconds." },
+	{ NULL, 0, NULL, 0, 0, NULL, NULL }
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]) - 1)
+
+struct conf_val {
+	long i;
+	char *s;
+	char **list;
+	size_t nlist;
+};
+
+struct conf {
+	int refs;
+	char *path;
+	struct conf_val v[NKEYS];
+};
+
+const struct conf_key *conf_keys(void) { return keys; }
+
+/* key_index - index of a key in the table, -1 if unknown. */
+static int key_index(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* val_clear - free one value. */
+static void val_clear(struct conf_val *v)
+{
+	free(v->s);
+	for (size_t i = 0; i < v->nlist; i++)
+		free(v->list[i]);
+	free(v->list);
+	memset(v, 0, sizeof(*v));
+}
+
+/* list_push - append a copy of (p,n), trimmed; empty items are skipped. */
+static int list_push(struct conf_val *v, const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return 0;
+	if (v->nlist >= CONF_LIST_MAX)
+		return -1;
+	char **nl = realloc(v->list, (v->nlist + 1) * sizeof(char *));
+	if (nl == NULL)
+		return -1;
+	v->list = nl;
+	v->list[v->nlist] = strndup(p, n);
+	if (v->list[v->nlist] == NULL)
+		return -1;
+	v->nlist++;
+	return 0;
+}
+
+/* set_text - set key k from text (defaults and command-line overrides). */
+static int set_text(struct conf *c, int k, const char *text, char *err, size_t errlen)
+{
+	const struct conf_key *key = &keys[k];
+	struct conf_val nv = { 0 };
+	char *end;
+	switch (key->type) {
+	case CONF_INT:
+		errno = 0;
+		nv.i = strtol(text, &end, 0);
+		if (errno || *text == '\0' || *end != '\0' || nv.i < key->min || nv.i > key->max) {
+			snprintf(err, errlen, "%s: \"%s\" is not an integer in %ld..%ld",
+			         key->name, text, key->min, key->max);
+			return -1;
+		}
+		break;
+	case CONF_BOOL:
+		if (strcmp(text, "true") == 0 || strcmp(text, "yes") == 0 || strcmp(text, "1") == 0)
+			nv.i = 1;
+		else if (strcmp(text, "false") == 0 || strcmp(text, "no") == 0 || strcmp(text, "0") == 0)
+			nv.i = 0;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not true or false", key->name, text);
+			return -1;
+		}
+		break;
+	case CONF_STR:
+		if (key->choices) {
+			size_t tl = strlen(text);
+			const char *ch = key->choices;
+			int ok = 0;
+			while (*ch) {
+				size_t cl = strcspn(ch, "|");
+				if (cl == tl && strncmp(ch, text, tl) == 0)
+					ok = 1;
+				ch += cl + (ch[cl] == '|');
+			}
+			if (!ok) {
+				snprintf(err, errlen, "%s: \"%s\" is not one of %s", key->name, text, key->choices);
+				return -1;
+			}
+		}
+		if (strlen(text) > CONF_STR_MAX) {
+			snprintf(err, errlen, "%s: value longer than %d bytes", key->name, CONF_STR_MAX);
+			return -1;
+		}
+		nv.s = strdup(text);
+		if (nv.s == NULL)
+			goto oom;
+		break;
+	case CONF_LIST:
+		for (const char *p = text; *p;) {
+			size_t l = strcspn(p, ",");
+			if (list_push(&nv, p, l) < 0) {
+				val_clear(&nv);
+				snprintf(err, errlen, "%s: more than %d items", key->name, CONF_LIST_MAX);
+				return -1;
+			}
+			p += l + (p[l] == ',');
+		}
+		break;
+	}
+	val_clear(&c->v[k]);
+	c->v[k] = nv;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
+/* conf_set - public override by name. */
+int conf_set(conf *c, const char *key, const char *value, char *err, size_t errlen)
+{
+	int k = key_index(key);
+	if (k < 0) {
+		snprintf(err, errlen, "unknown configuration key \"%s\"", key);
+		return -1;
+	}
+	return set_text(c, k, value, err, errlen);
+}
+
+/* setting_error - "file:line: key: message". */
+static void setting_error(const config_setting_t *s, const char *path, char *err, size_t errlen,
+                          const char *what)
+{
+	const char *file = config_setting_source_file(s);
+	snprintf(err, errlen, "%s:%u: %s", file ? file : path, config_setting_source_line(s), what);
+}
+
+/* load_setting - take one leaf of the file into its key, checking the type. */
+static int load_setting(struct conf *c, const config_setting_t *s, const char *dotted,
+                        const char *path, char *err, size_t errlen)
+{
+	char msg[512];
+	int k = key_index(dotted);
+	if (k < 0) {
+		snprintf(msg, sizeof(msg), "unknown key \"%s\"", dotted);
+		setting_error(s, path, err, errlen, msg);
+		return -1;
+	}
+	const struct conf_key *key = &keys[k];
+	int t = config_setting_type(s);
+	char num[32];
+	const char *text = NULL;
+	buf *lb = NULL;
+	int rc = -1;
+	if (key->type == CONF_INT && (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)) {
+		snprintf(num, sizeof(num), "%lld", (long long)config_setting_get_int64(s));
+		text = num;
+	} else if (key->type == CONF_BOOL && t == CONFIG_TYPE_BOOL) {
+		text = config_setting_get_bool(s) ? "true" : "false";
+	} else if (key->type == CONF_STR && t == CONFIG_TYPE_STRING) {
+		text = config_setting_get_string(s);
+	} else if (key->type == CONF_LIST && (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST)) {
+		lb = buf_new(CONF_LIST_MAX * 256);
+		if (lb == NULL)
+			return -1;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			const char *es = config_setting_get_string(e);
+			if (es == NULL || strchr(es, ',')) {
+				snprintf(msg, sizeof(msg), "%s: item %d must be a string without commas", dotted, i + 1);
+				setting_error(s, path, err, errlen, msg);
+				goto out;
+			}
+			if ((i && buf_putc(lb, ',') < 0) || buf_puts(lb, es) < 0) {
+				setting_error(s, path, err, errlen, "list too long");
+				goto out;
+			}
+		}
+		text = buf_data(lb);
+	} else {
+		static const char *const tn[] = { "integer", "boolean", "string", "list of strings" };
+		snprintf(msg, sizeof(msg), "%s must be a %s", dotted, tn[key->type]);
+		setting_error(s, path, err, errlen, msg);
+		return -1;
+	}
+	if (set_text(c, k, text, msg, sizeof(msg)) < 0)
+		setting_error(s, path, err, errlen, msg);
+	else
+		rc = 0;
+out:
+	buf_free(lb);
+	return rc;
+}
+
+/* load_group - walk a group recursively, building dotted names. */
+static int load_group(struct conf *c, const config_setting_t *g, const char *prefix,
+                      const char *path, char *err, size_t errlen)
+{
+	for (int i = 0; i < config_setting_length(g); i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		char dotted[256];
+		const char *name = config_setting_name(s);
+		if (name == NULL)
+			continue;
+		snprintf(dotted, sizeof(dotted), "%s%s%s", prefix, *prefix ? "." : "", name);
+		int r = config_setting_type(s) == CONFIG_TYPE_GROUP
+			? load_group(c, s, dotted, path, err, errlen)
+			: load_setting(c, s, dotted, path, err, errlen);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* conf_load - table defaults, then the file's settings on top. */
+conf *conf_load(const char *path, char *err, size_t errlen)
+{
+	struct conf *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->refs = 1;
+	c->path = strdup(path ? path : "(defaults)");
+	for (size_t k = 0; k < NKEYS; k++)
+		if (set_text(c, (int)k, keys[k].def, err, errlen) < 0)
+			goto fail;
+	if (path) {
+		config_t cfg;
+		config_init(&cfg);
+		if (config_read_file(&cfg, path) != CONFIG_TRUE) {
+			const char *f = config_error_file(&cfg);
+			snprintf(err, errlen, "%s:%d: %s", f ? f : path, config_error_line(&cfg),
+			         config_error_text(&cfg));
+			config_destroy(&cfg);
+			goto fail;
+		}
+		int r = load_group(c, config_root_setting(&cfg), "", path, err, errlen);
+		config_destroy(&cfg);
+		if (r < 0)
+			goto fail;
+	}
+	return c;
+fail:
+	conf_unref(c);
+	return NULL;
+}
+
+/* conf_ref - take a reference. The caller serialises ref/unref with the swap. */
+conf *conf_ref(conf *c)
+{
+	__atomic_add_fetch(&c->refs, 1, __ATOMIC_SEQ_CST);
+	return c;
+}
+
+/* conf_unref - drop a reference, freeing on the last. */
+void conf_unref(conf *c)
+{
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_SEQ_CST) > 0)
+		return;
+	for (size_t k = 0; k < NKEYS; k++)
+		val_clear(&c->v[k]);
+	free(c->path);
+	free(c);
+}
+
+/* must_key - a getter on a key outside the table is a bug: stop loudly. */
+static int must_key(const char *key, enum conf_type t)
+{
+	int k = key_index(key);
+	if (k < 0 || keys[k].type != t) {
+		fprintf(stderr, "BUG: configuration key %s used with the wrong type\n", key);
+		abort();
+	}
+	return k;
+}
+
+long conf_int(const conf *c, const char *key) { return c->v[must_key(key, CONF_INT)].i; }
+int conf_bool(const conf *c, const char *key) { return (int)c->v[must_key(key, CONF_BOOL)].i; }
+const char *conf_str(const conf *c, const char *key) { return c->v[must_key(key, CONF_STR)].s; }
+const char *conf_path(const conf *c) { return c->path; }
+
+size_t conf_list(const conf *c, const char *key, const char *const **items)
+{
+	const struct conf_val *v = &c->v[must_key(key, CONF_LIST)];
+	*items = (const char *const *)v->list;
+	return v->nlist;
+}
