@@ -1,6 +1,7 @@
 # trustmilter - GNU make build. See README.md.
 #
 #   make            build the programs into build/
+#   make demo       install dependencies, build, check the sample messages
 #   make check      build, run the whole suite, again under ASan+UBSan, fuzz smoke runs
 #   make fuzz       longer libFuzzer runs (FUZZ_SECONDS per target)
 #   make bench      benchmarks (docs/BENCHMARKS.md)
@@ -60,7 +61,7 @@ TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check test fuzz fuzz-build bench install clean deps
+.PHONY: all check test fuzz fuzz-build bench install clean deps demo
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(B)/%.o: %.c $(wildcard policy/*.h)
@@ -102,7 +103,7 @@ FUZZ_SECONDS ?= 60
 fuzz: fuzz-build
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p $(FB)/corpus/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) $(FB)/corpus/$$n tests/fuzz/seeds/$$n 2>&1 | tail -2 || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(FB)/corpus/$$n $$(test -d tests/fuzz/seeds/$$n && echo tests/fuzz/seeds/$$n) 2>&1 | tail -2 || exit 1; done
 
 deps:
 	contrib/install-deps
@@ -114,6 +115,10 @@ check: deps
 	tests/run-tests
 
 test: check
+
+demo: deps
+	$(MAKE) all
+	contrib/demo
 
 bench: all
 	tests/bench/run

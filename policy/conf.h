@@ -12,6 +12,7 @@
 #define TM_CONF_H
 
 #include <stddef.h>
+#include "buf.h"
 
 enum conf_type { CONF_INT, CONF_BOOL, CONF_STR, CONF_LIST };
 
@@ -40,6 +41,9 @@ const char *conf_str(const conf *c, const char *key);
 size_t conf_list(const conf *c, const char *key, const char *const **items);
 /* conf_path - the file this snapshot was read from, or "(defaults)". */
 const char *conf_path(const conf *c);
+
+/* conf_write_example - the annotated example configuration, from the table. */
+int conf_write_example(buf *b);
 
 /* conf_keys - the table, terminated by a NULL name (docs and tests use it). */
 const struct conf_key *conf_keys(void);

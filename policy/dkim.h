@@ -22,6 +22,11 @@
 
 #define DKIM_MAX_SIGS 8            /* signatures examined per message */
 #define DKIM_MAX_SIGNED_HEADERS 64 /* h= entries kept per signature */
+#define DKIM_MAX_FIELD_BYTES 65536 /* one header field fed to libopendkim ("Name:value");
+                                    * far above any real field, keeps the 2015-era library's
+                                    * buffers small (see design.md on dkim_ohdrs) */
+#define DKIM_MAX_HEADER_BYTES (1024 * 1024) /* all header fields of one message */
+#define DKIM_MAX_FIELDS 2000       /* header fields of one message */
 
 struct dkim_sig {
 	enum auth_result result;       /* pass, fail, neutral, temperror, permerror, policy */
@@ -36,6 +41,8 @@ struct dkim_sig {
 	char signed_headers[DKIM_MAX_SIGNED_HEADERS][64]; /* h= list, lowercased, in order */
 	int covers_list_unsubscribe;      /* h= names List-Unsubscribe */
 	int covers_list_unsubscribe_post; /* h= names List-Unsubscribe-Post */
+	int signed_headers_capped;     /* h= had more than DKIM_MAX_SIGNED_HEADERS entries or
+	                                * an entry longer than 63 bytes (covers_* still see all) */
 };
 
 typedef struct dkim_engine dkim_engine;
@@ -59,5 +66,16 @@ size_t dkim_verify_count(const dkim_verify *v);
 const struct dkim_sig *dkim_verify_sig(const dkim_verify *v, size_t i);
 /* dkim_verify_ignored - signatures present beyond DKIM_MAX_SIGS. */
 size_t dkim_verify_ignored(const dkim_verify *v);
+/* dkim_verify_refused - header fields not fed to the verifier: over a cap
+ * (DKIM_MAX_FIELD_BYTES, DKIM_MAX_HEADER_BYTES, DKIM_MAX_FIELDS), an invalid
+ * field name, or a NUL byte (finding "dkim.header_refused"). A signature
+ * covering a refused field cannot pass. */
+size_t dkim_verify_refused(const dkim_verify *v);
+
+/* dkim_hlist_parse - parse an h= tag value (p, n): names separated by ':',
+ * FWS around names ignored, lowercased into s->signed_headers (nsigned,
+ * signed_headers_capped) and the covers_* flags set. Empty names are skipped.
+ * Returns the number of names seen (also those past the cap). */
+size_t dkim_hlist_parse(const char *p, size_t n, struct dkim_sig *s);
 
 #endif

@@ -58,7 +58,8 @@ typedef struct dns_resolver dns_resolver;
 struct dns_rr {
 	const unsigned char *data; /* A: 4 bytes, AAAA: 16, TXT: raw rdata (length-prefixed strings) */
 	size_t len;
-	char name[256];            /* PTR/MX/NS/CNAME target as text, lowercase-preserved, no trailing dot */
+	char name[256];            /* PTR/MX/NS/CNAME target as text, case preserved, no trailing dot;
+	                              printable bytes as is, ".", "\\" and control bytes as \\DDD */
 	unsigned pref;             /* MX preference */
 };
 

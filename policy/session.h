@@ -46,6 +46,10 @@ int session_helo(session *s, const char *helo);
 void session_set_direction(session *s, enum direction d, const char *reason);
 /* session_set_macro - MTA facts: "i" (queue id), "auth_authen", "tls_version", "daemon_name". */
 void session_set_macro(session *s, const char *name, const char *value);
+/* session_set_source - where the message came from (file name, index in an mbox), for reports. */
+void session_set_source(session *s, const char *file, size_t index);
+/* session_add_finding - a finding the caller observed (e.g. a malformed header line in a file). */
+void session_add_finding(session *s, const char *name, const char *detail);
 /* session_mail - MAIL FROM path ("<a@b>", "a@b" or "<>"); starts a new message. */
 int session_mail(session *s, const char *path);
 int session_rcpt(session *s, const char *path);

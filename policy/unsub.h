@@ -13,8 +13,9 @@
 #include "dkim.h"
 #include "findings.h"
 
-#define UNSUB_MAX_URIS 8       /* URIs kept from one List-Unsubscribe */
-#define UNSUB_URI_MAX 2048
+#define UNSUB_MAX_URIS 8       /* URIs kept from one List-Unsubscribe (real ones hold 1-2) */
+#define UNSUB_URI_MAX 2048     /* bytes per URI incl. NUL: the common URL length limit */
+#define UNSUB_ONE_CLICK "List-Unsubscribe=One-Click"  /* RFC 8058 s3.1, the only value */
 
 enum unsub_verdict { UNSUB_ABSENT = 0, UNSUB_COMPLIANT, UNSUB_NONCOMPLIANT };
 
@@ -22,6 +23,7 @@ struct unsub_uris {
 	size_t count;
 	int more;                  /* more than UNSUB_MAX_URIS */
 	int syntax_error;
+	int uri_too_long;          /* a URI of UNSUB_URI_MAX bytes or more (not kept) */
 	char uri[UNSUB_MAX_URIS][UNSUB_URI_MAX];
 };
 
@@ -32,6 +34,8 @@ struct unsub_outcome {
 	struct unsub_uris uris;
 	/* provider readiness: 1 ready, 0 not */
 	int gmail_ready, yahoo_ready, microsoft_ready;
+	size_t n_list_unsubscribe;         /* List-Unsubscribe fields seen */
+	size_t n_post;                     /* List-Unsubscribe-Post fields seen */
 };
 
 /* unsub_parse - parse an RFC 2369 List-Unsubscribe value (comma list of

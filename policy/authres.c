@@ -1,0 +1,251 @@
+/*
+ * authres - the header fields trustmilter adds: RFC 8601
+ * Authentication-Results and the compliance header (docs/HEADERS.md).
+ *
+ * Values are folded with LF+TAB at about 76 columns so no line comes near the
+ * RFC 5322 limit of 998 even with several signatures; MTAs turn LF into CRLF.
+ * Every property value is written as an RFC 8601 token when it is one and as
+ * a quoted-string otherwise; comments are stripped of parentheses and
+ * backslashes so a hostile domain or reason cannot unbalance them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include "session_int.h"
+
+#define AR_MAX (16 * 1024)   /* far above 8 signatures' worth of properties */
+
+struct fold { buf *b; size_t col; };
+
+/* fold_seg - append a segment, folding first if the line would get long. */
+static void fold_seg(struct fold *f, const char *seg, size_t n)
+{
+	if (f->col > 8 && f->col + n > 76) {
+		buf_puts(f->b, "\n\t");
+		f->col = 8;
+		while (n && *seg == ' ')
+			seg++, n--;
+	}
+	buf_append(f->b, seg, n);
+	f->col += n;
+}
+
+/* fold_buf - append the contents of a scratch buffer as one segment. */
+static void fold_buf(struct fold *f, buf *seg)
+{
+	fold_seg(f, buf_data(seg), buf_len(seg));
+	buf_reset(seg);
+}
+
+/* is_token_char - RFC 2045 token characters, plus '@' for pvalue forms. */
+static int is_value_char(unsigned char c)
+{
+	return c > 32 && c < 127 && !strchr("()<>,;:\\\"/[]?=", c);
+}
+
+/* authres_value - a token, a user@domain pvalue, or a quoted-string. */
+void authres_value(buf *b, const char *v)
+{
+	int plain = *v != '\0';
+	for (const unsigned char *p = (const unsigned char *)v; *p && plain; p++)
+		plain = is_value_char(*p) || *p == '/';
+	if (plain) {
+		buf_puts(b, v);
+		return;
+	}
+	buf_putc(b, '"');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_putc(b, '\\');
+		buf_putc(b, (*p >= 32 && *p < 127) ? *p : '?');
+	}
+	buf_putc(b, '"');
+}
+
+/* comment - "(text)" with parentheses and backslashes removed. */
+static void comment(buf *b, const char *text)
+{
+	buf_puts(b, " (");
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p != '(' && *p != ')' && *p != '\\')
+			buf_putc(b, (*p >= 32 && *p < 127) ? *p : '?');
+	buf_putc(b, ')');
+}
+
+/* authres_servid - skip CFWS, take the authserv-id up to ';' or WSP. */
+int authres_servid(const char *v, size_t n, char *out, size_t outsz)
+{
+	size_t i = 0;
+	int depth = 0;
+	while (i < n) {
+		char c = v[i];
+		if (depth) {
+			if (c == '\\' && i + 1 < n)
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			i++;
+		} else if (c == '(') {
+			depth = 1, i++;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			i++;
+		} else {
+			break;
+		}
+	}
+	size_t s = i;
+	while (i < n && v[i] != ';' && v[i] != ' ' && v[i] != '\t' && v[i] != '(' &&
+	       v[i] != '\r' && v[i] != '\n')
+		i++;
+	if (i == s)
+		return -1;
+	if (v[s] == '"' && i - s >= 2 && v[i - 1] == '"')
+		s++, i--;
+	return str_copy(out, outsz, v + s, i - s);
+}
+
+/* spf_part - "spf=RESULT smtp.mailfrom=..." or smtp.helo for the null path. */
+static void spf_part(const session *s, buf *seg)
+{
+	buf_printf(seg, "spf=%s", result_name(s->spf.result));
+	if (!s->spf_evaluated) {
+		comment(seg, s->spf.problem[0] ? s->spf.problem : "not checked");
+		return;
+	}
+	if (s->spf.problem[0] && s->spf.result != AR_PASS)
+		comment(seg, s->spf.problem);
+	if (strcmp(s->spf.identity, "helo") == 0 || s->mail_from[0] == '\0') {
+		buf_puts(seg, " smtp.helo=");
+		authres_value(seg, s->helo[0] ? s->helo : s->spf.domain);
+	} else {
+		buf_puts(seg, " smtp.mailfrom=");
+		authres_value(seg, s->mail_from);
+	}
+}
+
+/* dkim_part - one signature. */
+static void dkim_part(const struct dkim_sig *g, buf *seg)
+{
+	buf_printf(seg, "dkim=%s", result_name(g->result));
+	if (g->result != AR_PASS && g->reason[0]) {
+		buf_puts(seg, " reason=");
+		authres_value(seg, g->reason);
+	}
+	if (g->domain[0]) {
+		buf_puts(seg, " header.d=");
+		authres_value(seg, g->domain);
+	}
+	if (g->selector[0]) {
+		buf_puts(seg, " header.s=");
+		authres_value(seg, g->selector);
+	}
+	if (g->algorithm[0]) {
+		buf_puts(seg, " header.a=");
+		authres_value(seg, g->algorithm);
+	}
+	if (g->b_prefix[0]) {
+		buf_puts(seg, " header.b=");
+		authres_value(seg, g->b_prefix);
+	}
+}
+
+/* dmarc_part - result, policy comment, header.from. */
+static void dmarc_part(const session *s, buf *seg)
+{
+	const struct dmarc_outcome *d = &s->dmarc;
+	buf_printf(seg, "dmarc=%s", result_name(d->result));
+	if (d->record_found) {
+		char c[128];
+		snprintf(c, sizeof(c), "p=%s sp=%s dis=%s", dmarc_policy_name(d->rec.p),
+		         dmarc_policy_name(d->rec.sp ? d->rec.sp : d->rec.p),
+		         dmarc_policy_name(d->disposition ? d->disposition : DMARC_P_NONE));
+		comment(seg, c);
+	} else if (d->problem[0]) {
+		comment(seg, d->problem);
+	}
+	if (s->from_domain[0]) {
+		buf_puts(seg, " header.from=");
+		authres_value(seg, s->from_domain);
+	}
+	if (d->record_found) {
+		buf_puts(seg, " policy.dmarc=");
+		authres_value(seg, dmarc_policy_name(d->policy));
+	}
+}
+
+/* authres_build - the whole Authentication-Results value. */
+char *authres_build(const session *s)
+{
+	buf *b = buf_new(AR_MAX), *seg = buf_new(AR_MAX);
+	if (b == NULL || seg == NULL) {
+		buf_free(b);
+		buf_free(seg);
+		return NULL;
+	}
+	struct fold f = { b, 24 };
+	authres_value(seg, s->env->authserv_id);
+	buf_putc(seg, ';');
+	fold_buf(&f, seg);
+	buf_putc(seg, ' ');
+	spf_part(s, seg);
+	buf_putc(seg, ';');
+	fold_buf(&f, seg);
+	if (s->nsigs == 0) {
+		fold_seg(&f, " dkim=none;", 11);
+	}
+	for (size_t i = 0; i < s->nsigs; i++) {
+		buf_putc(seg, ' ');
+		dkim_part(&s->sigs[i], seg);
+		buf_putc(seg, ';');
+		fold_buf(&f, seg);
+	}
+	buf_putc(seg, ' ');
+	dmarc_part(s, seg);
+	fold_buf(&f, seg);
+	buf_free(seg);
+	if (buf_overflowed(b)) {
+		buf_free(b);
+		return NULL;
+	}
+	return buf_steal(b);
+}
+
+/* compliance_build - "v=1; dir=...; action=...; bulk=...; one-click=...;
+ * gmail=...; yahoo=...; microsoft=...; findings=a,b" (docs/HEADERS.md). */
+char *compliance_build(const session *s)
+{
+	buf *b = buf_new(AR_MAX), *seg = buf_new(AR_MAX);
+	if (b == NULL || seg == NULL) {
+		buf_free(b);
+		buf_free(seg);
+		return NULL;
+	}
+	struct fold f = { b, 15 };
+	buf_printf(seg, "v=1; dir=%s;", s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
+	fold_buf(&f, seg);
+	buf_printf(seg, " action=%s;", verdict_action_name(s->v.decided));
+	fold_buf(&f, seg);
+	buf_printf(seg, " bulk=%s;", s->bulk ? "yes" : "no");
+	fold_buf(&f, seg);
+	buf_printf(seg, " one-click=%s;", unsub_verdict_name(s->unsub.verdict));
+	fold_buf(&f, seg);
+	buf_printf(seg, " gmail=%s; yahoo=%s; microsoft=%s;", s->gmail.ready ? "ready" : "not-ready",
+	           s->yahoo.ready ? "ready" : "not-ready", s->microsoft.ready ? "ready" : "not-ready");
+	fold_buf(&f, seg);
+	size_t n = findings_count(s->f);
+	buf_printf(seg, " findings=%s", n ? "" : "none");
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(seg, "%s%s", i ? "," : "", findings_get(s->f, i)->name);
+		fold_buf(&f, seg);
+	}
+	fold_buf(&f, seg);
+	buf_free(seg);
+	if (buf_overflowed(b)) {
+		buf_free(b);
+		return NULL;
+	}
+	return buf_steal(b);
+}

@@ -1,0 +1,310 @@
+/*
+ * report - what trustmilter-check prints and the daemon logs for a message:
+ * the JSON object (docs/JSON.md), the human report, the one-line log entry.
+ * All three read the same evaluated session, so they never disagree.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "session_int.h"
+#include "json.h"
+
+/* unfold_copy - header values carry LF+TAB folds; JSON and text show one line. */
+static void put_unfolded(jw *w, const char *key, const char *v)
+{
+	char tmp[16384];
+	size_t j = 0;
+	for (const char *p = v; p && *p && j + 1 < sizeof(tmp); p++) {
+		if (*p == '\n')
+			continue;
+		tmp[j++] = *p == '\t' ? ' ' : *p;
+	}
+	tmp[j] = '\0';
+	jw_str(w, key, v ? tmp : NULL);
+}
+
+/* json_spf - the "spf" member. */
+static void json_spf(jw *w, const session *s)
+{
+	jw_obj(w, "spf");
+	jw_str(w, "result", result_name(s->spf.result));
+	jw_str(w, "domain", s->spf.domain);
+	jw_str(w, "identity", s->spf.identity[0] ? s->spf.identity : "mailfrom");
+	jw_str(w, "client_ip", s->spf_ip);
+	jw_str(w, "mechanism", s->spf.mechanism);
+	jw_str(w, "explanation", s->spf.explanation);
+	jw_str(w, "problem", s->spf.problem);
+	jw_end_obj(w);
+}
+
+/* json_dkim - the "dkim" array. */
+static void json_dkim(jw *w, const session *s)
+{
+	jw_arr(w, "dkim");
+	for (size_t i = 0; i < s->nsigs; i++) {
+		const struct dkim_sig *g = &s->sigs[i];
+		jw_obj(w, NULL);
+		jw_str(w, "result", result_name(g->result));
+		jw_str(w, "domain", g->domain);
+		jw_str(w, "selector", g->selector);
+		jw_str(w, "algorithm", g->algorithm);
+		jw_int(w, "key_bits", g->key_bits);
+		jw_arr(w, "signed_headers");
+		for (size_t k = 0; k < g->nsigned; k++)
+			jw_str(w, NULL, g->signed_headers[k]);
+		jw_end_arr(w);
+		jw_str(w, "identity", g->identity);
+		jw_str(w, "b", g->b_prefix);
+		jw_str(w, "reason", g->reason);
+		jw_bool(w, "aligned", s->dmarc.sig_aligned[i]);
+		jw_bool(w, "covers_list_unsubscribe", g->covers_list_unsubscribe);
+		jw_bool(w, "covers_list_unsubscribe_post", g->covers_list_unsubscribe_post);
+		jw_end_obj(w);
+	}
+	jw_end_arr(w);
+}
+
+/* json_dmarc - the "dmarc" member. */
+static void json_dmarc(jw *w, const session *s)
+{
+	const struct dmarc_outcome *d = &s->dmarc;
+	jw_obj(w, "dmarc");
+	jw_str(w, "result", result_name(d->result));
+	jw_str(w, "from_domain", s->from_domain);
+	jw_str(w, "policy", d->record_found ? dmarc_policy_name(d->policy) : NULL);
+	jw_str(w, "disposition", dmarc_policy_name(d->disposition ? d->disposition : DMARC_P_NONE));
+	jw_str(w, "policy_domain", d->policy_domain);
+	jw_str(w, "org_domain", d->org_domain);
+	jw_bool(w, "spf_aligned", d->spf_aligned);
+	jw_bool(w, "dkim_aligned", d->dkim_aligned);
+	if (d->record_found) {
+		jw_obj(w, "record");
+		jw_str(w, "p", dmarc_policy_name(d->rec.p));
+		jw_str(w, "sp", d->rec.sp ? dmarc_policy_name(d->rec.sp) : NULL);
+		jw_str(w, "np", d->rec.np ? dmarc_policy_name(d->rec.np) : NULL);
+		jw_str(w, "adkim", d->rec.adkim_strict ? "s" : "r");
+		jw_str(w, "aspf", d->rec.aspf_strict ? "s" : "r");
+		jw_str(w, "psd", d->rec.psd == 1 ? "y" : d->rec.psd == 0 ? "n" : "u");
+		jw_bool(w, "t", d->rec.testing);
+		jw_int(w, "pct", d->rec.pct);
+		jw_str(w, "rua", d->rec.rua);
+		jw_end_obj(w);
+	} else {
+		jw_null(w, "record");
+	}
+	jw_str(w, "problem", d->problem);
+	jw_end_obj(w);
+}
+
+/* json_unsub - the "unsubscribe" member: verdict, findings, URIs. */
+static void json_unsub(jw *w, const session *s)
+{
+	const struct unsub_outcome *u = &s->unsub;
+	jw_obj(w, "unsubscribe");
+	jw_str(w, "verdict", unsub_verdict_name(u->verdict));
+	jw_arr(w, "findings");
+	for (size_t i = 0; i < findings_count(s->f); i++) {
+		const struct finding *x = findings_get(s->f, i);
+		if (strncmp(x->name, "unsub.", 6) == 0 || strncmp(x->name, "bulk.no_", 8) == 0)
+			jw_str(w, NULL, x->name);
+	}
+	jw_end_arr(w);
+	jw_arr(w, "uris");
+	for (size_t i = 0; i < u->uris.count; i++)
+		jw_str(w, NULL, u->uris.uri[i]);
+	jw_end_arr(w);
+	jw_bool(w, "https", u->has_https);
+	jw_bool(w, "mailto", u->has_mailto);
+	if (u->covered_sig >= 0 && (size_t)u->covered_sig < s->nsigs)
+		jw_str(w, "covered_by", s->sigs[u->covered_sig].domain);
+	else
+		jw_null(w, "covered_by");
+	jw_end_obj(w);
+}
+
+/* json_providers - readiness per provider. */
+static void json_providers(jw *w, const session *s)
+{
+	const struct { const char *name; const struct readiness *r; } p[] = {
+		{ "gmail", &s->gmail }, { "yahoo", &s->yahoo }, { "microsoft", &s->microsoft } };
+	jw_obj(w, "providers");
+	for (size_t i = 0; i < 3; i++) {
+		jw_obj(w, p[i].name);
+		jw_bool(w, "ready", p[i].r->ready);
+		jw_str(w, "missing", p[i].r->ready ? NULL : p[i].r->why);
+		jw_end_obj(w);
+	}
+	jw_end_obj(w);
+}
+
+/* session_report_json - one object, one line. */
+int session_report_json(const session *s, buf *out)
+{
+	jw w;
+	jw_init(&w, out);
+	jw_obj(&w, NULL);
+	if (s->source[0]) {
+		jw_str(&w, "file", s->source);
+		jw_int(&w, "index", (long long)s->source_index);
+	}
+	jw_str(&w, "queue_id", s->queue_id);
+	jw_str(&w, "direction", s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
+	jw_obj(&w, "envelope");
+	jw_str(&w, "client_ip", s->client_ip);
+	jw_str(&w, "helo", s->helo);
+	jw_str(&w, "mail_from", s->mail_from);
+	jw_int(&w, "rcpt_count", s->nrcpt);
+	jw_end_obj(&w);
+	jw_arr(&w, "from");
+	for (size_t i = 0; i < s->from.count; i++) {
+		jw_obj(&w, NULL);
+		jw_str(&w, "local", s->from.a[i].local);
+		jw_str(&w, "domain", s->from.a[i].domain);
+		jw_end_obj(&w);
+	}
+	jw_end_arr(&w);
+	json_spf(&w, s);
+	json_dkim(&w, s);
+	json_dmarc(&w, s);
+	json_unsub(&w, s);
+	jw_bool(&w, "bulk", s->bulk);
+	jw_str(&w, "bulk_reason", s->bulk ? s->bulk_reason : NULL);
+	jw_str(&w, "campaign", s->campaign[0] ? s->campaign : NULL);
+	json_providers(&w, s);
+	jw_arr(&w, "findings");
+	for (size_t i = 0; i < findings_count(s->f); i++) {
+		jw_obj(&w, NULL);
+		jw_str(&w, "name", findings_get(s->f, i)->name);
+		jw_str(&w, "detail", findings_get(s->f, i)->detail);
+		jw_end_obj(&w);
+	}
+	jw_end_arr(&w);
+	jw_str(&w, "action", verdict_action_name(s->v.decided));
+	jw_str(&w, "action_enforced", verdict_action_name(s->v.action));
+	jw_bool(&w, "dry_run", s->v.dry_run);
+	jw_str(&w, "action_reason", s->v.reason[0] ? s->v.reason : NULL);
+	if (s->v.decided == ACT_REJECT || s->v.decided == ACT_TEMPFAIL) {
+		char r[300];
+		snprintf(r, sizeof(r), "%s %s %s", s->v.rcode, s->v.xcode, s->v.reply);
+		jw_str(&w, "smtp_reply", r);
+	} else {
+		jw_null(&w, "smtp_reply");
+	}
+	put_unfolded(&w, "authentication_results", s->authres);
+	put_unfolded(&w, "compliance_header", s->compliance);
+	jw_obj(&w, "dns");
+	jw_int(&w, "queries", s->budget.used);
+	jw_int(&w, "budget", s->budget.max);
+	jw_end_obj(&w);
+	jw_end_obj(&w);
+	return buf_overflowed(out) ? -1 : 0;
+}
+
+/* text_line - "Label      text" rows of the human report. */
+static void text_row(buf *o, const char *label, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void text_row(buf *o, const char *label, const char *fmt, ...)
+{
+	va_list ap;
+	buf_printf(o, "  %-12s ", label);
+	va_start(ap, fmt);
+	buf_vprintf(o, fmt, ap);
+	va_end(ap);
+	buf_putc(o, '\n');
+}
+
+/* session_report_text - the human report. */
+int session_report_text(const session *s, buf *o)
+{
+	text_row(o, "Envelope", "client %s, helo %s, mail from <%s>, %s",
+	         s->client_ip[0] ? s->client_ip : "-", s->helo[0] ? s->helo : "-", s->mail_from,
+	         s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
+	text_row(o, "From", "%s", s->from_domain[0] ? s->from_domain : "(no single From domain)");
+	text_row(o, "SPF", "%s  %s%s%s%s", result_name(s->spf.result), s->spf.domain,
+	         s->spf.mechanism[0] ? ", matched " : "", s->spf.mechanism,
+	         s->spf.problem[0] ? (s->spf.result == AR_PASS ? "" : "") : "");
+	if (s->spf.problem[0] && s->spf.result != AR_PASS)
+		text_row(o, "", "%s", s->spf.problem);
+	if (s->nsigs == 0)
+		text_row(o, "DKIM", "none  (no signature)");
+	for (size_t i = 0; i < s->nsigs; i++) {
+		const struct dkim_sig *g = &s->sigs[i];
+		text_row(o, i ? "" : "DKIM", "%s  d=%s s=%s %s %u bits%s%s%s%s", result_name(g->result),
+		         g->domain, g->selector, g->algorithm, g->key_bits,
+		         s->dmarc.sig_aligned[i] ? ", aligned" : ", not aligned",
+		         g->covers_list_unsubscribe && g->covers_list_unsubscribe_post ?
+		         ", signs both unsubscribe fields" : "",
+		         g->reason[0] && g->result != AR_PASS ? ": " : "",
+		         g->result != AR_PASS ? g->reason : "");
+	}
+	const struct dmarc_outcome *d = &s->dmarc;
+	if (d->record_found)
+		text_row(o, "DMARC", "%s  policy %s (record at %s), disposition %s; SPF %s, DKIM %s",
+		         result_name(d->result), dmarc_policy_name(d->policy), d->policy_domain,
+		         dmarc_policy_name(d->disposition ? d->disposition : DMARC_P_NONE),
+		         d->spf_aligned ? "aligned" : "not aligned", d->dkim_aligned ? "aligned" : "not aligned");
+	else
+		text_row(o, "DMARC", "%s  %s", result_name(d->result), d->problem);
+	text_row(o, "Unsubscribe", "%s%s%s", unsub_verdict_name(s->unsub.verdict),
+	         s->unsub.has_https ? ", https" : "", s->unsub.has_mailto ? ", mailto" : "");
+	text_row(o, "Bulk", "%s%s%s%s%s", s->bulk ? "yes (" : "no", s->bulk ? s->bulk_reason : "",
+	         s->bulk ? ")" : "", s->campaign[0] ? ", campaign " : "", s->campaign);
+	const struct { const char *name; const struct readiness *r; } p[] = {
+		{ "Gmail", &s->gmail }, { "Yahoo", &s->yahoo }, { "Microsoft", &s->microsoft } };
+	for (size_t i = 0; i < 3; i++)
+		text_row(o, i ? "" : "Providers", "%-9s %s%s%s", p[i].name, p[i].r->ready ? "ready" : "not ready",
+		         p[i].r->ready ? "" : ": ", p[i].r->why);
+	size_t n = findings_count(s->f);
+	if (n == 0)
+		text_row(o, "Findings", "none");
+	for (size_t i = 0; i < n; i++)
+		text_row(o, i ? "" : "Findings", "%s: %s", findings_get(s->f, i)->name,
+		         findings_get(s->f, i)->detail);
+	text_row(o, "Action", "%s%s%s%s", verdict_action_name(s->v.decided),
+	         s->v.reason[0] ? " (" : "", s->v.reason, s->v.reason[0] ? ")" : "");
+	if (s->v.decided == ACT_REJECT || s->v.decided == ACT_TEMPFAIL)
+		text_row(o, "", "SMTP reply: %s %s %s", s->v.rcode, s->v.xcode, s->v.reply);
+	if (s->v.dry_run && s->v.decided != ACT_ACCEPT)
+		text_row(o, "", "dry run: only annotated");
+	if (s->authres)
+		buf_printf(o, "  Authentication-Results: %s\n", s->authres);
+	return buf_overflowed(o) ? -1 : 0;
+}
+
+/* session_log_line - "QUEUEID: key=value ..." with printable, bounded values. */
+int session_log_line(const session *s, buf *o)
+{
+	char helo[80], from[80], mf[120], q[64];
+	str_printable(q, sizeof(q), s->queue_id, strlen(s->queue_id));
+	str_printable(helo, sizeof(helo), s->helo, strlen(s->helo));
+	str_printable(from, sizeof(from), s->from_domain, strlen(s->from_domain));
+	str_printable(mf, sizeof(mf), s->mail_from, strlen(s->mail_from));
+	buf_printf(o, "%s: dir=%s%s%s client=%s helo=%s mailfrom=<%s> from=%s spf=%s dkim=",
+	           q, s->dir == DIR_OUTBOUND ? "outbound" : "inbound",
+	           s->dir_reason[0] ? " dir_reason=" : "", s->dir_reason,
+	           s->client_ip[0] ? s->client_ip : "-", helo[0] ? helo : "-", mf, from[0] ? from : "-",
+	           result_name(s->spf.result));
+	if (s->nsigs == 0)
+		buf_puts(o, "none");
+	for (size_t i = 0; i < s->nsigs && i < 4; i++) {
+		char d[64];
+		str_printable(d, sizeof(d), s->sigs[i].domain, strlen(s->sigs[i].domain));
+		buf_printf(o, "%s%s/%s", i ? "," : "", result_name(s->sigs[i].result), d);
+	}
+	buf_printf(o, " dmarc=%s policy=%s bulk=%s unsub=%s action=%s%s", result_name(s->dmarc.result),
+	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-",
+	           s->bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
+	           verdict_action_name(s->v.decided), s->v.dry_run ? " dry_run=yes" : "");
+	if (s->v.reason[0]) {
+		char r[128];
+		str_printable(r, sizeof(r), s->v.reason, strlen(s->v.reason));
+		buf_printf(o, " reason=\"%s\"", r);
+	}
+	buf_puts(o, " findings=");
+	size_t n = findings_count(s->f);
+	if (n == 0)
+		buf_puts(o, "none");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(o, "%s%s", i ? "," : "", findings_get(s->f, i)->name);
+	buf_printf(o, " dns_queries=%u size=%llu rcpts=%u", s->budget.used, s->body_bytes, s->nrcpt);
+	return 0;
+}

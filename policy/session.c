@@ -1,0 +1,570 @@
+/*
+ * session - the milter's events in, a verdict out; see session.h.
+ *
+ * The session collects headers (capped), streams them and the body into the
+ * DKIM verifier, and at end of message runs the evaluators in dependency
+ * order: From domain, SPF, DKIM results, DMARC (needs both), one-click
+ * unsubscribe (needs DKIM coverage and DMARC alignment), bulk detection,
+ * provider readiness; then the verdict funnel and the headers to add.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "session_int.h"
+#include "cidr.h"
+#include "format.h"
+#include "bulk.h"
+
+/* env_hostname - configured name or the system host name. */
+static void env_hostname(const conf *c, const char *key, char *out, size_t outsz)
+{
+	const char *v = conf_str(c, key);
+	if (v && *v) {
+		str_copy(out, outsz, v, strlen(v));
+		return;
+	}
+	if (gethostname(out, outsz) != 0 || out[0] == '\0')
+		str_copy(out, outsz, "localhost", 9);
+	out[outsz - 1] = '\0';
+}
+
+/* tm_env_new - resolver and DKIM engine from the configuration. */
+tm_env *tm_env_new(conf *c, char *err, size_t errlen)
+{
+	tm_env *e = calloc(1, sizeof(*e));
+	if (e == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->refs = 1;
+	e->conf = conf_ref(c);
+	struct dns_config dc = { .timeout_ms = (unsigned)conf_int(c, "dns.timeout_ms"),
+	                         .use_resolv_conf = 1 };
+	const char *const *items;
+	size_t n = conf_list(c, "dns.forwarders", &items);
+	for (size_t i = 0; i < n && i < DNS_MAX_FORWARDERS; i++)
+		dc.forwarders[dc.nforwarders++] = items[i];
+	n = conf_list(c, "dns.transparent_zones", &items);
+	for (size_t i = 0; i < n && i < DNS_MAX_ZONES; i++)
+		dc.transparent_zones[dc.nzones++] = items[i];
+	e->dns = dns_new(&dc, err, errlen);
+	if (e->dns == NULL)
+		goto fail;
+	e->dkim = dkim_engine_new(e->dns, err, errlen);
+	if (e->dkim == NULL)
+		goto fail;
+	e->dmarc_mode = strcmp(conf_str(c, "dmarc.mode"), "rfc7489") == 0
+		? DMARC_MODE_RFC7489 : DMARC_MODE_RFC9989;
+	env_hostname(c, "authserv_id", e->authserv_id, sizeof(e->authserv_id));
+	env_hostname(c, "hostname", e->hostname, sizeof(e->hostname));
+	return e;
+fail:
+	tm_env_unref(e);
+	return NULL;
+}
+
+tm_env *tm_env_ref(tm_env *e)
+{
+	__atomic_add_fetch(&e->refs, 1, __ATOMIC_SEQ_CST);
+	return e;
+}
+
+/* tm_env_unref - the last reference frees the engine, resolver and config. */
+void tm_env_unref(tm_env *e)
+{
+	if (e == NULL || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_SEQ_CST) > 0)
+		return;
+	dkim_engine_free(e->dkim);
+	dns_free(e->dns);
+	conf_unref(e->conf);
+	free(e);
+}
+
+const conf *tm_env_conf(const tm_env *e) { return e->conf; }
+
+/* session_new - one connection. */
+session *session_new(tm_env *env)
+{
+	session *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->env = tm_env_ref(env);
+	s->hdrs = hdr_new((size_t)conf_int(env->conf, "limits.header_count"),
+	                  (size_t)conf_int(env->conf, "limits.header_bytes"));
+	s->f = findings_new();
+	if (s->hdrs == NULL || s->f == NULL) {
+		session_free(s);
+		return NULL;
+	}
+	str_copy(s->queue_id, sizeof(s->queue_id), "NOQUEUE", 7);
+	return s;
+}
+
+/* message_clear - forget per-message state. */
+static void message_clear(session *s)
+{
+	hdr_reset(s->hdrs);
+	findings_reset(s->f);
+	dkim_verify_free(s->dkim);
+	s->dkim = NULL;
+	verdict_clear(&s->v);
+	free(s->authres);
+	free(s->compliance);
+	s->authres = s->compliance = NULL;
+	s->in_message = 0;
+	s->evaluated = 0;
+	s->mail_from[0] = s->mf_domain[0] = '\0';
+	s->mf_null = s->mf_bad = 0;
+	s->nrcpt = 0;
+	s->body_bytes = 0;
+	s->ar_seen = 0;
+}
+
+void session_free(session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->hdrs && s->f)
+		message_clear(s);
+	hdr_free(s->hdrs);
+	findings_free(s->f);
+	tm_env_unref(s->env);
+	free(s);
+}
+
+/* session_connect - remember the client. */
+int session_connect(session *s, const char *hostname, const char *ip)
+{
+	str_copy(s->client_host, sizeof(s->client_host), hostname ? hostname : "",
+	         hostname ? strlen(hostname) : 0);
+	str_copy(s->client_ip, sizeof(s->client_ip), ip ? ip : "", ip ? strlen(ip) : 0);
+	return 0;
+}
+
+int session_helo(session *s, const char *helo)
+{
+	str_copy(s->helo, sizeof(s->helo), helo ? helo : "", helo ? strlen(helo) : 0);
+	return 0;
+}
+
+void session_set_direction(session *s, enum direction d, const char *reason)
+{
+	s->dir = d;
+	str_copy(s->dir_reason, sizeof(s->dir_reason), reason ? reason : "", reason ? strlen(reason) : 0);
+}
+
+/* session_set_macro - MTA facts the policy may use or log. */
+void session_set_macro(session *s, const char *name, const char *value)
+{
+	if (value == NULL)
+		value = "";
+	size_t n = strlen(value);
+	if (strcmp(name, "i") == 0 && n)
+		str_copy(s->queue_id, sizeof(s->queue_id), value, n);
+	else if (strcmp(name, "auth_authen") == 0)
+		str_copy(s->auth, sizeof(s->auth), value, n);
+	else if (strcmp(name, "tls_version") == 0)
+		str_copy(s->tls, sizeof(s->tls), value, n);
+	else if (strcmp(name, "daemon_name") == 0)
+		str_copy(s->daemon, sizeof(s->daemon), value, n);
+}
+
+/* start_message - fresh per-message state, started by MAIL or by a header
+ * that arrives without MAIL (a file fed without an envelope). */
+static int start_message(session *s)
+{
+	message_clear(s);
+	s->in_message = 1;
+	s->msg_count++;
+	dns_budget_init(&s->budget, (unsigned)conf_int(s->env->conf, "dns.max_queries"));
+	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
+	return s->dkim ? 0 : -1;
+}
+
+/* session_set_source - remember the input's name for the reports. */
+void session_set_source(session *s, const char *file, size_t index)
+{
+	str_copy(s->source, sizeof(s->source), file ? file : "", file ? strlen(file) : 0);
+	s->source_index = index;
+}
+
+/* session_add_finding - caller-observed finding for the current message. */
+void session_add_finding(session *s, const char *name, const char *detail)
+{
+	if (!s->in_message && start_message(s) < 0)
+		return;
+	findings_add(s->f, name, "%s", detail);
+}
+
+/* session_mail - parse the reverse path; a malformed one is a finding. */
+int session_mail(session *s, const char *path)
+{
+	if (start_message(s) < 0)
+		return -1;
+	char local[256];
+	size_t n = path ? strlen(path) : 0;
+	str_copy(s->mail_from, sizeof(s->mail_from), path ? path : "", n);
+	if (addr_parse_path(path ? path : "", n, local, sizeof(local), s->mf_domain,
+	                    sizeof(s->mf_domain)) < 0) {
+		s->mf_bad = 1;
+		s->mf_domain[0] = '\0';
+		findings_add(s->f, "envelope.mail_from_syntax", "MAIL FROM path cannot be parsed");
+	} else if (local[0] == '\0' && s->mf_domain[0] == '\0') {
+		s->mf_null = 1;
+	}
+	/* keep only the address for SPF: strip the angle brackets */
+	if (!s->mf_null && !s->mf_bad) {
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "%s@%s", local, s->mf_domain);
+		str_copy(s->mail_from, sizeof(s->mail_from), tmp, strlen(tmp));
+	} else if (s->mf_null) {
+		s->mail_from[0] = '\0';
+	}
+	return 0;
+}
+
+int session_rcpt(session *s, const char *path)
+{
+	(void)path;
+	s->nrcpt++;
+	return 0;
+}
+
+/* is_ours - does this Authentication-Results value carry our authserv-id? */
+static int is_ours(const session *s, const char *v, size_t n)
+{
+	char id[256];
+	if (authres_servid(v, n, id, sizeof(id)) < 0)
+		return 0;
+	return mem_caseeq(id, strlen(id), s->env->authserv_id, strlen(s->env->authserv_id));
+}
+
+/* note_removal - remember the nth field of this name for removal (RFC 8601 5). */
+static void note_removal(session *s, const char *name, unsigned index)
+{
+	if (s->v.nremove >= VERDICT_MAX_REMOVE) {
+		findings_add(s->f, "limits.forged_headers", "too many forged %s fields to remove", name);
+		return;
+	}
+	struct verdict_remove *r = &s->v.remove[s->v.nremove++];
+	str_copy(r->name, sizeof(r->name), name, strlen(name));
+	r->index = index;
+}
+
+/* session_header - keep the field (capped), hash it, note forged results. */
+int session_header(session *s, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	if (!s->in_message && start_message(s) < 0)
+		return -1;
+	int r = hdr_add(s->hdrs, name, nlen, value, vlen);
+	if (memchr(value, '\0', vlen))
+		findings_add(s->f, "format.header_nul", "the %.*s field contains a NUL byte",
+		             (int)(nlen > 64 ? 64 : nlen), name);
+	if (r == -1)
+		findings_add(s->f, "limits.headers", "header section larger than the configured caps");
+	else if (r == -2)
+		findings_add(s->f, "format.header_name", "a header field name has invalid characters");
+	if (s->dkim)
+		dkim_verify_header(s->dkim, name, nlen, value, vlen);
+	const char *comp = conf_str(s->env->conf, "header.compliance");
+	if (mem_caseeq(name, nlen, "Authentication-Results", 22)) {
+		s->ar_seen++;
+		if (is_ours(s, value, vlen))
+			note_removal(s, "Authentication-Results", s->ar_seen);
+	} else if (comp[0] && mem_caseeq(name, nlen, comp, strlen(comp))) {
+		/* any incoming compliance header claims to be ours: drop it */
+		size_t seen = hdr_count_name(s->hdrs, comp);
+		note_removal(s, comp, (unsigned)(seen ? seen : 1));
+	}
+	return 0;
+}
+
+int session_eoh(session *s)
+{
+	if (!s->in_message && start_message(s) < 0)
+		return -1;
+	if (s->dkim)
+		dkim_verify_eoh(s->dkim);
+	return 0;
+}
+
+int session_body(session *s, const unsigned char *p, size_t n)
+{
+	s->body_bytes += n;
+	if (s->dkim)
+		dkim_verify_body(s->dkim, p, n);
+	return 0;
+}
+
+void session_abort(session *s)
+{
+	message_clear(s);
+}
+
+/* eval_spf - SPF for the address receivers will see. Outbound mail is
+ * checked for the configured egress address, not the internal client. */
+static void eval_spf(session *s)
+{
+	const char *const *egress;
+	size_t ne = conf_list(s->env->conf, "milter.egress_addresses", &egress);
+	const char *ip = (s->dir == DIR_OUTBOUND && ne) ? egress[0] : s->client_ip;
+	memset(&s->spf, 0, sizeof(s->spf));
+	str_copy(s->spf_ip, sizeof(s->spf_ip), ip, strlen(ip));
+	if (ip[0] == '\0') {
+		s->spf.result = AR_NONE;
+		snprintf(s->spf.problem, sizeof(s->spf.problem), "no client address to check");
+		snprintf(s->spf.identity, sizeof(s->spf.identity), "mailfrom");
+		return;
+	}
+	struct spf_request rq = { .ip = ip, .helo = s->helo, .mail_from = s->mail_from,
+	                          .receiver = s->env->hostname };
+	spf_check(s->env->dns, &s->budget, &rq, &s->spf);
+	s->spf_evaluated = 1;
+	if (s->spf.result != AR_PASS)
+		findings_add(s->f, s->spf.result == AR_NONE ? "spf.none" :
+		             s->spf.result == AR_FAIL ? "spf.fail" :
+		             s->spf.result == AR_SOFTFAIL ? "spf.softfail" :
+		             s->spf.result == AR_NEUTRAL ? "spf.neutral" :
+		             s->spf.result == AR_TEMPERROR ? "spf.temperror" : "spf.permerror",
+		             "SPF %s for %s from %s%s%s", result_name(s->spf.result), s->spf.domain, ip,
+		             s->spf.problem[0] ? ": " : "", s->spf.problem);
+}
+
+/* eval_dkim - collect per-signature results. */
+static void eval_dkim(session *s)
+{
+	s->nsigs = 0;
+	if (s->dkim == NULL)
+		return;
+	dkim_verify_eom(s->dkim);
+	size_t n = dkim_verify_count(s->dkim);
+	for (size_t i = 0; i < n && i < DKIM_MAX_SIGS; i++)
+		s->sigs[s->nsigs++] = *dkim_verify_sig(s->dkim, i);
+	if (dkim_verify_ignored(s->dkim))
+		findings_add(s->f, "dkim.too_many_signatures", "%zu signatures beyond the first %d ignored",
+		             dkim_verify_ignored(s->dkim), DKIM_MAX_SIGS);
+	if (dkim_verify_refused(s->dkim))
+		findings_add(s->f, "dkim.header_refused", "%zu header fields were not given to the DKIM "
+		             "verifier (cap, invalid name or NUL byte)", dkim_verify_refused(s->dkim));
+	if (s->nsigs == 0) {
+		findings_add(s->f, "dkim.none", "the message has no DKIM signature");
+		return;
+	}
+	int any_pass = 0;
+	for (size_t i = 0; i < s->nsigs; i++) {
+		const struct dkim_sig *g = &s->sigs[i];
+		if (g->result == AR_PASS) {
+			any_pass = 1;
+			continue;
+		}
+		findings_add(s->f, g->result == AR_TEMPERROR ? "dkim.temperror" :
+		             g->result == AR_PERMERROR ? "dkim.permerror" :
+		             g->result == AR_POLICY ? "dkim.policy" : "dkim.fail",
+		             "signature d=%s s=%s: %s", g->domain, g->selector,
+		             g->reason[0] ? g->reason : result_name(g->result));
+	}
+	(void)any_pass;
+}
+
+/* eval_dmarc - needs the single From domain. */
+static void eval_dmarc(session *s)
+{
+	memset(&s->dmarc, 0, sizeof(s->dmarc));
+	if (s->from_domain[0] == '\0') {
+		s->dmarc.result = AR_NONE;
+		snprintf(s->dmarc.problem, sizeof(s->dmarc.problem),
+		         "no single From domain to evaluate");
+		return;
+	}
+	const char *spfdom = s->spf.domain;
+	struct dmarc_input in = { .from_domain = s->from_domain,
+	                          .spf_result = s->spf_evaluated ? s->spf.result : AR_NONE,
+	                          .spf_domain = spfdom, .nsigs = s->nsigs, .sigs = s->sigs };
+	dmarc_evaluate(s->env->dns, &s->budget, s->env->dmarc_mode, &in, &s->dmarc);
+	s->dmarc_evaluated = 1;
+	const struct dmarc_outcome *d = &s->dmarc;
+	switch (d->result) {
+	case AR_PASS:
+		break;
+	case AR_NONE:
+		findings_add(s->f, "dmarc.no_record", "no DMARC record for %s%s%s", s->from_domain,
+		             d->problem[0] ? ": " : "", d->problem);
+		break;
+	case AR_TEMPERROR:
+		findings_add(s->f, "dmarc.temperror", "DMARC lookup for %s failed temporarily: %s",
+		             s->from_domain, d->problem);
+		break;
+	case AR_PERMERROR:
+		findings_add(s->f, "dmarc.permerror", "DMARC record for %s unusable: %s",
+		             s->from_domain, d->problem);
+		break;
+	default:
+		findings_add(s->f, "dmarc.fail", "neither SPF nor DKIM passed aligned with %s "
+		             "(policy %s)", s->from_domain, dmarc_policy_name(d->policy));
+		if (d->disposition == DMARC_P_REJECT)
+			findings_add(s->f, "dmarc.disposition.reject", "the policy of %s asks to reject",
+			             d->policy_domain);
+		else if (d->disposition == DMARC_P_QUARANTINE)
+			findings_add(s->f, "dmarc.disposition.quarantine",
+			             "the policy of %s asks to quarantine", d->policy_domain);
+		break;
+	}
+	if (s->nsigs && !d->dkim_aligned && d->result != AR_TEMPERROR) {
+		int any_pass = 0;
+		for (size_t i = 0; i < s->nsigs; i++)
+			any_pass |= s->sigs[i].result == AR_PASS;
+		if (any_pass)
+			findings_add(s->f, "dkim.not_aligned", "no passing signature aligns with %s",
+			             s->from_domain[0] ? s->from_domain : "the From domain");
+	}
+}
+
+/* readiness_set - record one provider's verdict with the first missing item. */
+static void readiness_set(struct readiness *r, const char *missing)
+{
+	r->ready = missing == NULL;
+	str_copy(r->why, sizeof(r->why), missing ? missing : "", missing ? strlen(missing) : 0);
+}
+
+/* eval_readiness - the 2024 bulk-sender rules of Gmail, Yahoo and Microsoft. */
+static void eval_readiness(session *s)
+{
+	int dkim_pass = 0;
+	for (size_t i = 0; i < s->nsigs; i++)
+		dkim_pass |= s->sigs[i].result == AR_PASS;
+	const char *auth = NULL;
+	if (s->spf.result != AR_PASS)
+		auth = "SPF does not pass";
+	else if (!dkim_pass)
+		auth = "no passing DKIM signature";
+	else if (!s->dmarc.record_found)
+		auth = "no DMARC record";
+	else if (s->dmarc.result != AR_PASS)
+		auth = "DMARC does not pass aligned";
+	int format_ok = !findings_has_prefix(s->f, "format.");
+	readiness_set(&s->microsoft, auth);
+	const char *g = auth, *y = auth;
+	if (!g && !format_ok)
+		g = y = "RFC 5322 format findings";
+	if (!g && s->bulk && !s->unsub.gmail_ready)
+		g = "bulk mail without RFC 8058 one-click unsubscribe covered by an aligned DKIM signature";
+	if (!y && s->bulk && !s->unsub.yahoo_ready)
+		y = "bulk mail without a usable List-Unsubscribe";
+	readiness_set(&s->gmail, g);
+	readiness_set(&s->yahoo, y);
+}
+
+/* eval_from - the single From domain, or why there is none. */
+static void eval_from(session *s)
+{
+	s->from_domain[0] = '\0';
+	memset(&s->from, 0, sizeof(s->from));
+	struct format_outcome fo;
+	format_check(s->hdrs, s->f, &fo);
+	if (fo.from_domain[0])
+		str_copy(s->from_domain, sizeof(s->from_domain), fo.from_domain, strlen(fo.from_domain));
+	s->from = fo.from;
+}
+
+/* allowlisted - reason text if the client network or a DMARC-authenticated
+ * From domain is on an allowlist. */
+static const char *allowlisted(const session *s, char *why, size_t whysz)
+{
+	const char *const *l;
+	size_t n = conf_list(s->env->conf, "policy.allow_networks", &l);
+	size_t i = cidr_match_list(l, n, s->client_ip);
+	if (i) {
+		snprintf(why, whysz, "network %s", l[i - 1]);
+		return why;
+	}
+	n = conf_list(s->env->conf, "policy.allow_senders", &l);
+	if (s->dmarc.result != AR_PASS || s->from_domain[0] == '\0')
+		return NULL;
+	for (i = 0; i < n; i++) {
+		size_t dl = strlen(l[i]), fl = strlen(s->from_domain);
+		if ((fl == dl || (fl > dl && s->from_domain[fl - dl - 1] == '.')) &&
+		    mem_caseeq(s->from_domain + fl - dl, dl, l[i], dl)) {
+			snprintf(why, whysz, "sender %s", l[i]);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/* decide - run the verdict funnel over the findings. */
+static void decide(session *s)
+{
+	const conf *c = s->env->conf;
+	const char *names[FINDINGS_MAX];
+	size_t nf = findings_count(s->f);
+	for (size_t i = 0; i < nf; i++)
+		names[i] = findings_get(s->f, i)->name;
+	char why[160];
+	struct verdict_input in = {
+		.finding_names = names, .nfindings = nf,
+		.from_domain = s->from_domain[0] ? s->from_domain : NULL,
+		.allowlisted = allowlisted(s, why, sizeof(why)),
+		.dry_run = conf_bool(c, "policy.dry_run"),
+		.reject_reply = conf_str(c, "policy.reject_reply"),
+		.tempfail_reply = conf_str(c, "policy.tempfail_reply"),
+	};
+	in.nrules = conf_list(c, s->dir == DIR_OUTBOUND ? "policy.outbound.actions"
+	                                                : "policy.inbound.actions", &in.rules);
+	in.ndomain_rules = conf_list(c, "policy.domain_actions", &in.domain_rules);
+	verdict_decide(&in, &s->v);
+}
+
+/* add_headers - Authentication-Results first, then the compliance header. */
+static void add_headers(session *s)
+{
+	s->authres = authres_build(s);
+	s->compliance = compliance_build(s);
+	if (s->authres)
+		verdict_add_header(&s->v, "Authentication-Results", s->authres);
+	const char *comp = conf_str(s->env->conf, "header.compliance");
+	if (s->compliance && comp[0])
+		verdict_add_header(&s->v, comp, s->compliance);
+	if (conf_bool(s->env->conf, "header.received_spf") && s->spf_evaluated) {
+		struct spf_request rq = { .ip = s->spf_ip, .helo = s->helo, .mail_from = s->mail_from,
+		                          .receiver = s->env->hostname };
+		char rs[1024];
+		if (spf_received_spf(&s->spf, &rq, rs, sizeof(rs)) == 0)
+			verdict_add_header(&s->v, "Received-SPF", rs);
+	}
+}
+
+/* session_eom - evaluate in dependency order, then decide. */
+const struct verdict *session_eom(session *s)
+{
+	if (!s->in_message && start_message(s) < 0) {
+		s->v.action = s->v.decided =
+			strcmp(conf_str(s->env->conf, "policy.on_error"), "accept") == 0 ? ACT_ACCEPT : ACT_TEMPFAIL;
+		snprintf(s->v.reason, sizeof(s->v.reason), "internal error: out of memory");
+		return &s->v;
+	}
+	eval_from(s);
+	eval_spf(s);
+	eval_dkim(s);
+	eval_dmarc(s);
+	int dkim_auth = s->dmarc.dkim_aligned, spf_auth = s->dmarc.spf_aligned;
+	unsub_evaluate(s->hdrs, s->sigs, s->nsigs, s->dmarc.sig_aligned, dkim_auth, spf_auth,
+	               &s->unsub, s->f);
+	struct bulk_outcome bo;
+	bulk_detect(s->hdrs, s->env->conf, s->from_domain, &bo);
+	s->bulk = bo.bulk;
+	str_copy(s->bulk_reason, sizeof(s->bulk_reason), bo.reason, strlen(bo.reason));
+	str_copy(s->campaign, sizeof(s->campaign), bo.campaign, strlen(bo.campaign));
+	if (s->bulk && s->unsub.verdict != UNSUB_COMPLIANT)
+		findings_add(s->f, s->unsub.verdict == UNSUB_ABSENT ? "bulk.no_list_unsubscribe"
+		                                                    : "bulk.no_one_click",
+		             "bulk mail (%s) without compliant RFC 8058 one-click unsubscribe", s->bulk_reason);
+	if (s->budget.max && s->budget.used >= s->budget.max)
+		findings_add(s->f, "dns.budget_exhausted", "the message needed more than %u DNS queries",
+		             s->budget.max);
+	eval_readiness(s);
+	decide(s);
+	add_headers(s);
+	s->evaluated = 1;
+	return &s->v;
+}

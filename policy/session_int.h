@@ -1,0 +1,94 @@
+/*
+ * session_int - the session's state, shared by session.c (events and
+ * evaluation), report.c (JSON, text, log line) and authres.c (the headers we
+ * add). Nothing outside the policy core includes this file.
+ */
+#ifndef TM_SESSION_INT_H
+#define TM_SESSION_INT_H
+
+#include "session.h"
+#include "hdr.h"
+#include "addr.h"
+#include "dns.h"
+#include "spf.h"
+#include "dkim.h"
+#include "dmarc.h"
+#include "unsub.h"
+#include "findings.h"
+#include "verdict.h"
+
+struct tm_env {
+	int refs;
+	conf *conf;
+	dns_resolver *dns;
+	dkim_engine *dkim;
+	enum dmarc_mode dmarc_mode;
+	char authserv_id[256];
+	char hostname[256];
+};
+
+/* Per-provider bulk-sender readiness. */
+struct readiness {
+	int ready;
+	char why[256];            /* what is missing, "" when ready */
+};
+
+struct session {
+	tm_env *env;
+	/* connection */
+	char client_host[256];
+	char client_ip[64];
+	char helo[256];
+	enum direction dir;
+	char dir_reason[128];
+	char queue_id[64];
+	char auth[128];
+	char tls[32];
+	char daemon[64];
+	char source[512];
+	size_t source_index;
+	/* message */
+	int in_message;
+	unsigned long msg_count;
+	char mail_from[512];
+	char mf_domain[256];
+	int mf_null;
+	int mf_bad;
+	unsigned nrcpt;
+	hdr_set *hdrs;
+	dkim_verify *dkim;
+	dns_budget budget;
+	findings *f;
+	unsigned long long body_bytes;
+	unsigned ar_seen;          /* Authentication-Results fields seen (for removal index) */
+	struct verdict v;
+	/* results, valid after eom */
+	int evaluated;
+	struct addr_list from;
+	char from_domain[256];     /* the single From domain, "" when there is none */
+	struct spf_outcome spf;
+	char spf_ip[64];           /* the address SPF was evaluated for */
+	int spf_evaluated;
+	size_t nsigs;
+	struct dkim_sig sigs[DKIM_MAX_SIGS];
+	struct dmarc_outcome dmarc;
+	int dmarc_evaluated;
+	struct unsub_outcome unsub;
+	int bulk;
+	char bulk_reason[128];
+	char campaign[256];
+	struct readiness gmail, yahoo, microsoft;
+	char *authres;             /* Authentication-Results value (after the field name) */
+	char *compliance;          /* compliance header value */
+};
+
+/* authres_build - the Authentication-Results value for s (heap string). */
+char *authres_build(const session *s);
+/* compliance_build - the compliance header value for s (heap string). */
+char *compliance_build(const session *s);
+/* authres_quote - append v as an RFC 8601 value: a token, or a quoted-string. */
+void authres_value(buf *b, const char *v);
+/* authres_servid - the authserv-id of an Authentication-Results value, into out. */
+int authres_servid(const char *v, size_t n, char *out, size_t outsz);
+
+#endif

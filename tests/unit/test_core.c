@@ -1,0 +1,204 @@
+/*
+ * test_core - unit tests for buf, findings, hdr, cidr, json, verdict and conf.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include "t.h"
+#include "buf.h"
+#include "findings.h"
+#include "hdr.h"
+#include "cidr.h"
+#include "json.h"
+#include "verdict.h"
+#include "conf.h"
+
+static void test_buf(void)
+{
+	buf *b = buf_new(10);
+	T_INT(buf_append(b, "0123456789", 10), 0, "buf: fill exactly to the cap");
+	T_INT(buf_putc(b, 'x'), -1, "buf: one byte past the cap is refused");
+	T_OK(buf_overflowed(b), "buf: overflow flag is sticky");
+	T_INT(buf_len(b), 10, "buf: refused append leaves the contents");
+	buf_reset(b);
+	T_INT(buf_printf(b, "%s", "hello world!"), -1, "buf: printf past the cap appends nothing");
+	T_INT(buf_len(b), 0, "buf: all or nothing printf");
+	T_INT(buf_append(b, "a\0b", 3), 0, "buf: NUL bytes are data");
+	T_INT(buf_len(b), 3, "buf: length counts NUL bytes");
+	buf_free(b);
+	buf_free(NULL);
+	char d[4];
+	T_INT(str_copy(d, sizeof(d), "abcdef", 6), -1, "str_copy: reports truncation");
+	T_STR(d, "abc", "str_copy: truncates and terminates");
+	char pr[16];
+	str_printable(pr, sizeof(pr), "a\r\nb\x80", 5);
+	T_STR(pr, "a??b?", "str_printable: controls and 8-bit become '?'");
+	T_OK(mem_caseeq("From", 4, "fROM", 4), "mem_caseeq: case-insensitive");
+	T_OK(!mem_caseeq("From", 4, "Fro", 3), "mem_caseeq: lengths differ");
+}
+
+static void test_findings(void)
+{
+	findings *f = findings_new();
+	findings_add(f, "a.b", "x %d", 1);
+	findings_add(f, "a.b", "dup");
+	T_INT(findings_count(f), 1, "findings: duplicates kept once");
+	T_STR(findings_get(f, 0)->detail, "x 1", "findings: first detail wins");
+	for (int i = 0; i < 200; i++) {
+		char n[32];
+		snprintf(n, sizeof(n), "n.%d", i);
+		findings_add(f, n, "d");
+	}
+	T_INT(findings_count(f), FINDINGS_MAX, "findings: capped");
+	T_OK(findings_has(f, "limits.findings"), "findings: the cap is itself a finding");
+	T_OK(findings_has_prefix(f, "n."), "findings: prefix lookup");
+	findings_add(f, "ctl", "a\nb");
+	findings_free(f);
+}
+
+static void test_hdr(void)
+{
+	hdr_set *h = hdr_new(3, 100);
+	T_INT(hdr_add(h, "From", 4, " a@b\r\n\tc", 8), 0, "hdr: add folded");
+	T_STR(hdr_find(h, "from", 0)->unfolded, "a@b\tc", "hdr: unfolded and trimmed");
+	T_INT(hdr_add(h, "Bad Name", 8, "x", 1), -2, "hdr: space in a name refused");
+	T_INT(hdr_add(h, "To", 2, "x", 1), 0, "hdr: second");
+	T_INT(hdr_add(h, "To", 2, "y", 1), 0, "hdr: third");
+	T_INT(hdr_add(h, "Cc", 2, "z", 1), -1, "hdr: count cap");
+	T_INT(hdr_count_name(h, "TO"), 2, "hdr: count by name");
+	T_STR(hdr_find(h, "to", 1)->value, "y", "hdr: nth instance");
+	T_OK(hdr_find(h, "to", 2) == NULL, "hdr: past the last instance");
+	T_INT(hdr_refused(h), 1, "hdr: refused counted");
+	hdr_free(h);
+	h = hdr_new(10, 20);
+	char big[64];
+	memset(big, 'x', sizeof(big));
+	T_INT(hdr_add(h, "Subject", 7, big, sizeof(big)), -1, "hdr: byte cap");
+	T_INT(hdr_add(h, "X", 1, "\0\0", 2), 0, "hdr: NUL bytes in a value are stored");
+	hdr_free(h);
+}
+
+static void test_cidr(void)
+{
+	static const struct { const char *net, *ip; int want; const char *name; } c[] = {
+		{ "192.0.2.0/24", "192.0.2.77", 1, "v4 inside" },
+		{ "192.0.2.0/24", "192.0.3.1", 0, "v4 outside" },
+		{ "192.0.2.0/24", "::ffff:192.0.2.9", 1, "v4-mapped v6 matches v4 net" },
+		{ "0.0.0.0/0", "203.0.113.1", 1, "v4 /0" },
+		{ "2001:db8::/32", "2001:db8:1::5", 1, "v6 inside" },
+		{ "2001:db8::/32", "2001:db9::5", 0, "v6 outside" },
+		{ "198.51.100.7", "198.51.100.7", 1, "bare address" },
+		{ "198.51.100.0/25", "198.51.100.200", 0, "odd prefix" },
+		{ "198.51.100.0/33", "198.51.100.1", 0, "bad prefix" },
+		{ "garbage", "198.51.100.1", 0, "bad network" },
+		{ "198.51.100.0/24", "nonsense", 0, "bad address" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		T_INT(cidr_match(c[i].net, c[i].ip), c[i].want, "cidr: %s", c[i].name);
+}
+
+static void test_json(void)
+{
+	buf *b = buf_new(1024);
+	jw w;
+	jw_init(&w, b);
+	jw_obj(&w, NULL);
+	jw_strn(&w, "s", "a\"b\\\n\xff\xc3\xa9", 8);
+	jw_arr(&w, "a");
+	jw_int(&w, NULL, 1);
+	jw_bool(&w, NULL, 0);
+	jw_null(&w, NULL);
+	jw_end_arr(&w);
+	jw_str(&w, "n", NULL);
+	jw_end_obj(&w);
+	T_STR(buf_data(b), "{\"s\":\"a\\\"b\\\\\\u000a\\ufffd\xc3\xa9\",\"a\":[1,false,null],\"n\":null}",
+	      "json: escapes, invalid UTF-8, nesting");
+	buf_free(b);
+}
+
+static void test_verdict(void)
+{
+	const char *rules[] = { "dmarc.disposition.reject=reject:550 5.7.26 DMARC says no",
+	                        "spf.*=quarantine", "dns.temperror=tempfail" };
+	const char *drules[] = { "partner.example:spf.fail=accept" };
+	static const struct { const char *findings[3]; const char *from; int dry; const char *allow;
+	                      int act, enforced; const char *code, *name; } c[] = {
+		{ { "dmarc.disposition.reject", "spf.fail" }, "x.example", 0, NULL, ACT_REJECT, ACT_REJECT, "550", "strongest wins" },
+		{ { "spf.softfail" }, "x.example", 0, NULL, ACT_QUARANTINE, ACT_QUARANTINE, "", "prefix rule" },
+		{ { "spf.fail" }, "mail.partner.example", 0, NULL, ACT_ACCEPT, ACT_ACCEPT, "", "domain rule overrides" },
+		{ { "dmarc.disposition.reject" }, "x.example", 1, NULL, ACT_REJECT, ACT_ACCEPT, "550", "dry run keeps decision" },
+		{ { "dmarc.disposition.reject" }, "x.example", 0, "network x", ACT_REJECT, ACT_ACCEPT, "550", "allowlist" },
+		{ { "dns.temperror" }, NULL, 0, NULL, ACT_TEMPFAIL, ACT_TEMPFAIL, "451", "default tempfail reply" },
+		{ { "unknown.finding" }, NULL, 0, NULL, ACT_ACCEPT, ACT_ACCEPT, "", "no rule" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		size_t nf = 0;
+		while (nf < 3 && c[i].findings[nf])
+			nf++;
+		struct verdict_input in = { .finding_names = c[i].findings, .nfindings = nf,
+			.rules = rules, .nrules = 3, .domain_rules = drules, .ndomain_rules = 1,
+			.from_domain = c[i].from, .allowlisted = c[i].allow, .dry_run = c[i].dry,
+			.reject_reply = "550 5.7.1 no", .tempfail_reply = "451 4.7.1 later" };
+		struct verdict v;
+		memset(&v, 0, sizeof(v));
+		verdict_decide(&in, &v);
+		T_INT(v.decided, c[i].act, "verdict: %s (decided)", c[i].name);
+		T_INT(v.action, c[i].enforced, "verdict: %s (enforced)", c[i].name);
+		if (c[i].code[0])
+			T_STR(v.rcode, c[i].code, "verdict: %s (reply code)", c[i].name);
+		verdict_clear(&v);
+	}
+	char pat[64];
+	enum verdict_action a;
+	const char *rp;
+	T_INT(verdict_rule_parse("x=explode", pat, sizeof(pat), &a, &rp), -1, "verdict: unknown action refused");
+	T_INT(verdict_rule_parse("=reject", pat, sizeof(pat), &a, &rp), -1, "verdict: empty pattern refused");
+}
+
+static void test_conf(const char *tmpdir)
+{
+	char err[512], path[512];
+	conf *c = conf_load(NULL, err, sizeof(err));
+	T_OK(c != NULL, "conf: defaults load");
+	T_INT(conf_int(c, "dns.timeout_ms"), 4000, "conf: integer default");
+	T_STR(conf_str(c, "dmarc.mode"), "rfc9989", "conf: string default");
+	const char *const *l;
+	T_INT(conf_list(c, "policy.inbound.actions", &l), 2, "conf: list default");
+	T_INT(conf_set(c, "dns.timeout_ms", "5", err, sizeof(err)), -1, "conf: below range refused");
+	T_INT(conf_set(c, "dmarc.mode", "rfc1234", err, sizeof(err)), -1, "conf: choice refused");
+	T_INT(conf_set(c, "nope", "1", err, sizeof(err)), -1, "conf: unknown key refused");
+	conf_unref(c);
+	static const struct { const char *text; int ok; const char *errpart; const char *name; } f[] = {
+		{ "dns: { timeout_ms = 1500; forwarders = [\"127.0.0.1@5353\"]; };\n", 1, NULL, "valid file" },
+		{ "dns: {\n timeout_ms = \"fast\";\n};\n", 0, ":2:", "wrong type names the line" },
+		{ "dns: { timeut_ms = 5; };\n", 0, "unknown key", "typo is an error" },
+		{ "dns: { timeout_ms = 5 \n", 0, ":2:", "syntax error names the line" },
+		{ "policy: { dry_run = true; inbound: { actions = [\"a=reject\"]; }; };\n", 1, NULL, "nested groups" },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		snprintf(path, sizeof(path), "%s/c%zu.conf", tmpdir, i);
+		FILE *fp = fopen(path, "w");
+		fputs(f[i].text, fp);
+		fclose(fp);
+		err[0] = '\0';
+		c = conf_load(path, err, sizeof(err));
+		T_INT(c != NULL, f[i].ok, "conf file: %s", f[i].name);
+		if (f[i].errpart)
+			T_OK(strstr(err, f[i].errpart) != NULL, "conf file: %s (message \"%s\")", f[i].name, err);
+		conf_unref(c);
+	}
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/tm-conf-XXXXXX";
+	const char *dir = mkdtemp(tmpl);
+	test_buf();
+	test_findings();
+	test_hdr();
+	test_cidr();
+	test_json();
+	test_verdict();
+	test_conf(dir ? dir : "/tmp");
+	return t_done();
+}
