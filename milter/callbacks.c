@@ -35,6 +35,12 @@
  * read afterwards. Everything mutable behind it is under daemon->lock. */
 static struct daemon *the_daemon;
 
+/* DAEMON_BUSY_SCOPE - count this callback as running until it returns (the
+ * cleanup attribute runs after the return value is computed). */
+#define DAEMON_BUSY_SCOPE \
+	struct daemon *busy_ __attribute__((cleanup(daemon_busy_leave), unused)) = \
+		daemon_busy_enter(the_daemon)
+
 /* Steps for which we never answer (the MTA goes on without waiting). */
 #define WANT_NR (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 		 SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
@@ -100,6 +106,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3, unsigned long *pf0,
 			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
+	DAEMON_BUSY_SCOPE;
 	(void)f2; (void)f3;
 	if ((f0 & NEED_ACTIONS) != NEED_ACTIONS) {
 		syslog(LOG_ERR, "MTA does not allow header changes (actions 0x%lx): refusing", f0);
@@ -140,6 +147,7 @@ static void addr_text(const struct sockaddr *sa, char *out, size_t outsz)
  * Sendmail nor Postfix's defaults send {client_addr}. */
 static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = conn_get(ctx);
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
@@ -162,6 +170,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostad
 /* cb_helo - the name from the argument: Sendmail's macro s is still empty here. */
 static sfsistat cb_helo(SMFICTX *ctx, char *helohost)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c == NULL || c->s == NULL)
 		return next(c, SMFIP_NR_HELO);
@@ -202,6 +211,7 @@ static enum direction decide_direction(const conf *cf, const char *ip, const cha
 /* cb_envfrom - a new message: path, queue id, direction. */
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c == NULL)
 		return next(c, SMFIP_NR_MAIL);
@@ -225,6 +235,7 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 /* cb_envrcpt - one recipient. */
 static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c != NULL && c->s != NULL && !c->failed &&
 	    session_rcpt(c->s, argv && argv[0] ? argv[0] : "") != 0)
@@ -237,6 +248,7 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
  * so that DKIM's "simple" header canonicalization sees the original bytes. */
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c == NULL || c->s == NULL || c->failed || name == NULL)
 		return next(c, SMFIP_NR_HDR);
@@ -264,6 +276,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 /* cb_eoh - end of header. */
 static sfsistat cb_eoh(SMFICTX *ctx)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c != NULL && c->s != NULL && !c->failed && session_eoh(c->s) != 0)
 		failed(c, "eoh");
@@ -273,6 +286,7 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 /* cb_body - one body chunk, passed on as given (CRLF wire form). */
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *p, size_t n)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c != NULL && c->s != NULL && !c->failed && session_body(c->s, p, n) != 0)
 		failed(c, "body");
@@ -292,6 +306,7 @@ static void log_message(const struct conn *c)
  * with some MTA setups it is not yet known at MAIL FROM. */
 static sfsistat cb_eom(SMFICTX *ctx)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c == NULL)
 		return reply_on_error(ctx, NULL, "NOQUEUE", "no connection state");
@@ -314,6 +329,7 @@ static sfsistat cb_eom(SMFICTX *ctx)
 /* cb_abort - the MTA dropped the message; the connection stays. */
 static sfsistat cb_abort(SMFICTX *ctx)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c != NULL && c->s != NULL) {
 		session_abort(c->s);
@@ -325,6 +341,7 @@ static sfsistat cb_abort(SMFICTX *ctx)
 /* cb_close - end of the connection: free the session, drop the env reference. */
 static sfsistat cb_close(SMFICTX *ctx)
 {
+	DAEMON_BUSY_SCOPE;
 	struct conn *c = smfi_getpriv(ctx);
 	if (c == NULL)
 		return SMFIS_CONTINUE;

@@ -58,29 +58,69 @@ void daemon_conn_opened(struct daemon *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* daemon_conn_closed - one less; wake the drain when it was the last. */
+/* daemon_conn_closed - one less. */
 void daemon_conn_closed(struct daemon *d)
 {
 	pthread_mutex_lock(&d->lock);
 	if (d->nconn > 0)
 		d->nconn--;
-	if (d->nconn == 0)
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* daemon_busy_enter - a callback starts. */
+struct daemon *daemon_busy_enter(struct daemon *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->nbusy++;
+	pthread_mutex_unlock(&d->lock);
+	return d;
+}
+
+/* daemon_busy_leave - a callback ends; wake the drain when none runs. */
+void daemon_busy_leave(struct daemon **dp)
+{
+	struct daemon *d = *dp;
+	pthread_mutex_lock(&d->lock);
+	if (d->nbusy > 0)
+		d->nbusy--;
+	if (d->nbusy == 0)
 		pthread_cond_broadcast(&d->idle);
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* daemon_drain - smfi_stop() returns at once; this waits for the rest. */
+#define DRAIN_GRACE_MS 200   /* a worker may pick up a command already waiting on its socket */
+
+/* deadline_passed - nonzero once now >= t. */
+static int deadline_passed(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/* daemon_drain - smfi_stop() returns at once; this waits for the callbacks
+ * in flight: idle until a grace period passes with nothing running. */
 unsigned daemon_drain(struct daemon *d, unsigned seconds)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&d->lock);
-	while (d->nconn > 0) {
-		if (pthread_cond_timedwait(&d->idle, &d->lock, &until) == ETIMEDOUT)
+	for (;;) {
+		while (d->nbusy > 0) {
+			if (pthread_cond_timedwait(&d->idle, &d->lock, &until) == ETIMEDOUT)
+				break;
+		}
+		if (d->nbusy > 0 || deadline_passed(&until))
+			break;
+		pthread_mutex_unlock(&d->lock);
+		struct timespec grace = { 0, DRAIN_GRACE_MS * 1000000L };
+		nanosleep(&grace, NULL);
+		pthread_mutex_lock(&d->lock);
+		if (d->nbusy == 0)
 			break;
 	}
-	unsigned left = d->nconn;
+	unsigned left = d->nbusy;
 	pthread_mutex_unlock(&d->lock);
 	return left;
 }

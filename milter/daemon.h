@@ -8,6 +8,15 @@
  * start and keeps it until it closes, so a reload (SIGUSR1) swaps the pointer
  * without disturbing connections in flight; the old environment is freed when
  * its last connection drops it.
+ *
+ * Stopping: with libmilter 8.17's worker pool, once smfi_main returns
+ * (SIGTERM, SIGHUP, smfi_stop) no further command is read on any open
+ * connection: the pool's poll loop ends. What is still running are the
+ * callbacks in progress, above all end-of-message evaluations, and a worker
+ * may go on with commands already waiting on its socket. The drain therefore
+ * waits for running callbacks, not for connections: connections left idle
+ * are closed when we exit, and the MTA applies milter_default_action
+ * (tempfail) to a message it was still sending, so nothing is lost.
  */
 #ifndef TM_DAEMON_H
 #define TM_DAEMON_H
@@ -19,9 +28,10 @@
 
 struct daemon {
 	pthread_mutex_t lock;
-	pthread_cond_t idle;      /* signalled when nconn drops to 0 */
+	pthread_cond_t idle;      /* signalled when nbusy drops to 0 */
 	tm_env *env;              /* current environment; guarded by lock */
 	unsigned nconn;           /* open milter connections; guarded by lock */
+	unsigned nbusy;           /* callbacks running right now; guarded by lock */
 	unsigned long reloads;    /* successful reloads, for the log; guarded by lock */
 };
 
@@ -30,9 +40,14 @@ int daemon_init(struct daemon *d);
 /* daemon_swap_env - install e (taking over the caller's reference); returns
  * the previous environment for the caller to unref (NULL the first time). */
 tm_env *daemon_swap_env(struct daemon *d, tm_env *e);
-/* daemon_drain - wait until no connection is open or seconds have passed;
- * returns the number of connections still open. */
+/* daemon_drain - after smfi_main returned: wait until no callback is running
+ * (and none started during a short grace period) or seconds have passed;
+ * returns the number of callbacks still running. */
 unsigned daemon_drain(struct daemon *d, unsigned seconds);
+/* daemon_busy_enter / daemon_busy_leave - bracket every callback (see
+ * DAEMON_BUSY_SCOPE in callbacks.c) so the drain knows what is in flight. */
+struct daemon *daemon_busy_enter(struct daemon *d);
+void daemon_busy_leave(struct daemon **d);
 /* daemon_destroy - release the state (the environment reference included). */
 void daemon_destroy(struct daemon *d);
 

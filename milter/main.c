@@ -19,8 +19,9 @@
  * choice, for Ctrl-C while debugging). Our signal thread waits only for
  * SIGUSR1 (reload) and SIGUSR2 (internal: "exit now"), so every signal has
  * exactly one receiver and no race decides what happens. After smfi_main
- * returns we wait up to milter.drain_seconds for open connections to close
- * (smfi_stop does not), then free the shared state.
+ * returns we wait up to milter.drain_seconds for the callbacks in flight to
+ * finish (smfi_stop does not wait; see daemon.h for why idle connections
+ * are not waited for), then free the shared state.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -473,13 +474,19 @@ int main(int argc, char **argv)
 
 	int r = smfi_main();
 	pthread_mutex_lock(&rt.d.lock);
-	unsigned open_now = rt.d.nconn;
+	unsigned busy = rt.d.nbusy, open_now = rt.d.nconn;
 	pthread_mutex_unlock(&rt.d.lock);
-	syslog(LOG_INFO, "stopping (smfi_main %s), draining %u open connection(s) for up to %u s",
-	       r == MI_SUCCESS ? "done" : "failed", open_now, drain);
+	syslog(LOG_INFO, "stopping (smfi_main %s): %u connection(s) open, draining %u running "
+	       "callback(s) for up to %u s", r == MI_SUCCESS ? "done" : "failed", open_now, busy, drain);
 	unsigned left = daemon_drain(&rt.d, drain);
+	pthread_mutex_lock(&rt.d.lock);
+	open_now = rt.d.nconn;
+	pthread_mutex_unlock(&rt.d.lock);
 	if (left > 0)
-		syslog(LOG_WARNING, "%u connection(s) still open after %u s; exiting anyway", left, drain);
+		syslog(LOG_WARNING, "%u callback(s) still running after %u s; exiting anyway", left, drain);
+	if (open_now > 0)
+		syslog(LOG_INFO, "closing %u idle connection(s); the MTA applies its "
+		       "milter_default_action to any message it was still sending", open_now);
 	pthread_kill(rt.sigthread, SIGUSR2);
 	pthread_join(rt.sigthread, NULL);
 	daemon_destroy(&rt.d);
