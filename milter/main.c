@@ -60,6 +60,9 @@ struct runtime {
 	pthread_t sigthread;
 	int pidfd;
 	char pidfile[4096];
+	char sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t sockdev;            /* the socket file we created, so that we */
+	ino_t sockino;            /* never remove another daemon's socket */
 };
 
 /* usage - print the synopsis. */
@@ -218,8 +221,9 @@ static int owner_ids(const char *spec, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* open_socket - register with libmilter and create the listening socket. */
-static void open_socket(const conf *c, const struct smfiDesc *desc)
+/* open_socket - register with libmilter and create the listening socket;
+ * a unix socket's path and identity are remembered in rt for the exit. */
+static void open_socket(const conf *c, const struct smfiDesc *desc, struct runtime *rt)
 {
 	const char *sock = conf_str(c, "milter.socket");
 	const char *path = unix_path(sock);
@@ -236,6 +240,11 @@ static void open_socket(const conf *c, const struct smfiDesc *desc)
 		fatal("cannot listen on %s: %s", sock, strerror(errno));
 	if (path == NULL)
 		return;
+	struct stat st;
+	if (lstat(path, &st) == 0 && str_copy(rt->sockpath, sizeof(rt->sockpath), path, strlen(path)) == 0) {
+		rt->sockdev = st.st_dev;
+		rt->sockino = st.st_ino;
+	}
 	if (chmod(path, (mode_t)conf_int(c, "milter.socket_mode")) != 0)
 		fatal("chmod %s: %s", path, strerror(errno));
 	const char *owner = conf_str(c, "milter.socket_owner");
@@ -247,6 +256,19 @@ static void open_socket(const conf *c, const struct smfiDesc *desc)
 		if (chown(path, uid, gid) != 0)
 			fatal("chown %s: %s", path, strerror(errno));
 	}
+}
+
+/* remove_socket - unlink our unix socket at exit (libmilter leaves it), but
+ * only if the file is still the one we created; failure (directory not
+ * writable after the privilege drop) is harmless: the next start removes it. */
+static void remove_socket(const struct runtime *rt)
+{
+	struct stat st;
+	if (rt->sockpath[0] == '\0' || lstat(rt->sockpath, &st) != 0)
+		return;
+	if (st.st_dev == rt->sockdev && st.st_ino == rt->sockino && S_ISSOCK(st.st_mode) &&
+	    unlink(rt->sockpath) != 0)
+		syslog(LOG_DEBUG, "cannot remove %s: %s", rt->sockpath, strerror(errno));
 }
 
 /* daemonize - fork into the background. The parent waits on a pipe for the
@@ -442,7 +464,7 @@ int main(int argc, char **argv)
 	if (daemon_init(&rt.d) != 0)
 		fatal("cannot initialise locks");
 	struct smfiDesc desc = callbacks_init(&rt.d);
-	open_socket(c, &desc);
+	open_socket(c, &desc, &rt);
 	int ready = -1;
 	if (!rt.o.foreground) {
 		ready = daemonize();
@@ -490,6 +512,7 @@ int main(int argc, char **argv)
 	pthread_kill(rt.sigthread, SIGUSR2);
 	pthread_join(rt.sigthread, NULL);
 	daemon_destroy(&rt.d);
+	remove_socket(&rt);
 	if (rt.pidfd >= 0) {
 		/* After the privilege drop the directory may not be ours:
 		 * then at least leave no stale pid behind. */
