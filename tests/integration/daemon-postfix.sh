@@ -39,6 +39,7 @@ trap cleanup EXIT
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
 	>/dev/null 2>&1 || skip_all "fixture build failed"
 printf 'slow.test:\n  - TIMEOUT\n_dmarc.slow.test:\n  - TIMEOUT\n' >>"$TMP/fx/zones.yaml"
+printf 'q.test:\n  - TXT: "v=spf1 -all"\n_dmarc.q.test:\n  - TXT: "v=DMARC1; p=quarantine"\n' >>"$TMP/fx/zones.yaml"
 DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
 
 SOCK=$TMP/tm.sock
@@ -137,6 +138,15 @@ check "dmarc reject: 550 at end of data" [ "$(smtp_code spoof)" = 550 ]
 check "dmarc reject: reply text from policy.reject_reply" grep -q "5.7.1" "$TMP/spoof.out"
 check "dmarc reject: not delivered" not delivered_with "x1@spoof.invalid" >/dev/null
 check "dmarc reject: logged with action=reject" wait_log "action=reject"
+
+# 3b. DMARC p=quarantine failure: accepted, then held by Postfix (smfi_quarantine).
+sed -e 's/security@example.test/news@q.test/' -e 's/x1@spoof/q1@spoof/' "$M/spoofed.eml" >"$TMP/q.eml"
+send quar "$TMP/q.eml" 198.51.100.7 unknown.invalid news@q.test
+check "dmarc quarantine: 250 to the client" [ "$(smtp_code quar)" = 250 ]
+sleep 0.5
+check "dmarc quarantine: message is in Postfix's hold queue" \
+	[ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" -ge 1 ]
+check "dmarc quarantine: not delivered" not delivered_with "q1@spoof.invalid"
 
 # 4. from an internal network (no XCLIENT: 127.0.0.1) the message is outbound.
 sed 's/order-1042@/order-1044@/' "$M/transactional.eml" >"$TMP/out.eml"
