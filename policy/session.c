@@ -383,6 +383,10 @@ static void eval_dmarc(session *s)
 	struct dmarc_input in = { .from_domain = s->from_domain,
 	                          .spf_result = s->spf_evaluated ? s->spf.result : AR_NONE,
 	                          .spf_domain = spfdom, .nsigs = s->nsigs, .sigs = s->sigs };
+	/* RFC 7489 pct sampling: keyed on the Message-ID so that a retried message
+	 * gets the same disposition; the queue id when there is none */
+	const struct hdr_field *mid = hdr_find(s->hdrs, "Message-ID", 0);
+	in.sample_key = mid && mid->ulen ? mid->unfolded : s->queue_id;
 	dmarc_evaluate(s->env->dns, &s->budget, s->env->dmarc_mode, &in, &s->dmarc);
 	s->dmarc_evaluated = 1;
 	const struct dmarc_outcome *d = &s->dmarc;
