@@ -544,14 +544,8 @@ static void add_headers(session *s)
 static void set_error_reply(session *s)
 {
 	snprintf(s->v.reason, sizeof(s->v.reason), "internal error: out of memory");
-	const char *r = conf_str(s->env->conf, "policy.tempfail_reply");
-	char code[4] = "451", x[12] = "4.3.0";
-	int off = 0;
-	if (sscanf(r, "%3[0-9] %11[0-9.]%n", code, x, &off) == 2) {
-		str_copy(s->v.rcode, sizeof(s->v.rcode), code, strlen(code));
-		str_copy(s->v.xcode, sizeof(s->v.xcode), x, strlen(x));
-		str_copy(s->v.reply, sizeof(s->v.reply), r + off + (r[off] == ' '), strlen(r + off + (r[off] == ' ')));
-	}
+	verdict_set_reply(&s->v, "451 4.3.0 Internal error, try again later");
+	verdict_set_reply(&s->v, conf_str(s->env->conf, "policy.tempfail_reply"));
 }
 
 /* session_eom - evaluate in dependency order, then decide. */
