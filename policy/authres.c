@@ -126,30 +126,25 @@ static void spf_part(const session *s, buf *seg)
 	}
 }
 
+/* prop - " name=value" when value is not empty. */
+static void prop(buf *seg, const char *name, const char *value)
+{
+	if (value[0] == '\0')
+		return;
+	buf_printf(seg, " %s=", name);
+	authres_value(seg, value);
+}
+
 /* dkim_part - one signature. */
 static void dkim_part(const struct dkim_sig *g, buf *seg)
 {
 	buf_printf(seg, "dkim=%s", result_name(g->result));
-	if (g->result != AR_PASS && g->reason[0]) {
-		buf_puts(seg, " reason=");
-		authres_value(seg, g->reason);
-	}
-	if (g->domain[0]) {
-		buf_puts(seg, " header.d=");
-		authres_value(seg, g->domain);
-	}
-	if (g->selector[0]) {
-		buf_puts(seg, " header.s=");
-		authres_value(seg, g->selector);
-	}
-	if (g->algorithm[0]) {
-		buf_puts(seg, " header.a=");
-		authres_value(seg, g->algorithm);
-	}
-	if (g->b_prefix[0]) {
-		buf_puts(seg, " header.b=");
-		authres_value(seg, g->b_prefix);
-	}
+	if (g->result != AR_PASS)
+		prop(seg, "reason", g->reason);
+	prop(seg, "header.d", g->domain);
+	prop(seg, "header.s", g->selector);
+	prop(seg, "header.a", g->algorithm);
+	prop(seg, "header.b", g->b_prefix);
 }
 
 /* dmarc_part - result, policy comment, header.from. */
@@ -166,14 +161,9 @@ static void dmarc_part(const session *s, buf *seg)
 	} else if (d->problem[0]) {
 		comment(seg, d->problem);
 	}
-	if (s->from_domain[0]) {
-		buf_puts(seg, " header.from=");
-		authres_value(seg, s->from_domain);
-	}
-	if (d->record_found) {
-		buf_puts(seg, " policy.dmarc=");
-		authres_value(seg, dmarc_policy_name(d->policy));
-	}
+	prop(seg, "header.from", s->from_domain);
+	if (d->record_found)
+		prop(seg, "policy.dmarc", dmarc_policy_name(d->policy));
 }
 
 /* authres_build - the whole Authentication-Results value. */

@@ -104,8 +104,9 @@ static int domain_match(const char *dom, size_t dl, const char *d)
 	return n > dl && d[n - dl - 1] == '.' && mem_caseeq(dom, dl, d + n - dl, dl);
 }
 
-/* set_reply - parse "CODE X.Y.Z text" (or use the default) into the verdict. */
-static void set_reply(struct verdict *v, const char *reply)
+/* verdict_set_reply - parse "CODE X.Y.Z text" into the verdict; a reply that
+ * is not of that form (or NULL) leaves the verdict's reply unchanged. */
+void verdict_set_reply(struct verdict *v, const char *reply)
 {
 	char code[8] = "", x[16] = "";
 	int off = 0;
@@ -161,8 +162,8 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
 	v->decided = best_act;
 	v->action = best_act;
 	const char *def = best_act == ACT_TEMPFAIL ? in->tempfail_reply : in->reject_reply;
-	set_reply(v, def);
-	set_reply(v, best_reply);
+	verdict_set_reply(v, def);
+	verdict_set_reply(v, best_reply);
 	if (in->allowlisted && best_act != ACT_ACCEPT) {
 		v->action = ACT_ACCEPT;
 		snprintf(v->reason + strlen(v->reason), sizeof(v->reason) - strlen(v->reason),

@@ -65,6 +65,9 @@ struct verdict_input {
 
 /* verdict_decide - pick the strongest action; fills action, decided, reply, reason. */
 void verdict_decide(const struct verdict_input *in, struct verdict *v);
+/* verdict_set_reply - set rcode, xcode and text from "CODE X.Y.Z text" (4xx/5xx
+ * with a matching class); anything else leaves the reply unchanged. */
+void verdict_set_reply(struct verdict *v, const char *reply);
 /* verdict_rule_parse - split one rule; 0 ok, -1 malformed (used to validate config). */
 int verdict_rule_parse(const char *rule, char *pat, size_t patsz, enum verdict_action *act,
                        const char **reply);

@@ -1,0 +1,78 @@
+#!/bin/bash
+# daemon-signer-order - what Postfix shows a later milter of an earlier
+# milter's changes: OpenDKIM (signing) first in smtpd_milters, trustmilter
+# second, outbound mail. trustmilter must see the DKIM-Signature OpenDKIM
+# added and judge the message as it will leave: signature passes, aligns,
+# covers both unsubscribe fields, one-click compliant. This is the order the
+# README recommends for outbound checking.
+set -u
+SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${TM_BUILD:-$SRC/build}
+TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
+DNSD=$SRC/tests/lib/dnsd.py
+. "$SRC/tests/lib/postfix.sh"
+ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
+skip_all() { echo "ok - daemon-signer-order # SKIP $1"; exit 0; }
+
+[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
+pf_available || skip_all "needs root, postfix and smtp-sink"
+command -v swaks >/dev/null || skip_all "needs swaks"
+command -v opendkim >/dev/null || skip_all "needs opendkim"
+
+chmod 755 "$TMP"
+MPID= OPID=
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	[ -n "$OPID" ] && kill "$OPID" 2>/dev/null && wait "$OPID" 2>/dev/null
+	pf_stop
+	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
+	>/dev/null 2>&1 || skip_all "fixture build failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+
+# OpenDKIM signs for example.test with the fixture's key, including both
+# unsubscribe fields; inet socket on loopback.
+OPORT=$(pf_free_port)
+KEY=$TMP/fx/keys/example.test/s1.private
+chmod 600 "$KEY"
+printf '%s\n' "Mode s" "Domain example.test" "SubDomains yes" "Selector s1" "KeyFile $KEY" \
+	"Socket inet:$OPORT@127.0.0.1" "Canonicalization relaxed/relaxed" \
+	"SignHeaders From,To,Subject,Date,Message-ID,List-Id,List-Unsubscribe,List-Unsubscribe-Post" \
+	"InternalHosts 127.0.0.1" "Syslog no" "RequireSafeKeys no" "UserID root" \
+	"PidFile $TMP/opendkim.pid" >"$TMP/opendkim.conf"
+opendkim -f -x "$TMP/opendkim.conf" >"$TMP/opendkim.log" 2>&1 &
+OPID=$!
+
+SOCK=$TMP/tm.sock
+printf '%s\n' 'authserv_id = "mx.sender.test";' \
+	"dns: { forwarders = [\"$DNS\"]; transparent_zones = [\"test.\", \"invalid.\"]; timeout_ms = 1500; };" \
+	"milter: { socket = \"unix:$SOCK\"; socket_owner = \"root:postfix\";" \
+	'          internal_networks = ["127.0.0.0/8"]; egress_addresses = ["192.0.2.10"]; };' >"$TMP/tm.conf"
+"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
+MPID=$!
+for i in $(seq 1 100); do [ -S "$SOCK" ] && (echo >"/dev/tcp/127.0.0.1/$OPORT") 2>/dev/null && break; sleep 0.1; done
+pf_setup "$TMP/pf" "unix:$SOCK"
+pf_conf "smtpd_milters = inet:127.0.0.1:$OPORT, unix:$SOCK"
+pf_start || { ok 1 "postfix starts"; exit 1; }
+
+swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo mta.news.example.test --from bounce@news.example.test \
+	--to bob@recipient.test --data "$SRC/tests/data/samples/marketing-compliant.eml" --timeout 60 >"$TMP/send.out" 2>&1
+if ! pf_wait_delivered 1; then
+	ok 1 "message delivered" "$(tail -5 "$TMP/send.out")" "$(tail -5 "$PF_LOG" 2>/dev/null)"
+	exit 1
+fi
+f=$(pf_delivered | head -1)
+ok 0 "message delivered"
+# the header section, one line per field
+h=$(sed '/^\r\{0,1\}$/q' "$f" | tr -d '\r' | awk '/^[^ \t]/ { if (l != "") print l; l = $0; next } { l = l " " $0 } END { print l }')
+echo "$h" | grep -q '^DKIM-Signature:.*d=example.test'
+ok $? "OpenDKIM signed the message" "$(echo "$h" | head -5)"
+echo "$h" | grep -q '^Authentication-Results: mx.sender.test;.*dkim=pass header.d=example.test header.s=s1'
+ok $? "trustmilter saw the earlier milter's DKIM-Signature and verified it" "$(echo "$h" | grep -i '^Authentication-Results')"
+echo "$h" | grep -q '^X-Trustmilter: v=1; dir=outbound;.*one-click=compliant;.*gmail=ready;'
+ok $? "outbound: one-click compliant and Gmail ready as the message leaves" "$(echo "$h" | grep '^X-Trustmilter')"
+echo "$h" | grep -q 'spf=pass smtp.mailfrom=bounce@news.example.test'
+ok $? "outbound SPF judged for the egress address" "$(echo "$h" | grep -i '^Authentication-Results')"
