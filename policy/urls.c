@@ -43,13 +43,21 @@ void urls_free(struct url_set *u)
 	free(u);
 }
 
-/* ci_find - case-insensitive search of word in (p,n); index or -1. */
+/* ci_find - case-insensitive search of word (lowercase ASCII) in (p,n);
+ * index or -1. Scans for the first byte before comparing: it runs over
+ * whole text parts for every unsubscribe word. */
 static long ci_find(const char *p, size_t n, const char *word)
 {
 	size_t wl = strlen(word);
-	for (size_t i = 0; i + wl <= n; i++)
-		if (mem_caseeq(p + i, wl, word, wl))
+	if (wl == 0 || wl > n)
+		return wl == 0 ? 0 : -1;
+	unsigned char f = (unsigned char)word[0];
+	unsigned char fu = (unsigned char)toupper(f);
+	for (size_t i = 0; i + wl <= n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if ((c == f || c == fu) && mem_caseeq(p + i, wl, word, wl))
 			return (long)i;
+	}
 	return -1;
 }
 
