@@ -90,8 +90,10 @@ void iprev_check(dns_resolver *dns, dns_budget *budget, const char *ip, struct i
 			dns_answer_free(an);
 			return;
 		}
-		if (c < 0)
-			temp = 1;
+		if (c < 0) {
+			temp = 1;        /* one timeout is enough: do not stall on the others */
+			break;
+		}
 	}
 	dns_answer_free(an);
 	out->result = temp ? AR_TEMPERROR : AR_FAIL;

@@ -24,6 +24,7 @@
 #define URIBL_DOMAINS_MAX 20      /* distinct URL domains looked up per zone */
 #define DATE_FUTURE_SECS (12 * 3600)      /* SpamAssassin's DATE_IN_FUTURE starts at 12 h */
 #define DATE_PAST_SECS (7 * 24 * 3600)    /* queues retry for 5 days; older is suspicious */
+#define SPAM_DNS_FAILS 2          /* blocklist timeouts before the engine stops asking */
 #define IMAGE_TEXT_MIN 200        /* visible characters (non-space) below which images dominate */
 
 /* URL shortening services (spam.shorteners adds to them). */
@@ -53,6 +54,7 @@ struct ctx {
 	struct url_set *urls;
 	unsigned long plain_text;     /* visible non-space bytes of text/plain */
 	unsigned dns_max;
+	unsigned dns_fails;           /* temporary failures of blocklist lookups */
 	int dns_capped;
 };
 
@@ -130,15 +132,18 @@ static dns_answer *spam_query(struct ctx *c, const char *name)
 {
 	if (c->in->dns == NULL)
 		return NULL;
-	if (c->out->dns_queries >= c->dns_max) {
+	if (c->out->dns_queries >= c->dns_max || c->dns_capped) {
 		c->dns_capped = 1;
 		return NULL;
 	}
 	c->out->dns_queries++;
 	dns_answer *a = dns_query(c->in->dns, c->in->budget, name, strlen(name), DNS_T_A);
-	if (a && a->status == DNS_BUDGET) {
+	if (a && a->status == DNS_BUDGET)
 		c->dns_capped = 1;
-	}
+	/* a blocklist that times out would stall the message once per URL domain:
+	 * after SPAM_DNS_FAILS temporary failures no more lookups are made */
+	if (a && a->status == DNS_TEMPFAIL && ++c->dns_fails >= SPAM_DNS_FAILS)
+		c->dns_capped = 1;
 	return a;
 }
 
@@ -611,7 +616,10 @@ static void sig_uribl(struct ctx *c, const struct spam_def *d)
 			snprintf(q, sizeof(q), "%s.%s", doms[k], zone);
 			dns_answer *an = spam_query(c, q);
 			size_t nc = listed_codes(an, codes, 4);
+			int failed = an == NULL || an->status == DNS_TEMPFAIL;
 			dns_answer_free(an);
+			if (failed)
+				break;           /* this zone is not answering (or the cap is reached) */
 			if (nc && (code[0] == '\0' || strcmp(codes[0], code) == 0)) {
 				hit(c, name, has_w ? w : d->weight, "URL domain %s listed in %s (%s)", doms[k], zone, codes[0]);
 				break;
@@ -710,7 +718,8 @@ static void sig_lim_urls(struct ctx *c, const struct spam_def *d)
 static void sig_lim_dns(struct ctx *c, const struct spam_def *d)
 {
 	if (c->dns_capped)
-		HIT(c, d, "blocklist lookups stopped at spam.max_dns_queries or the DNS budget");
+		HIT(c, d, "blocklist lookups stopped: %s", c->dns_fails >= SPAM_DNS_FAILS ?
+		    "blocklists failing temporarily" : "spam.max_dns_queries or the DNS budget reached");
 }
 
 static void sig_malformed(struct ctx *c, const struct spam_def *d)
@@ -780,7 +789,7 @@ static const struct spam_def table[] = {
 	  "more decoded text than spam.max_text_bytes; the rest was not examined" },
 	{ "spam.limits.urls", 0.5, 0, sig_lim_urls, "more distinct URLs than spam.max_urls" },
 	{ "spam.limits.dns", 0.5, 0, sig_lim_dns,
-	  "blocklist lookups stopped by spam.max_dns_queries or the message's DNS budget" },
+	  "blocklist lookups stopped by spam.max_dns_queries, the message's DNS budget, or two lookups failing temporarily" },
 };
 
 #define NDEFS (sizeof(table) / sizeof(table[0]))

@@ -63,6 +63,8 @@ host9.dyn.test:
   - A: 127.0.0.2
 spammy-pills.test.uribl.test:
   - A: 127.0.0.2
+slowbl.test:
+  - TIMEOUT
 """
 
 
@@ -76,14 +78,14 @@ def ok(cond, name, extra=""):
             print("#   " + line)
 
 
-def write_conf(path, dns, extra=""):
+def write_conf(path, dns, extra="", timeout=2000):
     with open(path, "w") as f:
         f.write('authserv_id = "mx.recipient.test";\nhostname = "mx.recipient.test";\n'
-                'dns: { forwarders = ["%s"]; timeout_ms = 2000;\n'
+                'dns: { forwarders = ["%s"]; timeout_ms = %d;\n'
                 '  transparent_zones = ["test.", "invalid.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",\n'
                 '                       "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."]; };\n'
                 'spam: { dnsbl_zones = ["dnsbl.test:127.0.0.2=3", "dnsbl.test:127.0.0.4=5"];\n'
-                '        uribl_zones = ["uribl.test"]; %s };\n' % (dns, extra))
+                '        uribl_zones = ["uribl.test"]; %s };\n' % (dns, timeout, extra))
     return path
 
 
@@ -237,6 +239,19 @@ def extra_checks(dns, corpus, manifest):
     j = check(conf5, os.path.join(corpus, "spam-money.eml"), env["spam-money.eml"])
     ok(j.get("action") == "reject" and j.get("action_enforced") == "accept", "dry run: only annotated",
        (j.get("action"), j.get("action_enforced")))
+    # a blocklist that does not answer: two timeouts stop the lookups (no stall per URL domain)
+    conf7 = os.path.join(TMP, "tm-slow.conf")
+    write_conf(conf7, dns, "", timeout=700)
+    with open(conf7) as f:
+        text = f.read().replace('"dnsbl.test:127.0.0.2=3", "dnsbl.test:127.0.0.4=5"', '"slowbl.test"').replace(
+            'uribl_zones = ["uribl.test"]', 'uribl_zones = ["slowbl.test", "uribl.test"]')
+    open(conf7, "w").write(text)
+    t = time.time()
+    j = check(conf7, os.path.join(corpus, "spam-money.eml"), env["spam-money.eml"])
+    took = time.time() - t
+    names = [s["name"] for s in (j.get("spam") or {}).get("signals", [])]
+    ok("spam.limits.dns" in names and "spam.uribl.uribl.test" not in names and took < 5,
+       "dead blocklist: stops after two timeouts (%.1f s), spam.limits.dns" % took, names)
     # spam off: no member, no header key
     conf6 = write_conf(os.path.join(TMP, "tm-off.conf"), dns, "enabled = false;")
     j = check(conf6, os.path.join(corpus, "spam-money.eml"), env["spam-money.eml"])
