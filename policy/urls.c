@@ -480,10 +480,20 @@ void urls_scan_html(struct url_set *u, const char *p, size_t n)
 				continue;
 			}
 		}
-		if (!isspace((unsigned char)c))
-			u->html_text++;
-		anchor_text(a, isspace((unsigned char)c) ? ' ' : c);
-		i++;
+		/* a run of text up to the next markup byte: the common case, kept tight */
+		size_t j = i;
+		while (j < n && p[j] != '<' && p[j] != '&')
+			j++;
+		if (j == i)
+			j = i + 1;               /* a '&' that is not an entity */
+		for (size_t k = i; k < j; k++) {
+			unsigned char ch = (unsigned char)p[k];
+			int sp = ch == ' ' || (ch >= 9 && ch <= 13);
+			u->html_text += !sp;
+			if (a->open)
+				anchor_text(a, sp ? ' ' : (char)ch);
+		}
+		i = j;
 	}
 	anchor_close(u, a);
 	free(a);
