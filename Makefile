@@ -33,7 +33,7 @@ SANLD    :=
 endif
 
 CC       ?= cc
-PKGS     := libunbound opendkim libconfig libpsl sqlite3
+PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypto -lpthread -lm
 MILTER_LIBS := -lmilter
