@@ -25,6 +25,8 @@ struct opts {
 	const char *client_ip, *helo, *mail_from, *direction;
 	const char *rcpt[RCPT_MAX];
 	size_t nrcpt;
+	const char *macros[32];       /* "NAME=VALUE" as the MTA would send them */
+	size_t nmacros;
 	int json, quiet;
 };
 
@@ -38,6 +40,7 @@ static void usage(FILE *f)
 	      "      --mail-from ADDR   envelope sender; default: Return-Path, then the mbox From_ line\n"
 	      "      --rcpt ADDR        envelope recipient (repeatable)\n"
 	      "      --direction D      inbound (default) or outbound\n"
+	      "      --macro NAME=VALUE an MTA macro, e.g. tls_version=TLSv1.3, i=QUEUEID\n"
 	      "      --dns IP[@PORT]    DNS server to use (repeatable; overrides dns.forwarders)\n"
 	      "      --dns-timeout MS   per-query DNS deadline in milliseconds\n"
 	      "      --authserv-id ID   authserv-id for Authentication-Results\n"
@@ -155,6 +158,12 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 	session_set_direction(s, o->direction && strcmp(o->direction, "outbound") == 0
 	                      ? DIR_OUTBOUND : DIR_INBOUND, "command line");
 	session_connect(s, "unknown", o->client_ip);
+	for (size_t i = 0; i < o->nmacros; i++) {
+		char name[64];
+		const char *eq = strchr(o->macros[i], '=');
+		if (eq && str_copy(name, sizeof(name), o->macros[i], (size_t)(eq - o->macros[i])) == 0)
+			session_set_macro(s, name, eq + 1);
+	}
 	session_helo(s, o->helo ? o->helo : "");
 	char rp[512] = "";
 	const char *mf = o->mail_from;
@@ -293,7 +302,7 @@ int main(int argc, char **argv)
 		{ "mail-from", 1, 0, 'm' }, { "rcpt", 1, 0, 'r' }, { "direction", 1, 0, 'd' },
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
 		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' },
-		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
 	const char *cfgpath = NULL, *record = NULL;
 	const char *sets[64];
@@ -326,6 +335,13 @@ int main(int argc, char **argv)
 		}
 		case 'j': o.json = 1; break;
 		case 'R': record = optarg; break;
+		case 'X':
+			if (o.nmacros >= sizeof(o.macros) / sizeof(o.macros[0]) || !strchr(optarg, '=')) {
+				fprintf(stderr, "trustmilter-check: --macro NAME=VALUE (at most 32)\n");
+				return 2;
+			}
+			o.macros[o.nmacros++] = optarg;
+			break;
 		case 'P': {
 			buf *ex = buf_new(1 << 20);
 			conf_write_example(ex);
