@@ -738,6 +738,17 @@ static void svg_lines(buf *o, struct agg *g)
 			buf_printf(o, "%.1f,%.1f ", x, H - r * (H - 10));
 		}
 		buf_puts(o, "\"/>\n");
+		/* points too: a single bucket draws no line */
+		for (size_t i = 0; i < n; i++) {
+			const struct measures *m = v[i].val;
+			double r = k == 0 ? rate(m->spf_pass, m->messages) : k == 1 ? rate(m->dkim_pass, m->messages)
+			         : k == 2 ? rate(m->dmarc_pass, m->messages) : rate(m->one_click, m->bulk);
+			if (r < 0)
+				continue;
+			double x = L + (n > 1 ? (double)i * (W - L - 10) / (double)(n - 1) : (W - L) / 2.0);
+			buf_printf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"><title>%s %.1f%%</title></circle>\n",
+			           x, H - r * (H - 10), 5 - k, colors[k], names[k], r * 100);
+		}
 		buf_printf(o, "<rect x=\"%d\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
 		              "<text x=\"%d\" y=\"%d\" font-size=\"11\">%s</text>\n",
 		           L + k * 110, H + 12, colors[k], L + k * 110 + 14, H + 21, names[k]);
@@ -1275,6 +1286,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trustmilter-report: bad time in --since/--until\n");
 		return 2;
 	}
+	if (strcmp(until, "now") == 0)
+		o.until = now + 1;      /* "now" includes this second's mail: until is exclusive */
 	char err[1024];
 	conf *cf = conf_load(cfgpath, err, sizeof(err));
 	if (cf == NULL) {
