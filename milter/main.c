@@ -1,0 +1,539 @@
+/*
+ * trustmilter - the milter daemon: options, configuration, socket, daemon
+ * mode, pid file, privilege drop, signals, smfi_main, and the drain on stop.
+ *
+ * Start-up order, and why:
+ *   1. options, configuration (a config error stops us before anything else);
+ *   2. syslog; smfi_register/setconn/opensocket as root (the socket directory
+ *      is usually root's), then the socket's mode and owner;
+ *   3. fork into the background (before any thread exists: fork copies only
+ *      the calling thread), pid file;
+ *   4. drop privileges, then build the environment (resolver, DKIM engine):
+ *      built as the same user a reload will run as, so what starts also reloads;
+ *   5. signal thread, smfi_main.
+ *
+ * Signals: every signal we care about is blocked in all threads. libmilter's
+ * own signal thread (spawned by smfi_main) sigwaits for SIGHUP, SIGTERM and
+ * SIGINT: HUP and TERM make smfi_main return and leave connections in flight
+ * running; INT also aborts connections at their next command (libmilter's
+ * choice, for Ctrl-C while debugging). Our signal thread waits only for
+ * SIGUSR1 (reload) and SIGUSR2 (internal: "exit now"), so every signal has
+ * exactly one receiver and no race decides what happens. After smfi_main
+ * returns we wait up to milter.drain_seconds for the callbacks in flight to
+ * finish (smfi_stop does not wait; see daemon.h for why idle connections
+ * are not waited for), then free the shared state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <libmilter/mfapi.h>
+#include "daemon.h"
+#include "cidr.h"
+#include "buf.h"
+
+#define ERR_MAX 1024
+
+struct opts {
+	const char *conf_path;
+	const char *socket;       /* -s: overrides milter.socket */
+	int foreground;
+	int test_only;
+};
+
+/* Everything main() owns; passed to the signal thread by pointer. */
+struct runtime {
+	struct opts o;
+	struct daemon d;
+	pthread_t sigthread;
+	int pidfd;
+	char pidfile[4096];
+	char sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t sockdev;            /* the socket file we created, so that we */
+	ino_t sockino;            /* never remove another daemon's socket */
+};
+
+/* usage - print the synopsis. */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: trustmilter [-f] [-n] [-V] [-c FILE] [-s SOCKET]\n"
+		   "  -c FILE    configuration file (default %s/trustmilter.conf)\n"
+		   "  -f         stay in the foreground, log to stderr too\n"
+		   "  -n         check the configuration and exit (0 good, 1 bad)\n"
+		   "  -s SOCKET  listen here instead of milter.socket\n"
+		   "             (unix:/path, inet:PORT@HOST, inet6:PORT@HOST)\n"
+		   "  -V         print the version and exit\n", TM_SYSCONFDIR);
+}
+
+static const struct { const char *name; int code; } facilities[] = {
+	{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+	{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
+	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+/* facility_code - syslog facility by name, -1 if unknown. */
+static int facility_code(const char *name)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcasecmp(name, facilities[i].name) == 0)
+			return facilities[i].code;
+	return -1;
+}
+
+/* socket_valid - the forms libmilter's smfi_setconn accepts and we document. */
+static int socket_valid(const char *s)
+{
+	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0)
+		return strchr(s, ':')[1] == '/';
+	if (strncmp(s, "inet:", 5) == 0 || strncmp(s, "inet6:", 6) == 0) {
+		const char *p = strchr(s, ':') + 1;
+		size_t digits = strspn(p, "0123456789");
+		return digits > 0 && digits <= 5 && (p[digits] == '\0' || p[digits] == '@') &&
+		       atol(p) > 0 && atol(p) < 65536;
+	}
+	return 0;
+}
+
+/* unix_path - the path of a unix socket spec, or NULL for inet sockets. */
+static const char *unix_path(const char *s)
+{
+	if (strncmp(s, "unix:", 5) == 0)
+		return s + 5;
+	if (strncmp(s, "local:", 6) == 0)
+		return s + 6;
+	return NULL;
+}
+
+static int owner_ids(const char *spec, uid_t *uid, gid_t *gid);
+
+/* check_daemon_keys - validate what conf.c cannot know about the milter.* keys. */
+static int check_daemon_keys(const conf *c, char *err, size_t errlen)
+{
+	const char *path = conf_path(c);
+	const char *sock = conf_str(c, "milter.socket");
+	if (!socket_valid(sock)) {
+		snprintf(err, errlen, "%s: milter.socket \"%s\": want unix:/path, inet:PORT@HOST or "
+			 "inet6:PORT@HOST", path, sock);
+		return -1;
+	}
+	if (facility_code(conf_str(c, "milter.syslog_facility")) < 0) {
+		snprintf(err, errlen, "%s: milter.syslog_facility \"%s\" is not a syslog facility "
+			 "(mail, daemon, user, local0..local7)", path, conf_str(c, "milter.syslog_facility"));
+		return -1;
+	}
+	const char *user = conf_str(c, "milter.user"), *owner = conf_str(c, "milter.socket_owner");
+	uid_t uid;
+	gid_t gid;
+	if (user[0] != '\0' && getpwnam(user) == NULL) {
+		snprintf(err, errlen, "%s: milter.user \"%s\": no such user", path, user);
+		return -1;
+	}
+	if (owner[0] != '\0' && owner_ids(owner, &uid, &gid) != 0) {
+		snprintf(err, errlen, "%s: milter.socket_owner \"%s\": unknown user or group", path, owner);
+		return -1;
+	}
+	const char *const *nets;
+	size_t n = conf_list(c, "milter.internal_networks", &nets);
+	for (size_t i = 0; i < n; i++) {
+		if (!cidr_valid(nets[i])) {
+			snprintf(err, errlen, "%s: milter.internal_networks: \"%s\" is not an address "
+				 "or ADDRESS/LENGTH network", path, nets[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* load_config - read and validate the configuration; NULL with err. */
+static conf *load_config(const struct opts *o, char *err, size_t errlen)
+{
+	conf *c = conf_load(o->conf_path, err, errlen);
+	if (c == NULL)
+		return NULL;
+	if ((o->socket != NULL && conf_set(c, "milter.socket", o->socket, err, errlen) != 0) ||
+	    check_daemon_keys(c, err, errlen) != 0) {
+		conf_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* build_env - configuration plus resolver and DKIM engine; NULL with err. */
+static tm_env *build_env(const struct opts *o, char *err, size_t errlen)
+{
+	conf *c = load_config(o, err, errlen);
+	if (c == NULL)
+		return NULL;
+	tm_env *e = tm_env_new(c, err, errlen);
+	conf_unref(c);      /* tm_env_new took its own reference */
+	return e;
+}
+
+/* fatal - log (and print) a start-up error and exit. */
+static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void fatal(const char *fmt, ...)
+{
+	char msg[ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	syslog(LOG_ERR, "fatal: %s", msg);
+	exit(1);
+}
+
+/* socket_in_use - 1 if something accepts connections on the unix socket path
+ * (another daemon: do not steal its socket), 0 if absent or stale. */
+static int socket_in_use(const char *path)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, sizeof(sun.sun_path), path, strlen(path)) != 0)
+		return 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int r = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return r;
+}
+
+/* owner_ids - "user[:group]" to ids; -1 if unknown. */
+static int owner_ids(const char *spec, uid_t *uid, gid_t *gid)
+{
+	char user[256];
+	const char *colon = strchr(spec, ':');
+	size_t ul = colon ? (size_t)(colon - spec) : strlen(spec);
+	if (str_copy(user, sizeof(user), spec, ul) != 0)
+		return -1;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon != NULL && colon[1] != '\0') {
+		struct group *gr = getgrnam(colon + 1);
+		if (gr == NULL)
+			return -1;
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+/* open_socket - register with libmilter and create the listening socket;
+ * a unix socket's path and identity are remembered in rt for the exit. */
+static void open_socket(const conf *c, const struct smfiDesc *desc, struct runtime *rt)
+{
+	const char *sock = conf_str(c, "milter.socket");
+	const char *path = unix_path(sock);
+	if (smfi_register(*desc) != MI_SUCCESS)
+		fatal("smfi_register failed");
+	if (smfi_setconn((char *)sock) != MI_SUCCESS)
+		fatal("smfi_setconn(%s) failed", sock);
+	if (smfi_settimeout((int)conf_int(c, "milter.timeout")) != MI_SUCCESS)
+		fatal("smfi_settimeout failed");
+	if (path != NULL && socket_in_use(path))
+		fatal("%s: another process is listening on this socket", path);
+	/* rmsocket=true removes a stale socket file left by a crash. */
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		fatal("cannot listen on %s: %s", sock, strerror(errno));
+	if (path == NULL)
+		return;
+	struct stat st;
+	if (lstat(path, &st) == 0 && str_copy(rt->sockpath, sizeof(rt->sockpath), path, strlen(path)) == 0) {
+		rt->sockdev = st.st_dev;
+		rt->sockino = st.st_ino;
+	}
+	if (chmod(path, (mode_t)conf_int(c, "milter.socket_mode")) != 0)
+		fatal("chmod %s: %s", path, strerror(errno));
+	const char *owner = conf_str(c, "milter.socket_owner");
+	if (owner[0] != '\0') {
+		uid_t uid;
+		gid_t gid;
+		if (owner_ids(owner, &uid, &gid) != 0)
+			fatal("milter.socket_owner \"%s\": unknown user or group", owner);
+		if (chown(path, uid, gid) != 0)
+			fatal("chown %s: %s", path, strerror(errno));
+	}
+}
+
+/* remove_socket - unlink our unix socket at exit (libmilter leaves it), but
+ * only if the file is still the one we created; failure (directory not
+ * writable after the privilege drop) is harmless: the next start removes it. */
+static void remove_socket(const struct runtime *rt)
+{
+	struct stat st;
+	if (rt->sockpath[0] == '\0' || lstat(rt->sockpath, &st) != 0)
+		return;
+	if (st.st_dev == rt->sockdev && st.st_ino == rt->sockino && S_ISSOCK(st.st_mode) &&
+	    unlink(rt->sockpath) != 0)
+		syslog(LOG_DEBUG, "cannot remove %s: %s", rt->sockpath, strerror(errno));
+}
+
+/* daemonize - fork into the background. The parent waits on a pipe for the
+ * child's start-up result so that "trustmilter" exits non-zero when the
+ * daemon could not start; returns the pipe's write end for the child. */
+static int daemonize(void)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		fatal("pipe: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0) {
+		close(p[1]);
+		char ok = 0;
+		ssize_t n;
+		do
+			n = read(p[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && ok == 'y' ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		fatal("setsid: %s", strerror(errno));
+	if (chdir("/") != 0)
+		fatal("chdir /: %s", strerror(errno));
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return p[1];
+}
+
+/* write_pidfile - create and lock the pid file; a lock held by another
+ * process means another daemon runs with this pid file. */
+static int write_pidfile(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fatal("pid file %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		fatal("pid file %s is locked: trustmilter is already running", path);
+	char num[32];
+	int len = snprintf(num, sizeof(num), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, num, (size_t)len) != len)
+		fatal("pid file %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* drop_privileges - become milter.user (only possible, and only needed, as root). */
+static void drop_privileges(const char *user)
+{
+	if (user[0] == '\0')
+		return;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL)
+		fatal("milter.user \"%s\": no such user", user);
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
+		return;
+	if (geteuid() != 0)
+		fatal("milter.user \"%s\": must start as root to change user", user);
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		fatal("cannot become %s: %s", user, strerror(errno));
+	if (setuid(0) == 0)
+		fatal("privilege drop to %s did not stick", user);
+}
+
+/* restart_only - warn when a reload changes a key that needs a restart. */
+static void restart_only(const conf *old, const conf *nc)
+{
+	static const char *const keys[] = { "milter.socket", "milter.user", "milter.pidfile",
+		"milter.socket_owner", "milter.syslog_facility" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(conf_str(old, keys[i]), conf_str(nc, keys[i])) != 0)
+			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", keys[i]);
+	if (conf_int(old, "milter.timeout") != conf_int(nc, "milter.timeout") ||
+	    conf_int(old, "milter.socket_mode") != conf_int(nc, "milter.socket_mode"))
+		syslog(LOG_WARNING, "reload: milter.timeout/socket_mode changed; takes effect at restart");
+}
+
+/* reload - SIGUSR1: a new environment replaces the old one, or, when the
+ * file is bad, the old one stays and the log says why. */
+static void reload(struct runtime *rt)
+{
+	char err[ERR_MAX] = "";
+	tm_env *e = build_env(&rt->o, err, sizeof(err));
+	if (e == NULL) {
+		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	tm_env *old = daemon_swap_env(&rt->d, e);
+	if (old != NULL)
+		restart_only(tm_env_conf(old), tm_env_conf(e));
+	tm_env_unref(old);
+	syslog(LOG_INFO, "reloaded configuration from %s", conf_path(tm_env_conf(e)));
+}
+
+/* signal_thread - the only receiver of SIGUSR1 and SIGUSR2. */
+static void *signal_thread(void *arg)
+{
+	struct runtime *rt = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	for (;;) {
+		int sig;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGUSR1)
+			reload(rt);
+		else
+			return NULL;
+	}
+}
+
+/* block_signals - block in this thread (and so in all later threads) every
+ * signal some thread will sigwait for; ignore SIGPIPE (a vanished MTA shows
+ * up as EPIPE on write, which libmilter handles). */
+static void block_signals(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* parse_opts - getopt; exits on -V, -h and errors. */
+static void parse_opts(int argc, char **argv, struct opts *o)
+{
+	int ch;
+	o->conf_path = TM_SYSCONFDIR "/trustmilter.conf";
+	while ((ch = getopt(argc, argv, "c:fns:Vh")) != -1) {
+		switch (ch) {
+		case 'c': o->conf_path = optarg; break;
+		case 'f': o->foreground = 1; break;
+		case 'n': o->test_only = 1; break;
+		case 's': o->socket = optarg; break;
+		case 'V': printf("trustmilter %s\n", TM_VERSION); exit(0);
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* config_test - -n: load everything a start would load, report, exit. */
+static int config_test(const struct opts *o)
+{
+	char err[ERR_MAX] = "";
+	tm_env *e = build_env(o, err, sizeof(err));
+	if (e == NULL) {
+		fprintf(stderr, "trustmilter: %s\n", err);
+		return 1;
+	}
+	printf("%s: configuration OK\n", conf_path(tm_env_conf(e)));
+	tm_env_unref(e);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct runtime rt;
+	memset(&rt, 0, sizeof(rt));
+	rt.pidfd = -1;
+	parse_opts(argc, argv, &rt.o);
+	if (rt.o.test_only)
+		return config_test(&rt.o);
+
+	char err[ERR_MAX] = "";
+	conf *c = load_config(&rt.o, err, sizeof(err));
+	if (c == NULL) {
+		fprintf(stderr, "trustmilter: %s\n", err);
+		return 1;
+	}
+	/* Start-up errors go to stderr as well until we are in the background. */
+	int facility = facility_code(conf_str(c, "milter.syslog_facility"));
+	openlog("trustmilter", LOG_PID | LOG_NDELAY | LOG_PERROR, facility);
+	if (daemon_init(&rt.d) != 0)
+		fatal("cannot initialise locks");
+	struct smfiDesc desc = callbacks_init(&rt.d);
+	open_socket(c, &desc, &rt);
+	int ready = -1;
+	if (!rt.o.foreground) {
+		ready = daemonize();
+		closelog();
+		openlog("trustmilter", LOG_PID | LOG_NDELAY, facility);
+	}
+	if (conf_str(c, "milter.pidfile")[0] != '\0') {
+		str_copy(rt.pidfile, sizeof(rt.pidfile), conf_str(c, "milter.pidfile"),
+			 strlen(conf_str(c, "milter.pidfile")));
+		rt.pidfd = write_pidfile(rt.pidfile);
+	}
+	drop_privileges(conf_str(c, "milter.user"));
+	unsigned drain = (unsigned)conf_int(c, "milter.drain_seconds");
+	conf_unref(c);
+
+	block_signals();
+	tm_env *e = build_env(&rt.o, err, sizeof(err));
+	if (e == NULL)
+		fatal("%s", err);
+	daemon_swap_env(&rt.d, e);
+	if (pthread_create(&rt.sigthread, NULL, signal_thread, &rt) != 0)
+		fatal("cannot start the signal thread");
+	syslog(LOG_INFO, "trustmilter %s starting, config %s, socket %s", TM_VERSION,
+	       conf_path(tm_env_conf(e)), conf_str(tm_env_conf(e), "milter.socket"));
+	if (ready >= 0) {
+		(void)!write(ready, "y", 1);
+		close(ready);
+	}
+
+	int r = smfi_main();
+	pthread_mutex_lock(&rt.d.lock);
+	unsigned busy = rt.d.nbusy, open_now = rt.d.nconn;
+	pthread_mutex_unlock(&rt.d.lock);
+	syslog(LOG_INFO, "stopping (smfi_main %s): %u connection(s) open, draining %u running "
+	       "callback(s) for up to %u s", r == MI_SUCCESS ? "done" : "failed", open_now, busy, drain);
+	unsigned left = daemon_drain(&rt.d, drain);
+	pthread_mutex_lock(&rt.d.lock);
+	open_now = rt.d.nconn;
+	pthread_mutex_unlock(&rt.d.lock);
+	if (left > 0)
+		syslog(LOG_WARNING, "%u callback(s) still running after %u s; exiting anyway", left, drain);
+	if (open_now > 0)
+		syslog(LOG_INFO, "closing %u idle connection(s); the MTA applies its "
+		       "milter_default_action to any message it was still sending", open_now);
+	pthread_kill(rt.sigthread, SIGUSR2);
+	pthread_join(rt.sigthread, NULL);
+	daemon_destroy(&rt.d);
+	remove_socket(&rt);
+	if (rt.pidfd >= 0) {
+		/* After the privilege drop the directory may not be ours:
+		 * then at least leave no stale pid behind. */
+		if (unlink(rt.pidfile) != 0 && ftruncate(rt.pidfd, 0) != 0)
+			syslog(LOG_DEBUG, "cannot remove pid file %s", rt.pidfile);
+		close(rt.pidfd);
+	}
+	syslog(LOG_INFO, "stopped");
+	closelog();
+	return r == MI_SUCCESS ? 0 : 1;
+}

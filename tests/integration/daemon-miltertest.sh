@@ -1,0 +1,188 @@
+#!/bin/bash
+# daemon-miltertest - protocol-level checks of the trustmilter daemon with
+# OpenDKIM's miltertest (Lua scripts speaking the milter protocol over the
+# daemon's socket): negotiated steps and actions, header insertion at the
+# top, removal of forged Authentication-Results, the reject reply, direction
+# from {auth_authen} and {daemon_name}, several messages and an abort on one
+# connection, the queue id, and a config test (-n) with file and line.
+set -u
+SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${TM_BUILD:-$SRC/build}
+TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
+DNSD=$SRC/tests/lib/dnsd.py
+
+ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi; }
+skip_all() { echo "ok - daemon-miltertest # SKIP $1"; exit 0; }
+[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
+command -v miltertest >/dev/null || skip_all "needs miltertest"
+
+MPID=
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+cat >"$TMP/zones.yaml" <<'EOF'
+example.test:
+  - TXT: "v=spf1 ip4:192.0.2.0/24 -all"
+_dmarc.example.test:
+  - TXT: "v=DMARC1; p=reject"
+EOF
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/zones.yaml") || skip_all "dnsd failed"
+SOCK=$TMP/tm.sock
+cat >"$TMP/tm.conf" <<EOF
+authserv_id = "mx.recipient.test";
+hostname = "mx.recipient.test";
+dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
+milter: {
+  socket = "unix:$SOCK";
+  internal_networks = ["127.0.0.0/8", "10.0.0.0/8"];
+  outbound_daemons = ["ORIGINATING"];
+  drain_seconds = 5;
+};
+EOF
+
+# Config test: a good file passes, a bad one names file and line.
+"$BUILD/trustmilter" -n -c "$TMP/tm.conf" >"$TMP/n.out" 2>&1
+ok $? "-n accepts a good file"
+printf 'milter: {\n  drain_seconds = "x";\n};\n' >"$TMP/bad.conf"
+"$BUILD/trustmilter" -n -c "$TMP/bad.conf" >"$TMP/n2.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "bad.conf:2" "$TMP/n2.out"; ok $? "-n rejects a bad file with file:line"
+printf 'milter: { internal_networks = ["10.0.0.0/33"]; };\n' >"$TMP/bad2.conf"
+"$BUILD/trustmilter" -n -c "$TMP/bad2.conf" >"$TMP/n3.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "internal_networks" "$TMP/n3.out"; ok $? "-n rejects a bad network"
+printf 'milter: { user = "no-such-user-tm"; };\n' >"$TMP/bad3.conf"
+"$BUILD/trustmilter" -n -c "$TMP/bad3.conf" >"$TMP/n4.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "no such user" "$TMP/n4.out"; ok $? "-n rejects an unknown milter.user"
+"$BUILD/trustmilter" -V | grep -q "^trustmilter [0-9]"; ok $? "-V prints the version"
+
+"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
+MPID=$!
+for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -S "$SOCK" ]; ok $? "daemon listens on unix:$SOCK"
+
+# Common Lua: connect, send one message, end of message.
+cat >"$TMP/lib.lua" <<'EOF'
+function open(ip, helo)
+	local conn = mt.connect("unix:" .. SOCK, 20, 0.1)
+	if conn == nil then error("cannot connect") end
+	if ip ~= nil then
+		if mt.conninfo(conn, "client.example", ip) ~= nil then error("conninfo") end
+		if mt.helo(conn, helo) ~= nil then error("helo") end
+	end
+	return conn
+end
+-- all MAIL macros in one call: a second mt.macro for a step replaces the first
+function message(conn, qid, from, hdrs, body, auth)
+	if auth ~= nil then
+		mt.macro(conn, SMFIC_MAIL, "i", qid, "{auth_authen}", auth)
+	else
+		mt.macro(conn, SMFIC_MAIL, "i", qid)
+	end
+	if mt.mailfrom(conn, from) ~= nil then error("mailfrom") end
+	if mt.rcptto(conn, "<bob@recipient.test>") ~= nil then error("rcptto") end
+	for _, h in ipairs(hdrs) do
+		if mt.header(conn, h[1], h[2]) ~= nil then error("header " .. h[1]) end
+	end
+	if mt.eoh(conn) ~= nil then error("eoh") end
+	if mt.bodystring(conn, body) ~= nil then error("body") end
+	if mt.eom(conn) ~= nil then error("eom") end
+end
+GOOD = {
+	{"From", " Shop <orders@example.test>"}, {"To", " bob@recipient.test"},
+	{"Subject", " order"}, {"Date", " Sun, 22 Nov 2026 09:00:00 +0000"},
+	{"Message-ID", " <m1@example.test>"},
+}
+EOF
+
+# run_lua NAME SCRIPT - one check per script; the script calls error() on failure.
+run_lua() {
+	local name=$1
+	printf 'dofile("%s")\n%s\n' "$TMP/lib.lua" "$2" >"$TMP/$name.lua"
+	if miltertest -D SOCK="$SOCK" -s "$TMP/$name.lua" >"$TMP/$name.out" 2>&1; then
+		ok 0 "$name"
+	else
+		ok 1 "$name"; sed 's/^/#   /' "$TMP/$name.out" | head -5
+	fi
+}
+
+run_lua "negotiation: no-reply steps, leading space, header actions" '
+local conn = open(nil)
+for _, o in ipairs({SMFIP_NR_CONN, SMFIP_NR_HELO, SMFIP_NR_MAIL, SMFIP_NR_RCPT, SMFIP_NR_HDR,
+                    SMFIP_NR_EOH, SMFIP_NR_BODY, SMFIP_NOUNKNOWN, SMFIP_NODATA, SMFIP_HDR_LEADSPC}) do
+	if not mt.test_option(conn, o) then error("option not requested: " .. o) end
+end
+for _, a in ipairs({SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE}) do
+	if not mt.test_action(conn, a) then error("action not requested: " .. a) end
+end
+mt.disconnect(conn)'
+
+run_lua "pass: Authentication-Results inserted at index 0" '
+local conn = open("192.0.2.20", "mta.example.test")
+message(conn, "QPASS1", "<bounce@example.test>", GOOD, "hello\r\n")
+if mt.getreply(conn) ~= SMFIR_CONTINUE and mt.getreply(conn) ~= SMFIR_ACCEPT then error("not accepted") end
+local v = mt.getheader(conn, "Authentication-Results", 0)
+if v == nil then error("no Authentication-Results") end
+if string.find(v, "^ mx.recipient.test;") == nil then error("value: " .. v) end
+if string.find(v, "dmarc=pass") == nil then error("no dmarc=pass: " .. v) end
+if not mt.eom_check(conn, MT_HDRINSERT, "Authentication-Results", v, 0) then error("not at index 0") end
+mt.disconnect(conn)'
+
+run_lua "forged Authentication-Results removed" '
+local conn = open("192.0.2.20", "mta.example.test")
+local h = {{"Authentication-Results", " mx.recipient.test; dmarc=pass"}}
+for _, x in ipairs(GOOD) do table.insert(h, x) end
+message(conn, "QFORGE1", "<bounce@example.test>", h, "hello\r\n")
+if not mt.eom_check(conn, MT_HDRDELETE, "Authentication-Results") then error("not deleted") end
+mt.disconnect(conn)'
+
+run_lua "dmarc reject: 550 reply with enhanced code" '
+local conn = open("198.51.100.7", "unknown.invalid")
+local h = {{"From", " Bank <security@example.test>"}, {"To", " bob@recipient.test"},
+	{"Subject", " verify"}, {"Date", " Sun, 22 Nov 2026 09:20:00 +0000"},
+	{"Message-ID", " <x1@spoof.invalid>"}}
+message(conn, "QREJ1", "<security@example.test>", h, "log in\r\n")
+if mt.getreply(conn) ~= SMFIR_REPLYCODE then error("no reply code") end
+-- (miltertest 2.11 matches MT_SMTPREPLY reliably only with all three parameters)
+if not mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1", "Message rejected by sender policy") then
+	error("not 550 5.7.1 with policy.reject_reply")
+end
+mt.disconnect(conn)'
+
+run_lua "direction: {auth_authen} makes it outbound" '
+local conn = open("198.51.100.8", "laptop")
+message(conn, "QAUTH1", "<alice@example.test>", GOOD, "hi\r\n", "alice")
+mt.disconnect(conn)'
+
+run_lua "direction: {daemon_name} in outbound_daemons" '
+local conn = mt.connect("unix:" .. SOCK, 20, 0.1)
+mt.macro(conn, SMFIC_CONNECT, "{daemon_name}", "ORIGINATING")
+if mt.conninfo(conn, "app.example", "198.51.100.9") ~= nil then error("conninfo") end
+if mt.helo(conn, "app") ~= nil then error("helo") end
+message(conn, "QDAEMON1", "<app@example.test>", GOOD, "hi\r\n")
+mt.disconnect(conn)'
+
+run_lua "two messages and an abort on one connection" '
+local conn = open("192.0.2.20", "mta.example.test")
+mt.macro(conn, SMFIC_MAIL, "i", "QABORT1")
+if mt.mailfrom(conn, "<bounce@example.test>") ~= nil then error("mailfrom") end
+if mt.header(conn, "From", " x@example.test") ~= nil then error("header") end
+if mt.abort(conn) ~= nil then error("abort") end
+message(conn, "QMULTI1", "<bounce@example.test>", GOOD, "one\r\n")
+if mt.getheader(conn, "Authentication-Results", 0) == nil then error("first: no header") end
+message(conn, "QMULTI2", "<bounce@example.test>", GOOD, "two\r\n")
+if mt.getheader(conn, "Authentication-Results", 0) == nil then error("second: no header") end
+mt.disconnect(conn)'
+
+sleep 0.3
+grep -q "QAUTH1: dir=outbound dir_reason=smtp_auth" "$TMP/milter.log"; ok $? "log: auth direction and queue id"
+grep -q "QDAEMON1: dir=outbound dir_reason=daemon_name" "$TMP/milter.log"; ok $? "log: daemon_name direction"
+grep -q "QPASS1: dir=inbound dir_reason=external client=192.0.2.20" "$TMP/milter.log"; ok $? "log: inbound, client from the connect argument"
+grep -q "QMULTI2: " "$TMP/milter.log"; ok $? "log: second message on the connection"
+[ "$(grep -c 'QABORT1' "$TMP/milter.log")" = 0 ]; ok $? "log: aborted message not logged as a verdict"
+
+kill -TERM "$MPID"; wait "$MPID"; rc=$?; MPID=
+ok $rc "SIGTERM: clean exit"
+[ ! -S "$SOCK" ]; ok $? "SIGTERM: socket removed"
+exit 0

@@ -1,0 +1,243 @@
+#!/bin/bash
+# daemon-postfix - the trustmilter daemon behind a real, private Postfix:
+# annotation, removal of forged Authentication-Results, DMARC reject with the
+# configured reply, outbound direction, reload (good and bad file) with
+# dry-run, SIGTERM with messages in flight (none lost), daemon mode with pid
+# file, and a dead DNS server (tempfail or annotation, never a reject).
+# Messages are signed by python3-dkim (tests/lib/fixture.py); DNS is a real
+# unbound on loopback (tests/lib/dnsd.py).
+set -u
+SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${TM_BUILD:-$SRC/build}
+TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
+DNSD=$SRC/tests/lib/dnsd.py
+. "$SRC/tests/lib/postfix.sh"
+
+ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
+check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
+# not CMD... - succeed when CMD fails (for check).
+not() { ! "$@"; }
+skip_all() { echo "ok - daemon-postfix # SKIP $1"; exit 0; }
+
+[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
+pf_available || skip_all "needs root, postfix and smtp-sink"
+command -v swaks >/dev/null || skip_all "needs swaks"
+
+# Postfix (user postfix) must reach the socket, and the daemon (user nobody
+# after the privilege drop) must read its configuration on reload.
+chmod 755 "$TMP"
+MPID=
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	[ -f "$TMP/tm.pid" ] && kill "$(cat "$TMP/tm.pid")" 2>/dev/null
+	pf_stop
+	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# The sample world: keys, signed messages, zones; plus names that time out.
+/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
+	>/dev/null 2>&1 || skip_all "fixture build failed"
+printf 'slow.test:\n  - TIMEOUT\n_dmarc.slow.test:\n  - TIMEOUT\n' >>"$TMP/fx/zones.yaml"
+printf 'q.test:\n  - TXT: "v=spf1 -all"\n_dmarc.q.test:\n  - TXT: "v=DMARC1; p=quarantine"\n' >>"$TMP/fx/zones.yaml"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+
+SOCK=$TMP/tm.sock
+# Under the sanitizers the daemon stays root: LeakSanitizer cannot inspect a
+# process that changed its uid (it is no longer dumpable).
+if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='socket_owner = "root:postfix";'
+else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+
+# write_conf AUTHSERV DRYRUN - the daemon's configuration.
+write_conf() {
+	cat >"$TMP/tm.conf.new" <<EOF
+authserv_id = "$1";
+hostname = "mx.recipient.test";
+dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
+policy: { dry_run = $2; };
+milter: {
+  socket = "unix:$SOCK";
+  socket_mode = 432;
+  $USERCONF
+  pidfile = "$TMP/tm.pid";
+  internal_networks = ["127.0.0.0/8", "::1/128"];
+  drain_seconds = 20;
+  timeout = 30;
+};
+EOF
+	chmod 644 "$TMP/tm.conf.new"
+	mv "$TMP/tm.conf.new" "$TMP/tm.conf"
+}
+
+# wait_log PATTERN - wait up to 10 s for the daemon log to match.
+wait_log() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# send NAME FILE IP HELO MAILFROM - one message through Postfix; output in $TMP/NAME.out.
+send() {
+	local name=$1 file=$2 ip=$3 helo=$4 mf=$5 x=()
+	[ "$ip" != - ] && x=(--xclient "ADDR=$ip NAME=[UNAVAILABLE]")
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo "$helo" --from "$mf" --to bob@recipient.test \
+		"${x[@]}" --data "$file" --timeout 60 >"$TMP/$name.out" 2>&1
+}
+# smtp_code NAME - the reply code to the end of DATA.
+smtp_code() {
+	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
+}
+# delivered_with TEXT - the newest delivered message containing TEXT.
+delivered_with() {
+	local f
+	for f in $(pf_delivered | tac); do
+		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+write_conf mx.recipient.test false
+"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
+MPID=$!
+wait_log "starting" || { cat "$TMP/milter.log"; skip_all "daemon did not start"; }
+pf_setup "$TMP/pf" "unix:$SOCK"
+pf_start || { ok 1 "postfix starts"; exit 1; }
+ok 0 "postfix and daemon start"
+
+M=$TMP/fx/msgs
+# 1. inbound, SPF+DKIM+DMARC pass: annotated at the top, delivered.
+send pass "$M/transactional.eml" 192.0.2.20 mta.example.test bounce@example.test
+check "inbound pass: 250" [ "$(smtp_code pass)" = 250 ]
+pf_wait_delivered 1
+f=$(delivered_with "order-1042@example.test")
+first=$(pf_message_headers "$f" | head -1)
+check "inbound pass: our Authentication-Results is the first field" \
+	[ "${first#Authentication-Results: mx.recipient.test;}" != "$first" ]
+check "inbound pass: dmarc=pass in it" grep -q "dmarc=pass" "$f"
+check "inbound pass: compliance header added" grep -q "^X-Trustmilter: " "$f"
+check "log: one line with dir=inbound" wait_log "dir=inbound.*client=192.0.2.20"
+
+# 2. forged Authentication-Results with our authserv-id is removed, others kept.
+{ printf 'Authentication-Results: mx.recipient.test; dmarc=pass header.from=example.test (FORGED)\r\n'
+  printf 'Authentication-Results: other.example; spf=pass (FOREIGN)\r\n'
+  sed 's/order-1042@/order-1043@/' "$M/transactional.eml"; } >"$TMP/forged.eml"
+send forged "$TMP/forged.eml" 192.0.2.20 mta.example.test bounce@example.test
+pf_wait_delivered 2
+f=$(delivered_with "order-1043@example.test")
+check "forged AR: delivered" [ -n "$f" ]
+check "forged AR: removed" not grep -q "FORGED" "$f"
+check "forged AR: foreign authserv-id kept" grep -q "FOREIGN" "$f"
+check "forged AR: exactly one of ours" [ "$(grep -c '^Authentication-Results: mx.recipient.test' "$f")" = 1 ]
+
+# 3. DMARC p=reject failure: the configured 5xx reaches the client.
+send spoof "$M/spoofed.eml" 198.51.100.7 unknown.invalid security@example.test
+check "dmarc reject: 550 at end of data" [ "$(smtp_code spoof)" = 550 ]
+check "dmarc reject: reply text from policy.reject_reply" grep -q "5.7.1" "$TMP/spoof.out"
+check "dmarc reject: not delivered" not delivered_with "x1@spoof.invalid" >/dev/null
+check "dmarc reject: logged with action=reject" wait_log "action=reject"
+
+# 3b. DMARC p=quarantine failure: accepted, then held by Postfix (smfi_quarantine).
+sed -e 's/security@example.test/news@q.test/' -e 's/x1@spoof/q1@spoof/' "$M/spoofed.eml" >"$TMP/q.eml"
+send quar "$TMP/q.eml" 198.51.100.7 unknown.invalid news@q.test
+check "dmarc quarantine: 250 to the client" [ "$(smtp_code quar)" = 250 ]
+sleep 0.5
+check "dmarc quarantine: message is in Postfix's hold queue" \
+	[ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" -ge 1 ]
+check "dmarc quarantine: not delivered" not delivered_with "q1@spoof.invalid"
+
+# 4. from an internal network (no XCLIENT: 127.0.0.1) the message is outbound.
+sed 's/order-1042@/order-1044@/' "$M/transactional.eml" >"$TMP/out.eml"
+send outbound "$TMP/out.eml" - mta.example.test bounce@example.test
+check "outbound: 250" [ "$(smtp_code outbound)" = 250 ]
+check "outbound: direction from internal_networks" wait_log "dir=outbound dir_reason=internal_network"
+
+# 5. SIGUSR1 with a good file: new authserv-id and dry-run take effect.
+write_conf mx2.recipient.test true
+kill -USR1 "$MPID"
+check "reload: logged" wait_log "reloaded configuration"
+sed 's/x1@spoof/x2@spoof/' "$M/spoofed.eml" >"$TMP/spoof2.eml"
+send dry "$TMP/spoof2.eml" 198.51.100.7 unknown.invalid security@example.test
+check "dry-run: 250 instead of 550" [ "$(smtp_code dry)" = 250 ]
+pf_wait_delivered 4
+f=$(delivered_with "x2@spoof.invalid")
+check "dry-run: annotated with the new authserv-id" grep -q "^Authentication-Results: mx2.recipient.test" "$f"
+check "dry-run: dmarc=fail annotated" grep -q "dmarc=fail" "$f"
+check "dry-run: logged as decided reject" wait_log "action=reject dry_run=yes"
+
+# 6. SIGUSR1 with a bad file: the running configuration stays.
+printf 'authserv_id = "broken";\npolicy: { dry_run = maybe; };\n' >"$TMP/tm.conf"
+kill -USR1 "$MPID"
+check "bad reload: logged with the reason" wait_log "reload failed, keeping"
+sed 's/x1@spoof/x3@spoof/' "$M/spoofed.eml" >"$TMP/spoof3.eml"
+send dry2 "$TMP/spoof3.eml" 198.51.100.7 unknown.invalid security@example.test
+check "bad reload: old config still in force (dry-run 250)" [ "$(smtp_code dry2)" = 250 ]
+pf_wait_delivered 5
+f=$(delivered_with "x3@spoof.invalid")
+check "bad reload: old authserv-id still used" grep -q "^Authentication-Results: mx2.recipient.test" "$f"
+write_conf mx2.recipient.test true
+
+# 7. SIGTERM while messages are in flight (their DNS takes 1.5 s per lookup):
+# every message ends delivered or deferred to the client, none is lost.
+n0=$(pf_count)
+pids=()
+for i in 1 2 3; do
+	sed -e "s/order-1042@/slow-$i@/" -e "s/orders@example.test/news@slow.test/" "$M/transactional.eml" >"$TMP/slow$i.eml"
+	send "slow$i" "$TMP/slow$i.eml" 192.0.2.30 mta.slow.test "b@slow.test" &
+	pids+=($!)
+done
+# SIGTERM once all three are at end of data: Postfix's cleanup has logged
+# their Message-IDs (the bodies are tiny) and the milter is doing its DNS work.
+for i in $(seq 1 100); do
+	[ "$(grep -c 'message-id=<slow-' "$PF_LOG")" -ge 3 ] && break
+	sleep 0.1
+done
+sleep 0.3
+kill -TERM "$MPID"
+for p in "${pids[@]}"; do wait "$p"; done
+wait "$MPID"; rc=$?
+MPID=
+check "sigterm: daemon exits 0 after the drain" [ "$rc" = 0 ]
+check "sigterm: drain logged" grep -q "draining" "$TMP/milter.log"
+accepted=0; lost=0
+for i in 1 2 3; do
+	c=$(smtp_code "slow$i")
+	case "$c" in
+	250) accepted=$((accepted + 1)); pf_wait_delivered $((n0 + accepted)) 10 || lost=$((lost + 1));;
+	4??) ;;
+	*) lost=$((lost + 1));;
+	esac
+done
+check "sigterm: no message lost (each 250 and delivered, or 4xx)" [ "$lost" = 0 ]
+check "sigterm: in-flight messages finished with 250" [ "$accepted" = 3 ]
+check "sigterm: drain ended before its deadline" not grep -q "still running" "$TMP/milter.log"
+send down "$M/transactional.eml" 192.0.2.20 mta.example.test bounce@example.test
+check "milter down: Postfix tempfails (milter_default_action)" [ "$(smtp_code down)" = 451 ]
+
+# 8. daemon mode: the parent returns once the daemon is ready; pid file.
+write_conf mx.recipient.test false
+"$BUILD/trustmilter" -c "$TMP/tm.conf"; rc=$?
+check "daemon mode: start returns 0" [ "$rc" = 0 ]
+check "daemon mode: pid file names a live process" kill -0 "$(cat "$TMP/tm.pid" 2>/dev/null)"
+"$BUILD/trustmilter" -c "$TMP/tm.conf" 2>"$TMP/second.err"; rc=$?
+check "daemon mode: a second instance refuses the live socket" [ "$rc" != 0 ]
+if [ "${TM_SAN:-0}" != 1 ]; then
+	check "daemon mode: runs as milter.user" [ "$(ps -o user= -p "$(cat "$TMP/tm.pid")")" = nobody ]
+fi
+
+# 9. DNS server gone: a temporary error, or an annotation, never a reject.
+/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
+sed 's/order-1042@/order-1045@/' "$M/transactional.eml" >"$TMP/nodns.eml"
+send nodns "$TMP/nodns.eml" 192.0.2.20 mta.example.test bounce@example.test
+c=$(smtp_code nodns)
+case "$c" in 250|4??) r=0;; *) r=1;; esac
+ok $r "dns down: 250 or 4xx, never 5xx (got $c)"
+check "dns down: daemon still running" kill -0 "$(cat "$TMP/tm.pid")"
+
+pid=$(cat "$TMP/tm.pid")
+kill -TERM "$pid"
+for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "daemon mode: SIGTERM stops it" not kill -0 "$pid" 2>/dev/null
+exit 0
