@@ -315,9 +315,16 @@ static int version_row(void *arg, const char *const *cols, int n)
 static int migrate(store *st, char *err, size_t errlen)
 {
 	const struct backend *be = st->be;
+	/* the common case needs no write lock: a milter can start while another
+	 * process (a report, the other milters of a fleet) is writing */
+	int v = -1;
+	char e0[256];
+	if (be->run(st->conn, "SELECT max(version) FROM schema_version", NULL, 0, version_row, &v,
+	            NULL, e0, sizeof(e0)) == 0 && v == (int)NMIGRATIONS)
+		return 0;
 	if (be->run(st->conn, be->begin, NULL, 0, NULL, NULL, NULL, err, errlen) < 0)
 		return -1;
-	int v = 0;
+	v = 0;
 	if (be->lock_schema(st->conn, err, errlen) < 0 ||
 	    be->run(st->conn, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 	            NULL, 0, NULL, NULL, NULL, err, errlen) < 0 ||
