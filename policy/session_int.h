@@ -16,6 +16,8 @@
 #include "unsub.h"
 #include "findings.h"
 #include "verdict.h"
+#include "store.h"
+#include "metrics.h"
 
 struct tm_env {
 	int refs;
@@ -25,6 +27,8 @@ struct tm_env {
 	enum dmarc_mode dmarc_mode;
 	char authserv_id[256];
 	char hostname[256];
+	store *store;              /* audit store (not owned; outlives reloads), or NULL */
+	metrics *metrics;          /* live counters (not owned), or NULL */
 };
 
 /* Per-provider bulk-sender readiness. */
