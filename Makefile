@@ -33,7 +33,7 @@ SANLD    :=
 endif
 
 CC       ?= cc
-PKGS     := libunbound opendkim libconfig libpsl sqlite3
+PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypto -lpthread -lm
 MILTER_LIBS := -lmilter
@@ -50,7 +50,7 @@ POLICY_OBJ := $(POLICY_SRC:%.c=$(B)/%.o)
 LIB        := $(B)/libtmpolicy.a
 
 DAEMON_SRC := $(filter-out milter/check.c milter/report.c,$(sort $(wildcard milter/*.c)))
-PROGS      := $(B)/trustmilter-check
+PROGS      := $(B)/trustmilter-check $(B)/trustmilter-report
 ifneq ($(DAEMON_SRC),)
 PROGS      += $(B)/trustmilter
 endif
@@ -73,6 +73,9 @@ $(LIB): $(POLICY_OBJ)
 	ar rcs $@ $^
 
 $(B)/trustmilter-check: $(B)/milter/check.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/trustmilter-report: $(B)/milter/report.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(LIB)
@@ -126,7 +129,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	           $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
-	install -m 755 $(B)/trustmilter-check $(DESTDIR)$(BINDIR)/
+	install -m 755 $(B)/trustmilter-check $(B)/trustmilter-report $(DESTDIR)$(BINDIR)/
 	if [ -f $(B)/trustmilter ]; then install -m 755 $(B)/trustmilter $(DESTDIR)$(SBINDIR)/; fi
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true

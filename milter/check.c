@@ -15,6 +15,7 @@
 #include <errno.h>
 #include "session.h"
 #include "buf.h"
+#include "store.h"
 
 #define INPUT_MAX (256u * 1024 * 1024)  /* one input file; a bigger mbox should be split */
 #define BODY_CHUNK 65536                /* like an MTA's body chunks */
@@ -24,6 +25,8 @@ struct opts {
 	const char *client_ip, *helo, *mail_from, *direction;
 	const char *rcpt[RCPT_MAX];
 	size_t nrcpt;
+	const char *macros[32];       /* "NAME=VALUE" as the MTA would send them */
+	size_t nmacros;
 	int json, quiet;
 };
 
@@ -37,12 +40,15 @@ static void usage(FILE *f)
 	      "      --mail-from ADDR   envelope sender; default: Return-Path, then the mbox From_ line\n"
 	      "      --rcpt ADDR        envelope recipient (repeatable)\n"
 	      "      --direction D      inbound (default) or outbound\n"
+	      "      --macro NAME=VALUE an MTA macro, e.g. tls_version=TLSv1.3, i=QUEUEID\n"
 	      "      --dns IP[@PORT]    DNS server to use (repeatable; overrides dns.forwarders)\n"
 	      "      --dns-timeout MS   per-query DNS deadline in milliseconds\n"
 	      "      --authserv-id ID   authserv-id for Authentication-Results\n"
 	      "      --dmarc-mode M     rfc9989 (default) or rfc7489\n"
 	      "      --set KEY=VALUE    override any configuration key\n"
 	      "      --json             one JSON object per message per line (docs/JSON.md)\n"
+	      "      --record URI       also write each message's audit record to a store\n"
+	      "                         (sqlite:PATH, a plain PATH, or postgresql://...)\n"
 	      "      --print-config     print the annotated example configuration\n"
 	      "  -q, --quiet            no output, exit status only\n"
 	      "  -V, --version          print the version\n"
@@ -152,6 +158,12 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 	session_set_direction(s, o->direction && strcmp(o->direction, "outbound") == 0
 	                      ? DIR_OUTBOUND : DIR_INBOUND, "command line");
 	session_connect(s, "unknown", o->client_ip);
+	for (size_t i = 0; i < o->nmacros; i++) {
+		char name[64];
+		const char *eq = strchr(o->macros[i], '=');
+		if (eq && str_copy(name, sizeof(name), o->macros[i], (size_t)(eq - o->macros[i])) == 0)
+			session_set_macro(s, name, eq + 1);
+	}
 	session_helo(s, o->helo ? o->helo : "");
 	char rp[512] = "";
 	const char *mf = o->mail_from;
@@ -290,9 +302,9 @@ int main(int argc, char **argv)
 		{ "mail-from", 1, 0, 'm' }, { "rcpt", 1, 0, 'r' }, { "direction", 1, 0, 'd' },
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
 		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' },
-		{ "print-config", 0, 0, 'P' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
-	const char *cfgpath = NULL;
+	const char *cfgpath = NULL, *record = NULL;
 	const char *sets[64];
 	size_t nsets = 0;
 	char dns[2048] = "";
@@ -322,6 +334,14 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'j': o.json = 1; break;
+		case 'R': record = optarg; break;
+		case 'X':
+			if (o.nmacros >= sizeof(o.macros) / sizeof(o.macros[0]) || !strchr(optarg, '=')) {
+				fprintf(stderr, "trustmilter-check: --macro NAME=VALUE (at most 32)\n");
+				return 2;
+			}
+			o.macros[o.nmacros++] = optarg;
+			break;
 		case 'P': {
 			buf *ex = buf_new(1 << 20);
 			conf_write_example(ex);
@@ -373,11 +393,34 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trustmilter-check: %s\n", err);
 		return 2;
 	}
+	store *st = NULL;
+	if (record) {
+		char uri[4096];
+		int plain = strncmp(record, "sqlite:", 7) && strncmp(record, "postgres", 8) &&
+		            strncmp(record, "pg:", 3);
+		snprintf(uri, sizeof(uri), "%s%s", plain ? "sqlite:" : "", record);
+		st = store_open_conf(tm_env_conf(env), uri, tm_env_hostname(env), NULL, NULL, err, sizeof(err));
+		if (st == NULL) {
+			fprintf(stderr, "trustmilter-check: %s\n", err);
+			tm_env_unref(env);
+			return 2;
+		}
+		tm_env_set_store(env, st);
+	}
 	int io_error = 0, any_findings = 0;
 	for (int i = optind; i < argc; i++)
 		if (check_file(env, &o, argv[i], &any_findings) < 0)
 			io_error = 1;
 	tm_env_unref(env);
+	if (st) {
+		struct store_stats ss;
+		store_close_stats(st, &ss);
+		if (ss.dropped) {
+			fprintf(stderr, "trustmilter-check: %llu audit records could not be written\n",
+			        (unsigned long long)ss.dropped);
+			io_error = 1;
+		}
+	}
 	fflush(stdout);
 	return io_error ? 2 : any_findings ? 1 : 0;
 }

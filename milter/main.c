@@ -41,6 +41,8 @@
 #include <sys/un.h>
 #include <libmilter/mfapi.h>
 #include "daemon.h"
+#include "store.h"
+#include "metrics.h"
 #include "cidr.h"
 #include "buf.h"
 
@@ -63,6 +65,8 @@ struct runtime {
 	char sockpath[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t sockdev;            /* the socket file we created, so that we */
 	ino_t sockino;            /* never remove another daemon's socket */
+	store *store;             /* audit store and counters: process-wide, opened once, */
+	metrics *metrics;         /* handed to every environment (they outlive reloads) */
 };
 
 /* usage - print the synopsis. */
@@ -180,6 +184,13 @@ static tm_env *build_env(const struct opts *o, char *err, size_t errlen)
 	tm_env *e = tm_env_new(c, err, errlen);
 	conf_unref(c);      /* tm_env_new took its own reference */
 	return e;
+}
+
+/* store_log - the audit store's log lines go to syslog. */
+static void store_log(void *arg, int is_error, const char *msg)
+{
+	(void)arg;
+	syslog(is_error ? LOG_ERR : LOG_INFO, "audit store: %s", msg);
 }
 
 /* fatal - log (and print) a start-up error and exit. */
@@ -359,7 +370,7 @@ static void drop_privileges(const char *user)
 static void restart_only(const conf *old, const conf *nc)
 {
 	static const char *const keys[] = { "milter.socket", "milter.user", "milter.pidfile",
-		"milter.socket_owner", "milter.syslog_facility" };
+		"milter.socket_owner", "milter.syslog_facility", "audit.store", "metrics.listen" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(conf_str(old, keys[i]), conf_str(nc, keys[i])) != 0)
 			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", keys[i]);
@@ -378,6 +389,8 @@ static void reload(struct runtime *rt)
 		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
 		return;
 	}
+	tm_env_set_store(e, rt->store);
+	tm_env_set_metrics(e, rt->metrics);
 	tm_env *old = daemon_swap_env(&rt->d, e);
 	if (old != NULL)
 		restart_only(tm_env_conf(old), tm_env_conf(e));
@@ -497,6 +510,21 @@ int main(int argc, char **argv)
 	tm_env *e = build_env(&rt.o, err, sizeof(err));
 	if (e == NULL)
 		fatal("%s", err);
+	/* statistics: opened after the privilege drop so the database belongs to
+	 * the milter's user; a store that cannot be opened is fatal at start */
+	rt.store = store_open_conf(tm_env_conf(e), NULL, tm_env_hostname(e), store_log, NULL, err, sizeof(err));
+	if (rt.store == NULL && err[0])
+		fatal("%s", err);
+	rt.metrics = metrics_new();
+	if (rt.metrics == NULL)
+		fatal("out of memory");
+	metrics_set_store(rt.metrics, rt.store);
+	unsigned flush_ms = 1000u * (unsigned)conf_int(tm_env_conf(e), "audit.flush_seconds");
+	const char *ml = conf_str(tm_env_conf(e), "metrics.listen");
+	if (ml[0] && metrics_serve(rt.metrics, ml, err, sizeof(err)) != 0)
+		fatal("%s", err);
+	tm_env_set_store(e, rt.store);
+	tm_env_set_metrics(e, rt.metrics);
 	daemon_swap_env(&rt.d, e);
 	if (pthread_create(&rt.sigthread, NULL, signal_thread, &rt) != 0)
 		fatal("cannot start the signal thread");
@@ -525,6 +553,19 @@ int main(int argc, char **argv)
 	pthread_kill(rt.sigthread, SIGUSR2);
 	pthread_join(rt.sigthread, NULL);
 	daemon_destroy(&rt.d);
+	/* SIGTERM flushes the audit queue. A callback still running after the
+	 * drain may yet submit: then flush only and leave the store to exit(). */
+	struct store_stats ss;
+	if (left == 0) {
+		store_close_stats(rt.store, &ss);
+	} else {
+		store_flush(rt.store, flush_ms);
+		store_get_stats(rt.store, &ss);
+	}
+	if (rt.store)
+		syslog(LOG_INFO, "audit store: %llu records written, %llu dropped",
+		       (unsigned long long)ss.written, (unsigned long long)ss.dropped);
+	metrics_free(rt.metrics);
 	remove_socket(&rt);
 	if (rt.pidfd >= 0) {
 		/* After the privilege drop the directory may not be ours:

@@ -150,6 +150,30 @@ static const struct conf_key keys[] = {
 	  "still in progress then get the MTA's milter_default_action (tempfail): no mail is lost." },
 	{ "milter.timeout", CONF_INT, "60", 1, 3600, NULL,
 	  "libmilter I/O timeout with the MTA in seconds." },
+	{ "audit.store", CONF_STR, "", 0, 0, NULL,
+	  "Where every message's audit record goes: \"sqlite:/var/lib/trustmilter/audit.db\" "
+	  "(created on first use, WAL mode) or \"postgresql://user@host:5432/db\" (libpq URI or "
+	  "conninfo; several milters may share one database). Empty: no audit records. Opened "
+	  "once at start; a reload keeps the open store (changing it needs a restart)." },
+	{ "audit.queue_size", CONF_INT, "10000", 100, 1000000, NULL,
+	  "Audit records waiting for the writer thread. When the queue is full a record is "
+	  "dropped and counted (logged, and shown by trustmilter-report); mail never waits." },
+	{ "audit.batch_size", CONF_INT, "200", 1, 10000, NULL,
+	  "Audit records written per database transaction." },
+	{ "audit.retention_days", CONF_INT, "0", 0, 36500, NULL,
+	  "Delete audit records older than this many days (checked hourly). 0: keep all." },
+	{ "audit.flush_seconds", CONF_INT, "10", 1, 600, NULL,
+	  "At shutdown, how long to keep trying to write queued audit records before counting "
+	  "them as dropped." },
+	{ "metrics.listen", CONF_STR, "", 0, 0, NULL,
+	  "Serve Prometheus counters (GET /metrics) on this loopback address, e.g. "
+	  "\"127.0.0.1:9469\" or \"[::1]:9469\". Empty: off. Loopback only." },
+	{ "reports.org_name", CONF_STR, "", 0, 0, NULL,
+	  "Reporting organization named in DMARC aggregate reports (RFC 9990 org_name). "
+	  "Empty: the host name." },
+	{ "reports.email", CONF_STR, "", 0, 0, NULL,
+	  "Contact address in DMARC aggregate reports and their sender address. Empty: "
+	  "postmaster@ the host name." },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL }
 };
 

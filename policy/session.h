@@ -35,6 +35,16 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen);
 tm_env *tm_env_ref(tm_env *e);
 void tm_env_unref(tm_env *e);
 const conf *tm_env_conf(const tm_env *e);
+/* tm_env_set_store, tm_env_set_metrics - process-wide objects (created once by
+ * the daemon or trustmilter-check, not owned by the env, so a reload's new env
+ * gets the same ones): every evaluated message is submitted as an audit record
+ * and counted. Set them before the env is shared; NULL turns them off. */
+struct store;
+struct metrics;
+void tm_env_set_store(tm_env *e, struct store *st);
+void tm_env_set_metrics(tm_env *e, struct metrics *m);
+/* tm_env_hostname - the configured or system host name. */
+const char *tm_env_hostname(const tm_env *e);
 
 session *session_new(tm_env *env);
 void session_free(session *s);

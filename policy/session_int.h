@@ -19,6 +19,8 @@
 #include "mime.h"
 #include "iprev.h"
 #include "spam.h"
+#include "store.h"
+#include "metrics.h"
 
 struct tm_env {
 	int refs;
@@ -28,6 +30,8 @@ struct tm_env {
 	enum dmarc_mode dmarc_mode;
 	char authserv_id[256];
 	char hostname[256];
+	store *store;              /* audit store (not owned; outlives reloads), or NULL */
+	metrics *metrics;          /* live counters (not owned), or NULL */
 };
 
 /* Per-provider bulk-sender readiness. */

@@ -1,0 +1,229 @@
+/*
+ * audit - the per-message audit record, copied out of an evaluated session;
+ * see audit.h. This is the only statistics code that reads the session's
+ * private state (session_int.h): everything downstream (queue, store,
+ * reports) sees the plain record.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "session_int.h"
+#include "audit.h"
+
+/* audit_copy - printable ASCII copy; a cut value ends in '~' so it is visibly cut. */
+void audit_copy(char *dst, size_t dstsz, const char *p, size_t n)
+{
+	if (dstsz == 0)
+		return;
+	size_t j = 0;
+	for (size_t i = 0; i < n && p[i]; i++) {
+		if (j + 1 >= dstsz) {
+			if (dstsz >= 2)
+				dst[dstsz - 2] = '~';
+			break;
+		}
+		unsigned char c = (unsigned char)p[i];
+		dst[j++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	dst[j < dstsz ? j : dstsz - 1] = '\0';
+}
+
+/* cpy - audit_copy of a NUL-terminated string. */
+static void cpy(char *dst, size_t dstsz, const char *s)
+{
+	audit_copy(dst, dstsz, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* token_copy - like cpy, but also replaces the list separators (' ', ':')
+ * so a value from the message cannot forge list items. */
+static void token_copy(char *dst, size_t dstsz, const char *s)
+{
+	cpy(dst, dstsz, s);
+	for (char *p = dst; *p; p++)
+		if (*p == ' ' || *p == ':')
+			*p = '?';
+}
+
+/* policy_word - "" for an unspecified policy, else its name. */
+static const char *policy_word(enum dmarc_policy p)
+{
+	return p == DMARC_P_UNSPEC ? "" : dmarc_policy_name(p);
+}
+
+/* fill_dmarc - result, policy and the published record. */
+static void fill_dmarc(const session *s, struct audit_record *r)
+{
+	const struct dmarc_outcome *d = &s->dmarc;
+	cpy(r->dmarc_result, sizeof(r->dmarc_result), result_name(d->result));
+	cpy(r->dmarc_policy, sizeof(r->dmarc_policy), d->record_found ? policy_word(d->policy) : "");
+	cpy(r->dmarc_disposition, sizeof(r->dmarc_disposition),
+	    dmarc_policy_name(d->disposition ? d->disposition : DMARC_P_NONE));
+	cpy(r->dmarc_policy_domain, sizeof(r->dmarc_policy_domain), d->policy_domain);
+	r->dmarc_spf_aligned = d->spf_aligned;
+	r->dmarc_dkim_aligned = d->dkim_aligned;
+	if (d->record_found) {
+		/* RFC 9989 4.7: a missing p= is p=none; sp defaults to p, np to sp */
+		cpy(r->dmarc_p, sizeof(r->dmarc_p), d->rec.p ? dmarc_policy_name(d->rec.p) : "none");
+		cpy(r->dmarc_sp, sizeof(r->dmarc_sp), policy_word(d->rec.sp));
+		cpy(r->dmarc_np, sizeof(r->dmarc_np), policy_word(d->rec.np));
+		cpy(r->dmarc_adkim, sizeof(r->dmarc_adkim), d->rec.adkim_strict ? "s" : "r");
+		cpy(r->dmarc_aspf, sizeof(r->dmarc_aspf), d->rec.aspf_strict ? "s" : "r");
+		cpy(r->dmarc_testing, sizeof(r->dmarc_testing), d->rec.testing ? "y" : "n");
+		cpy(r->dmarc_rua, sizeof(r->dmarc_rua), d->rec.rua);
+	}
+	cpy(r->dmarc_discovery, sizeof(r->dmarc_discovery),
+	    s->env->dmarc_mode == DMARC_MODE_RFC7489 ? "psl" : "treewalk");
+}
+
+/* header_bytes - bytes of the kept header section ("Name:value\r\n"). */
+static int64_t header_bytes(const hdr_set *h)
+{
+	int64_t n = 0;
+	for (size_t i = 0; i < hdr_count(h); i++) {
+		const struct hdr_field *f = hdr_get(h, i);
+		n += (int64_t)(f->nlen + f->vlen + 3);
+	}
+	return n;
+}
+
+/* audit_from_session - copy the facts of the evaluated message. */
+int audit_from_session(const session *s, struct audit_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!s->evaluated)
+		return -1;
+	r->ts = (int64_t)time(NULL);
+	cpy(r->host, sizeof(r->host), s->env->hostname);
+	cpy(r->queue_id, sizeof(r->queue_id), s->queue_id);
+	cpy(r->direction, sizeof(r->direction), s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
+	cpy(r->client_ip, sizeof(r->client_ip), s->client_ip);
+	cpy(r->helo, sizeof(r->helo), s->helo);
+	cpy(r->mail_from_domain, sizeof(r->mail_from_domain), s->mf_domain);
+	str_lower(r->mail_from_domain);
+	cpy(r->from_domain, sizeof(r->from_domain), s->from_domain);
+	str_lower(r->from_domain);
+	cpy(r->spf_result, sizeof(r->spf_result), result_name(s->spf.result));
+	cpy(r->spf_domain, sizeof(r->spf_domain), s->spf.domain);
+	str_lower(r->spf_domain);
+	for (size_t i = 0; i < s->nsigs && i < AUDIT_MAX_SIGS; i++) {
+		const struct dkim_sig *g = &s->sigs[i];
+		struct audit_sig *a = &r->sigs[r->nsigs++];
+		cpy(a->result, sizeof(a->result), result_name(g->result));
+		token_copy(a->domain, sizeof(a->domain), g->domain);
+		str_lower(a->domain);
+		token_copy(a->selector, sizeof(a->selector), g->selector);
+		a->aligned = s->dmarc.sig_aligned[i];
+		a->covers_unsub = g->covers_list_unsubscribe && g->covers_list_unsubscribe_post;
+	}
+	fill_dmarc(s, r);
+	cpy(r->unsub_verdict, sizeof(r->unsub_verdict), unsub_verdict_name(s->unsub.verdict));
+	for (size_t i = 0; i < findings_count(s->f); i++) {
+		const char *name = findings_get(s->f, i)->name;
+		if (r->nfindings < AUDIT_MAX_FINDINGS)
+			token_copy(r->findings[r->nfindings++], AUDIT_NAME_MAX, name);
+		if ((strncmp(name, "unsub.", 6) == 0 || strncmp(name, "bulk.no_", 8) == 0) &&
+		    r->nunsub_findings < sizeof(r->unsub_findings) / sizeof(r->unsub_findings[0]))
+			token_copy(r->unsub_findings[r->nunsub_findings++], AUDIT_NAME_MAX, name);
+	}
+	r->bulk = s->bulk;
+	cpy(r->campaign, sizeof(r->campaign), s->campaign);
+	/* spam score and signal names (policy/spam.h); has_spam 0 with spam.enabled = false */
+	r->has_spam = s->spam.evaluated;
+	r->spam_score = s->spam.score;
+	r->nsignals = 0;
+	for (size_t i = 0; i < s->spam.nsignals && r->nsignals < AUDIT_MAX_SIGNALS; i++)
+		token_copy(r->signals[r->nsignals++], AUDIT_NAME_MAX, s->spam.signals[i].name);
+	cpy(r->tls_version, sizeof(r->tls_version), s->tls);
+	cpy(r->action, sizeof(r->action), verdict_action_name(s->v.decided));
+	cpy(r->action_enforced, sizeof(r->action_enforced), verdict_action_name(s->v.action));
+	r->gmail_ready = s->gmail.ready;
+	r->yahoo_ready = s->yahoo.ready;
+	r->microsoft_ready = s->microsoft.ready;
+	r->size = header_bytes(s->hdrs) + 2 + (int64_t)s->body_bytes;
+	r->nrcpt = s->nrcpt;
+	return 0;
+}
+
+/* audit_list_text - items joined by single spaces. */
+void audit_list_text(char (*items)[AUDIT_NAME_MAX], size_t n, char *out, size_t outsz)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + off, outsz - off, "%s%s", off ? " " : "", items[i]);
+		if (w < 0 || (size_t)w >= outsz - off) {
+			out[off] = '\0';     /* whole items only: never a cut name */
+			return;
+		}
+		off += (size_t)w;
+	}
+}
+
+/* audit_list_parse - split on spaces into at most max items. */
+size_t audit_list_parse(const char *text, char (*items)[AUDIT_NAME_MAX], size_t max)
+{
+	size_t n = 0;
+	const char *p = text ? text : "";
+	while (*p && n < max) {
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, " ");
+		if (l == 0)
+			break;
+		str_copy(items[n++], AUDIT_NAME_MAX, p, l);
+		p += l;
+	}
+	return n;
+}
+
+/* audit_sigs_text - "result:d:s:flags ..." */
+void audit_sigs_text(const struct audit_record *r, char *out, size_t outsz)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < r->nsigs; i++) {
+		const struct audit_sig *a = &r->sigs[i];
+		int w = snprintf(out + off, outsz - off, "%s%s:%s:%s:%s%s%s", off ? " " : "", a->result,
+		                 a->domain, a->selector, a->aligned ? "a" : "", a->covers_unsub ? "u" : "",
+		                 a->aligned || a->covers_unsub ? "" : "-");
+		if (w < 0 || (size_t)w >= outsz - off) {
+			out[off] = '\0';
+			return;
+		}
+		off += (size_t)w;
+	}
+}
+
+/* audit_sigs_parse - back into r->sigs (fields cut at the arrays' sizes). */
+void audit_sigs_parse(const char *text, struct audit_record *r)
+{
+	r->nsigs = 0;
+	const char *p = text ? text : "";
+	while (*p && r->nsigs < AUDIT_MAX_SIGS) {
+		while (*p == ' ')
+			p++;
+		size_t l = strcspn(p, " ");
+		if (l == 0)
+			break;
+		const char *f[4] = { p, NULL, NULL, NULL };
+		size_t fl[4] = { 0 };
+		int k = 0;
+		for (size_t i = 0; i < l && k < 4; i++)
+			if (p[i] == ':' && k < 3)
+				f[++k] = p + i + 1;
+		if (k == 3) {
+			fl[0] = (size_t)(f[1] - f[0] - 1);
+			fl[1] = (size_t)(f[2] - f[1] - 1);
+			fl[2] = (size_t)(f[3] - f[2] - 1);
+			fl[3] = (size_t)(p + l - f[3]);
+			struct audit_sig *a = &r->sigs[r->nsigs++];
+			memset(a, 0, sizeof(*a));
+			str_copy(a->result, sizeof(a->result), f[0], fl[0]);
+			str_copy(a->domain, sizeof(a->domain), f[1], fl[1]);
+			str_copy(a->selector, sizeof(a->selector), f[2], fl[2]);
+			a->aligned = memchr(f[3], 'a', fl[3]) != NULL;
+			a->covers_unsub = memchr(f[3], 'u', fl[3]) != NULL;
+		}
+		p += l;
+	}
+}

@@ -1,0 +1,290 @@
+/*
+ * test_store - audit record text columns, the SQLite store (round trip,
+ * schema version, batches, drops when the queue is full or the database is
+ * locked, retention), the session -> audit record path, and the Prometheus
+ * counters and their loopback responder.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "t.h"
+#include "audit.h"
+#include "store.h"
+#include "metrics.h"
+#include "session.h"
+
+static char dir[256];
+
+/* mkrec - a record with distinguishable fields. */
+static void mkrec(struct audit_record *r, int64_t ts, const char *qid, const char *dom)
+{
+	memset(r, 0, sizeof(*r));
+	r->ts = ts;
+	snprintf(r->host, sizeof(r->host), "mx1.test");
+	snprintf(r->queue_id, sizeof(r->queue_id), "%s", qid);
+	snprintf(r->direction, sizeof(r->direction), "inbound");
+	snprintf(r->client_ip, sizeof(r->client_ip), "192.0.2.1");
+	snprintf(r->from_domain, sizeof(r->from_domain), "%s", dom);
+	snprintf(r->spf_result, sizeof(r->spf_result), "pass");
+	snprintf(r->dmarc_result, sizeof(r->dmarc_result), "pass");
+	snprintf(r->action, sizeof(r->action), "accept");
+	snprintf(r->action_enforced, sizeof(r->action_enforced), "accept");
+	r->nsigs = 2;
+	snprintf(r->sigs[0].result, 16, "pass");
+	snprintf(r->sigs[0].domain, 256, "%s", dom);
+	snprintf(r->sigs[0].selector, 128, "s1");
+	r->sigs[0].aligned = r->sigs[0].covers_unsub = 1;
+	snprintf(r->sigs[1].result, 16, "fail");
+	snprintf(r->sigs[1].domain, 256, "esp.test");
+	snprintf(r->sigs[1].selector, 128, "e1");
+	r->nfindings = 2;
+	snprintf(r->findings[0], AUDIT_NAME_MAX, "dkim.fail");
+	snprintf(r->findings[1], AUDIT_NAME_MAX, "spf.none");
+	r->has_spam = 1;
+	r->spam_score = 2.5;
+	r->size = 1234;
+	r->nrcpt = 3;
+}
+
+struct collect { int n; struct audit_record last; };
+static int collect(void *arg, const struct audit_record *r)
+{
+	struct collect *c = arg;
+	c->n++;
+	c->last = *r;
+	return 0;
+}
+
+static void quiet(void *arg, int is_error, const char *msg) { (void)arg, (void)is_error, (void)msg; }
+
+static void test_text_columns(void)
+{
+	struct audit_record r, back;
+	mkrec(&r, 1, "Q1", "example.test");
+	char t[AUDIT_TEXT_MAX];
+	audit_sigs_text(&r, t, sizeof(t));
+	T_STR(t, "pass:example.test:s1:au fail:esp.test:e1:-", "signatures as text");
+	memset(&back, 0, sizeof(back));
+	audit_sigs_parse(t, &back);
+	T_INT(back.nsigs, 2, "signatures parsed back");
+	T_OK(back.sigs[0].aligned && back.sigs[0].covers_unsub && !back.sigs[1].aligned, "signature flags parsed back");
+	T_STR(back.sigs[1].selector, "e1", "selector parsed back");
+	audit_list_text(r.findings, r.nfindings, t, sizeof(t));
+	T_STR(t, "dkim.fail spf.none", "findings as text");
+	char items[4][AUDIT_NAME_MAX];
+	T_INT(audit_list_parse("  a  b c d e", items, 4), 4, "list parse stops at the cap");
+	char dst[8];
+	audit_copy(dst, sizeof(dst), "ab\x01\xff" "cdefgh", 10);
+	T_STR(dst, "ab??cd~", "audit_copy: printable, cut marked");
+}
+
+static void test_roundtrip(void)
+{
+	char uri[512], err[512];
+	snprintf(uri, sizeof(uri), "sqlite:%s/rt.db", dir);
+	struct store_opts o = { .queue_size = 1000, .batch_size = 7, .host = "mx1.test", .log = quiet };
+	store *st = store_open(uri, &o, err, sizeof(err));
+	T_OK(st != NULL, "store_open sqlite (%s)", st ? "" : err);
+	if (st == NULL)
+		return;
+	T_INT(store_schema_version(st), STORE_SCHEMA_VERSION, "schema version recorded");
+	T_STR(store_backend_name(st), "sqlite", "backend name");
+	struct audit_record r;
+	for (int i = 0; i < 50; i++) {
+		char q[16];
+		snprintf(q, sizeof(q), "Q%d", i);
+		mkrec(&r, 1000 + i, q, i % 2 ? "a.test" : "b.test");
+		int rc = store_submit(st, &r);    /* T_OK evaluates its condition twice */
+		T_OK(rc == 0, "submit %d", i);
+	}
+	T_INT(store_flush(st, 10000), 0, "flush drains the queue");
+	struct store_stats s;
+	store_get_stats(st, &s);
+	T_INT(s.written, 50, "50 written in batches of 7");
+	T_INT(s.dropped, 0, "nothing dropped");
+	struct collect c = { 0 };
+	T_INT(store_query(st, 1010, 1020, collect, &c, err, sizeof(err)), 0, "query");
+	T_INT(c.n, 10, "query returns the period [since, until)");
+	T_STR(c.last.queue_id, "Q19", "oldest first, last is Q19");
+	T_INT(c.last.nsigs, 2, "signatures round trip");
+	T_OK(c.last.has_spam && c.last.spam_score == 2.5, "spam score round trip");
+	T_INT(c.last.nfindings, 2, "findings round trip");
+	T_INT(c.last.size, 1234, "size round trip");
+	T_INT(c.last.nrcpt, 3, "recipients round trip");
+	T_INT(store_prune(st, 1040, err, sizeof(err)), 40, "prune deletes records older than the cut");
+	store_close(st);
+	/* reopening keeps the data and the version */
+	store *rd = store_open_reader(uri, err, sizeof(err));
+	T_OK(rd != NULL, "reopen as reader");
+	if (rd) {
+		c.n = 0;
+		store_query(rd, 0, 1 << 30, collect, &c, err, sizeof(err));
+		T_INT(c.n, 10, "10 records left after pruning");
+		store_close(rd);
+	}
+	/* a database from the future is refused, not damaged */
+	sqlite3 *db;
+	char path[512];
+	snprintf(path, sizeof(path), "%s/rt.db", dir);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "UPDATE schema_version SET version = 99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	rd = store_open_reader(uri, err, sizeof(err));
+	T_OK(rd == NULL && strstr(err, "newer"), "newer schema refused (%s)", err);
+	store_close(rd);
+	T_OK(store_open_reader("mysql://x", err, sizeof(err)) == NULL, "unknown scheme refused");
+}
+
+static void test_locked(void)
+{
+	char uri[600], path[512], err[512];
+	snprintf(path, sizeof(path), "%s/locked.db", dir);
+	snprintf(uri, sizeof(uri), "sqlite:%s", path);
+	struct store_opts o = { .queue_size = 100, .batch_size = 10, .host = "mx1.test", .log = quiet,
+	                        .flush_timeout_ms = 20000 };
+	store *st = store_open(uri, &o, err, sizeof(err));
+	T_OK(st != NULL, "open for the lock test");
+	if (st == NULL)
+		return;
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	T_INT(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK, "another process locks the database");
+	struct audit_record r;
+	int dropped = 0;
+	/* the writer takes at most one batch out of the queue before it blocks on
+	 * the lock: at most queue + batch records are held, the rest are dropped */
+	for (int i = 0; i < 300; i++) {
+		mkrec(&r, 5000 + i, "L", "c.test");
+		if (store_submit(st, &r) < 0)
+			dropped++;
+		if (i == 0)
+			usleep(200000);    /* let the writer take the first record and block */
+	}
+	T_OK(dropped >= 300 - 100 - 10 && dropped <= 300 - 100, "submits return at once while locked; %d dropped", dropped);
+	struct store_stats s;
+	store_get_stats(st, &s);
+	T_INT(s.dropped, dropped, "drops counted");
+	int fr = store_flush(st, 1500);
+	T_OK(fr < 0, "flush times out while the lock is held");
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	T_INT(store_flush(st, 20000), 0, "after the lock is released everything queued is written");
+	store_get_stats(st, &s);
+	T_INT(s.written, 300 - dropped, "what was accepted is recorded");
+	T_OK(s.errors > 0, "failed transactions counted (%llu)", (unsigned long long)s.errors);
+	store_close(st);
+	sqlite3_close(db);
+	store *rd = store_open_reader(uri, err, sizeof(err));
+	uint64_t d = 0;
+	store_query_drops(rd, 0, (int64_t)time(NULL) + 10, &d, err, sizeof(err));
+	T_INT(d, dropped, "drop count stored in the drops table");
+	store_close(rd);
+}
+
+static void test_session(void)
+{
+	char err[512], uri[512];
+	conf *c = conf_load(NULL, err, sizeof(err));
+	conf_set(c, "dns.forwarders", "127.0.0.1@1", err, sizeof(err));
+	conf_set(c, "dns.timeout_ms", "100", err, sizeof(err));
+	conf_set(c, "hostname", "mx.recipient.test", err, sizeof(err));
+	tm_env *env = tm_env_new(c, err, sizeof(err));
+	conf_unref(c);
+	T_OK(env != NULL, "env");
+	if (env == NULL)
+		return;
+	snprintf(uri, sizeof(uri), "sqlite:%s/session.db", dir);
+	store *st = store_open_conf(tm_env_conf(env), uri, tm_env_hostname(env), quiet, NULL, err, sizeof(err));
+	metrics *m = metrics_new();
+	T_OK(st != NULL, "store_open_conf");
+	tm_env_set_store(env, st);
+	tm_env_set_metrics(env, m);
+	metrics_set_store(m, st);
+	session *s = session_new(env);
+	session_connect(s, "client.test", "");
+	session_helo(s, "client.test");
+	session_set_macro(s, "i", "ABC123");
+	session_set_macro(s, "tls_version", "TLSv1.3");
+	session_mail(s, "<a@sender.test>");
+	session_rcpt(s, "<b@recipient.test>");
+	session_rcpt(s, "<c@recipient.test>");
+	const char *h[][2] = { { "From", " A <a@sender.test>" }, { "List-Id", " <list.sender.test>" },
+	                       { "Subject", " hi" } };
+	for (size_t i = 0; i < 3; i++)
+		session_header(s, h[i][0], strlen(h[i][0]), h[i][1], strlen(h[i][1]));
+	session_eoh(s);
+	session_body(s, (const unsigned char *)"body\r\n", 6);
+	session_eom(s);
+	session_free(s);
+	store_flush(st, 10000);
+	struct collect col = { 0 };
+	store_query(st, 0, (int64_t)time(NULL) + 10, collect, &col, err, sizeof(err));
+	T_INT(col.n, 1, "the message was recorded through the session API");
+	T_STR(col.last.queue_id, "ABC123", "queue id");
+	T_STR(col.last.host, "mx.recipient.test", "host");
+	T_STR(col.last.from_domain, "sender.test", "From domain");
+	T_STR(col.last.mail_from_domain, "sender.test", "envelope sender domain");
+	T_STR(col.last.tls_version, "TLSv1.3", "TLS version");
+	T_INT(col.last.nrcpt, 2, "recipient count");
+	T_OK(col.last.bulk && strstr(col.last.campaign, "list.sender.test"), "bulk, campaign from List-Id");
+	T_STR(col.last.direction, "inbound", "direction");
+	T_OK(col.last.size > 40, "size counted (%lld)", (long long)col.last.size);
+	buf *b = buf_new(1 << 20);
+	metrics_render(m, b);
+	T_OK(strstr(buf_data(b), "trustmilter_messages_total{direction=\"inbound\",action=\"accept\"} 1\n") != NULL,
+	     "counter: one inbound accepted message");
+	T_OK(strstr(buf_data(b), "trustmilter_tls_messages_total{direction=\"inbound\"} 1\n") != NULL, "counter: TLS");
+	T_OK(strstr(buf_data(b), "trustmilter_store_written_total 1\n") != NULL, "gauge: store written");
+	T_OK(strstr(buf_data(b), "trustmilter_store_queue_depth 0\n") != NULL, "gauge: queue depth");
+	/* the responder on a free loopback port */
+	int sr = metrics_serve(m, "10.1.2.3:9469", err, sizeof(err));
+	T_OK(sr < 0 && strstr(err, "loopback"),
+	     "non-loopback listen address refused");
+	T_INT(metrics_serve(m, "127.0.0.1:0", err, sizeof(err)), 0, "serve on 127.0.0.1, port 0");
+	int port = metrics_port(m);
+	T_OK(port > 0, "bound port %d", port);
+	const char *reqs[2] = { "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n" };
+	for (int k = 0; k < 2; k++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		char resp[65536];
+		size_t n = 0;
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    write(fd, reqs[k], strlen(reqs[k])) > 0) {
+			ssize_t r;
+			while (n < sizeof(resp) - 1 && (r = read(fd, resp + n, sizeof(resp) - 1 - n)) > 0)
+				n += (size_t)r;
+		}
+		resp[n] = '\0';
+		close(fd);
+		if (k == 0)
+			T_OK(strncmp(resp, "HTTP/1.0 200", 12) == 0 && strstr(resp, "trustmilter_messages_total{") &&
+			     strstr(resp, "text/plain; version=0.0.4"), "GET /metrics answers the exposition text");
+		else
+			T_OK(strncmp(resp, "HTTP/1.0 404", 12) == 0, "other paths get 404");
+	}
+	buf_free(b);
+	tm_env_unref(env);
+	metrics_free(m);
+	store_close(st);
+}
+
+int main(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/tm-test-store.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	test_text_columns();
+	test_roundtrip();
+	test_locked();
+	test_session();
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return t_done();
+}
