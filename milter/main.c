@@ -117,6 +117,8 @@ static const char *unix_path(const char *s)
 	return NULL;
 }
 
+static int owner_ids(const char *spec, uid_t *uid, gid_t *gid);
+
 /* check_daemon_keys - validate what conf.c cannot know about the milter.* keys. */
 static int check_daemon_keys(const conf *c, char *err, size_t errlen)
 {
@@ -130,6 +132,17 @@ static int check_daemon_keys(const conf *c, char *err, size_t errlen)
 	if (facility_code(conf_str(c, "milter.syslog_facility")) < 0) {
 		snprintf(err, errlen, "%s: milter.syslog_facility \"%s\" is not a syslog facility "
 			 "(mail, daemon, user, local0..local7)", path, conf_str(c, "milter.syslog_facility"));
+		return -1;
+	}
+	const char *user = conf_str(c, "milter.user"), *owner = conf_str(c, "milter.socket_owner");
+	uid_t uid;
+	gid_t gid;
+	if (user[0] != '\0' && getpwnam(user) == NULL) {
+		snprintf(err, errlen, "%s: milter.user \"%s\": no such user", path, user);
+		return -1;
+	}
+	if (owner[0] != '\0' && owner_ids(owner, &uid, &gid) != 0) {
+		snprintf(err, errlen, "%s: milter.socket_owner \"%s\": unknown user or group", path, owner);
 		return -1;
 	}
 	const char *const *nets;

@@ -94,9 +94,11 @@ static const struct conf_key keys[] = {
 	  "MTA daemon names ({daemon_name}) whose mail is outbound, e.g. \"submission\"." },
 	{ "milter.egress_addresses", CONF_LIST, "", 0, 0, NULL,
 	  "Public addresses this site sends from; outbound SPF is evaluated for the first of "
-	  "them instead of the internal client. Empty: SPF is not evaluated outbound." },
+	  "them instead of the internal client. Empty: the client's own address is used, which "
+	  "is right for trustmilter-check but not for a daemon whose outbound clients are internal." },
 	{ "milter.drain_seconds", CONF_INT, "30", 0, 3600, NULL,
-	  "On SIGTERM, how long to wait for open connections to finish." },
+	  "On SIGTERM, how long to let end-of-message work already running finish. Transfers "
+	  "still in progress then get the MTA's milter_default_action (tempfail): no mail is lost." },
 	{ "milter.timeout", CONF_INT, "60", 1, 3600, NULL,
 	  "libmilter I/O timeout with the MTA in seconds." },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL }

@@ -119,6 +119,8 @@ static void message_clear(session *s)
 	s->nrcpt = 0;
 	s->body_bytes = 0;
 	s->ar_seen = 0;
+	s->comp_seen = 0;
+	s->failed = 0;
 }
 
 void session_free(session *s)
@@ -179,6 +181,7 @@ static int start_message(session *s)
 	s->msg_count++;
 	dns_budget_init(&s->budget, (unsigned)conf_int(s->env->conf, "dns.max_queries"));
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
+	s->failed = s->dkim == NULL;
 	return s->dkim ? 0 : -1;
 }
 
@@ -274,8 +277,7 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 			note_removal(s, "Authentication-Results", s->ar_seen);
 	} else if (comp[0] && mem_caseeq(name, nlen, comp, strlen(comp))) {
 		/* any incoming compliance header claims to be ours: drop it */
-		size_t seen = hdr_count_name(s->hdrs, comp);
-		note_removal(s, comp, (unsigned)(seen ? seen : 1));
+		note_removal(s, comp, ++s->comp_seen);
 	}
 	return 0;
 }
@@ -381,6 +383,10 @@ static void eval_dmarc(session *s)
 	struct dmarc_input in = { .from_domain = s->from_domain,
 	                          .spf_result = s->spf_evaluated ? s->spf.result : AR_NONE,
 	                          .spf_domain = spfdom, .nsigs = s->nsigs, .sigs = s->sigs };
+	/* RFC 7489 pct sampling: keyed on the Message-ID so that a retried message
+	 * gets the same disposition; the queue id when there is none */
+	const struct hdr_field *mid = hdr_find(s->hdrs, "Message-ID", 0);
+	in.sample_key = mid && mid->ulen ? mid->unfolded : s->queue_id;
 	dmarc_evaluate(s->env->dns, &s->budget, s->env->dmarc_mode, &in, &s->dmarc);
 	s->dmarc_evaluated = 1;
 	const struct dmarc_outcome *d = &s->dmarc;
@@ -534,13 +540,30 @@ static void add_headers(session *s)
 	}
 }
 
+/* set_error_reply - the on_error verdict's reply and reason. */
+static void set_error_reply(session *s)
+{
+	snprintf(s->v.reason, sizeof(s->v.reason), "internal error: out of memory");
+	const char *r = conf_str(s->env->conf, "policy.tempfail_reply");
+	char code[4] = "451", x[12] = "4.3.0";
+	int off = 0;
+	if (sscanf(r, "%3[0-9] %11[0-9.]%n", code, x, &off) == 2) {
+		str_copy(s->v.rcode, sizeof(s->v.rcode), code, strlen(code));
+		str_copy(s->v.xcode, sizeof(s->v.xcode), x, strlen(x));
+		str_copy(s->v.reply, sizeof(s->v.reply), r + off + (r[off] == ' '), strlen(r + off + (r[off] == ' ')));
+	}
+}
+
 /* session_eom - evaluate in dependency order, then decide. */
 const struct verdict *session_eom(session *s)
 {
-	if (!s->in_message && start_message(s) < 0) {
+	if (!s->in_message)
+		start_message(s);
+	if (s->failed) {
+		/* without a DKIM verifier we would report "no signature": refuse to guess */
 		s->v.action = s->v.decided =
 			strcmp(conf_str(s->env->conf, "policy.on_error"), "accept") == 0 ? ACT_ACCEPT : ACT_TEMPFAIL;
-		snprintf(s->v.reason, sizeof(s->v.reason), "internal error: out of memory");
+		set_error_reply(s);
 		return &s->v;
 	}
 	eval_from(s);

@@ -61,6 +61,8 @@ struct session {
 	findings *f;
 	unsigned long long body_bytes;
 	unsigned ar_seen;          /* Authentication-Results fields seen (for removal index) */
+	unsigned comp_seen;        /* compliance header fields seen (for removal index) */
+	int failed;                /* an internal error (allocation): eom gives policy.on_error */
 	struct verdict v;
 	/* results, valid after eom */
 	int evaluated;

@@ -52,6 +52,9 @@ printf 'milter: {\n  drain_seconds = "x";\n};\n' >"$TMP/bad.conf"
 printf 'milter: { internal_networks = ["10.0.0.0/33"]; };\n' >"$TMP/bad2.conf"
 "$BUILD/trustmilter" -n -c "$TMP/bad2.conf" >"$TMP/n3.out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "internal_networks" "$TMP/n3.out"; ok $? "-n rejects a bad network"
+printf 'milter: { user = "no-such-user-tm"; };\n' >"$TMP/bad3.conf"
+"$BUILD/trustmilter" -n -c "$TMP/bad3.conf" >"$TMP/n4.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "no such user" "$TMP/n4.out"; ok $? "-n rejects an unknown milter.user"
 "$BUILD/trustmilter" -V | grep -q "^trustmilter [0-9]"; ok $? "-V prints the version"
 
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &

@@ -188,7 +188,13 @@ for i in 1 2 3; do
 	send "slow$i" "$TMP/slow$i.eml" 192.0.2.30 mta.slow.test "b@slow.test" &
 	pids+=($!)
 done
-sleep 1
+# SIGTERM once all three are at end of data: Postfix's cleanup has logged
+# their Message-IDs (the bodies are tiny) and the milter is doing its DNS work.
+for i in $(seq 1 100); do
+	[ "$(grep -c 'message-id=<slow-' "$PF_LOG")" -ge 3 ] && break
+	sleep 0.1
+done
+sleep 0.3
 kill -TERM "$MPID"
 for p in "${pids[@]}"; do wait "$p"; done
 wait "$MPID"; rc=$?
