@@ -5,6 +5,7 @@
 #   make check      build, run the whole suite, again under ASan+UBSan, fuzz smoke runs
 #   make fuzz       longer libFuzzer runs (FUZZ_SECONDS per target)
 #   make bench      benchmarks (docs/BENCHMARKS.md)
+#   make check-load 200 SMTP sessions, 20,000 messages through Postfix + trustmilter
 #   make install    PREFIX=/usr/local DESTDIR=
 #
 # Layout: policy/*.c is the policy core (libtmpolicy.a); milter/ holds the
@@ -61,7 +62,7 @@ TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check test fuzz fuzz-build bench install clean deps demo
+.PHONY: all check test fuzz fuzz-build bench check-load install clean deps demo
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
 $(B)/%.o: %.c $(wildcard policy/*.h)
@@ -125,6 +126,11 @@ demo: deps
 
 bench: all
 	tests/bench/run
+
+# Load: zero lost messages and zero milter errors in Postfix's log
+# (LOAD_MESSAGES, LOAD_SESSIONS override the counts).
+check-load: all
+	tests/bench/compare --load
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
