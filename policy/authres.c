@@ -31,6 +31,31 @@ static void fold_seg(struct fold *f, const char *seg, size_t n)
 	f->col += n;
 }
 
+/* fold_begin - the output and scratch buffers of one header value; -1 out of memory. */
+static int fold_begin(struct fold *f, buf **seg, size_t col)
+{
+	f->b = buf_new(AR_MAX);
+	f->col = col;
+	*seg = buf_new(AR_MAX);
+	if (f->b != NULL && *seg != NULL)
+		return 0;
+	buf_free(f->b);
+	buf_free(*seg);
+	return -1;
+}
+
+/* fold_end - flush the last segment; the value (heap), or NULL when it overflowed. */
+static char *fold_end(struct fold *f, buf *seg)
+{
+	fold_seg(f, buf_data(seg), buf_len(seg));
+	buf_free(seg);
+	if (buf_overflowed(f->b)) {
+		buf_free(f->b);
+		return NULL;
+	}
+	return buf_steal(f->b);
+}
+
 /* fold_buf - append the contents of a scratch buffer as one segment. */
 static void fold_buf(struct fold *f, buf *seg)
 {
@@ -169,13 +194,10 @@ static void dmarc_part(const session *s, buf *seg)
 /* authres_build - the whole Authentication-Results value. */
 char *authres_build(const session *s)
 {
-	buf *b = buf_new(AR_MAX), *seg = buf_new(AR_MAX);
-	if (b == NULL || seg == NULL) {
-		buf_free(b);
-		buf_free(seg);
+	struct fold f;
+	buf *seg;
+	if (fold_begin(&f, &seg, 24) < 0)
 		return NULL;
-	}
-	struct fold f = { b, 24 };
 	authres_value(seg, s->env->authserv_id);
 	buf_putc(seg, ';');
 	fold_buf(&f, seg);
@@ -200,29 +222,19 @@ char *authres_build(const session *s)
 		fold_buf(&f, seg);
 		buf_printf(seg, " iprev=%s", result_name(s->iprev.result));
 		comment(seg, s->iprev.result == AR_PASS ? s->iprev.name : s->iprev.problem);
-		buf_puts(seg, " policy.iprev=");
-		authres_value(seg, s->iprev.ip);
+		prop(seg, "policy.iprev", s->iprev.ip);
 	}
-	fold_buf(&f, seg);
-	buf_free(seg);
-	if (buf_overflowed(b)) {
-		buf_free(b);
-		return NULL;
-	}
-	return buf_steal(b);
+	return fold_end(&f, seg);
 }
 
 /* compliance_build - "v=1; dir=...; action=...; bulk=...; one-click=...;
  * gmail=...; yahoo=...; microsoft=...; findings=a,b" (docs/HEADERS.md). */
 char *compliance_build(const session *s)
 {
-	buf *b = buf_new(AR_MAX), *seg = buf_new(AR_MAX);
-	if (b == NULL || seg == NULL) {
-		buf_free(b);
-		buf_free(seg);
+	struct fold f;
+	buf *seg;
+	if (fold_begin(&f, &seg, 15) < 0)
 		return NULL;
-	}
-	struct fold f = { b, 15 };
 	buf_printf(seg, "v=1; dir=%s;", s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
 	fold_buf(&f, seg);
 	buf_printf(seg, " action=%s;", verdict_action_name(s->v.decided));
@@ -250,11 +262,5 @@ char *compliance_build(const session *s)
 		buf_printf(seg, "%s%s", i ? "," : "", findings_get(s->f, i)->name);
 		fold_buf(&f, seg);
 	}
-	fold_buf(&f, seg);
-	buf_free(seg);
-	if (buf_overflowed(b)) {
-		buf_free(b);
-		return NULL;
-	}
-	return buf_steal(b);
+	return fold_end(&f, seg);
 }
