@@ -37,7 +37,6 @@ CC       ?= cc
 PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypto -lpthread -lm
-MILTER_LIBS := -lmilter
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 HARDEN   := -fstack-protector-strong -fPIE
@@ -65,7 +64,7 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 .PHONY: all check test fuzz fuzz-build bench check-load install clean deps demo
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 
-$(B)/%.o: %.c $(wildcard policy/*.h)
+$(B)/%.o: %.c $(wildcard policy/*.h milter/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -80,9 +79,14 @@ $(B)/trustmilter-report: $(B)/milter/report.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(MILTER_LIBS) $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# the milter protocol layer is daemon code, not policy: linked in explicitly
+$(B)/tests/test_mproto: $(B)/tests/unit/test_mproto.o $(B)/milter/mproto.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
@@ -96,10 +100,12 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ip
                -DTM_VERSION='"$(VERSION)"' -DTM_SYSCONFDIR='"$(SYSCONFDIR)"' -Wall -Wextra -Werror
 FUZZ_OBJ := $(POLICY_SRC:%.c=$(FB)/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
-$(FB)/%.o: %.c $(wildcard policy/*.h)
+$(FB)/%.o: %.c $(wildcard policy/*.h milter/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+$(FB)/fuzz_milter: tests/fuzz/fuzz_milter.c $(FB)/milter/mproto.o $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
 fuzz-build: $(FUZZ_BIN)
 

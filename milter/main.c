@@ -1,27 +1,24 @@
 /*
  * trustmilter - the milter daemon: options, configuration, socket, daemon
- * mode, pid file, privilege drop, signals, smfi_main, and the drain on stop.
+ * mode, pid file, privilege drop, signals, the engine (engine.c) and the drain on stop.
  *
  * Start-up order, and why:
  *   1. options, configuration (a config error stops us before anything else);
- *   2. syslog; smfi_register/setconn/opensocket as root (the socket directory
- *      is usually root's), then the socket's mode and owner;
+ *   2. syslog; the listening socket as root (the socket directory is usually
+ *      root's), then the socket's mode and owner;
  *   3. fork into the background (before any thread exists: fork copies only
  *      the calling thread), pid file;
  *   4. drop privileges, then build the environment (resolver, DKIM engine):
  *      built as the same user a reload will run as, so what starts also reloads;
- *   5. signal thread, smfi_main.
+ *   5. signal thread, then the engine's accept loop (engine.c).
  *
- * Signals: every signal we care about is blocked in all threads. libmilter's
- * own signal thread (spawned by smfi_main) sigwaits for SIGHUP, SIGTERM and
- * SIGINT: HUP and TERM make smfi_main return and leave connections in flight
- * running; INT also aborts connections at their next command (libmilter's
- * choice, for Ctrl-C while debugging). Our signal thread waits only for
- * SIGUSR1 (reload) and SIGUSR2 (internal: "exit now"), so every signal has
- * exactly one receiver and no race decides what happens. After smfi_main
- * returns we wait up to milter.drain_seconds for the callbacks in flight to
- * finish (smfi_stop does not wait; see daemon.h for why idle connections
- * are not waited for), then free the shared state.
+ * Signals: every signal we care about is blocked in all threads, and one
+ * signal thread sigwaits for them: SIGUSR1 reloads; SIGTERM, SIGHUP and
+ * SIGINT stop the engine (it stops accepting); SIGUSR2 is internal ("exit
+ * the signal thread"). So every signal has exactly one receiver and no race
+ * decides what happens. After the accept loop returns, engine_drain lets the
+ * messages in flight finish for up to milter.drain_seconds, then the shared
+ * state is freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +38,8 @@
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <libmilter/mfapi.h>
 #include "daemon.h"
+#include "engine.h"
 #include "store.h"
 #include "metrics.h"
 #include "cidr.h"
@@ -61,6 +58,7 @@ struct opts {
 struct runtime {
 	struct opts o;
 	struct daemon d;
+	engine *eng;
 	pthread_t sigthread;
 	int pidfd;
 	char pidfile[4096];
@@ -99,7 +97,7 @@ static int facility_code(const char *name)
 	return -1;
 }
 
-/* socket_valid - the forms libmilter's smfi_setconn accepts and we document. */
+/* socket_valid - the socket forms we accept and document (those libmilter accepts). */
 static int socket_valid(const char *s)
 {
 	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0)
@@ -247,62 +245,21 @@ static int owner_ids(const char *spec, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* FD_SCAN_MAX - how many descriptors tcp_nodelay_listeners looks at: at start-up
- * only a handful are open (stdio, syslog, the socket libmilter just made). */
-#define FD_SCAN_MAX 1024
-
-/* tcp_nodelay_listeners - set TCP_NODELAY on libmilter's listening TCP socket.
- * Why: neither Postfix nor libmilter sets it, so when we answer end of message
- * with several small packets (header insertions, then the final reply) the
- * second waits for the MTA's delayed ACK, about 40 ms per message; that is
- * what makes milters collapse over inet sockets. libmilter has no call that
- * returns its socket, but Linux (and the BSDs) copy TCP_NODELAY from a
- * listening socket to the connections accept() returns, so setting it once on
- * the listener covers every connection. The listener is found as the TCP
- * socket in listening state among our descriptors (smfi_opensocket has just
- * created it; nothing else listens at this point). Returns how many were set. */
-static int tcp_nodelay_listeners(void)
-{
-	int n = 0;
-	for (int fd = 0; fd < FD_SCAN_MAX; fd++) {
-		int v = 0, dom = 0;
-		socklen_t len = sizeof(v);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) != 0 || v == 0)
-			continue;
-		len = sizeof(dom);
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) != 0 ||
-		    (dom != AF_INET && dom != AF_INET6))
-			continue;
-		int one = 1;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
-			n++;
-	}
-	return n;
-}
-
-/* open_socket - register with libmilter and create the listening socket;
- * a unix socket's path and identity are remembered in rt for the exit. */
-static void open_socket(const conf *c, const struct smfiDesc *desc, struct runtime *rt)
+/* open_socket - create the listening socket (engine.c); a unix socket's
+ * path and identity are remembered in rt for the exit. */
+static void open_socket(const conf *c, struct runtime *rt)
 {
 	const char *sock = conf_str(c, "milter.socket");
 	const char *path = unix_path(sock);
-	if (smfi_register(*desc) != MI_SUCCESS)
-		fatal("smfi_register failed");
-	if (smfi_setconn((char *)sock) != MI_SUCCESS)
-		fatal("smfi_setconn(%s) failed", sock);
-	if (smfi_settimeout((int)conf_int(c, "milter.timeout")) != MI_SUCCESS)
-		fatal("smfi_settimeout failed");
+	char err[ERR_MAX];
 	if (path != NULL && socket_in_use(path))
 		fatal("%s: another process is listening on this socket", path);
-	/* rmsocket=true removes a stale socket file left by a crash. */
-	if (smfi_opensocket(true) != MI_SUCCESS)
-		fatal("cannot listen on %s: %s", sock, strerror(errno));
-	if (path == NULL) {
-		if (tcp_nodelay_listeners() == 0)
-			syslog(LOG_WARNING, "could not set TCP_NODELAY on %s: replies may wait for "
-			       "delayed ACKs", sock);
+	rt->eng = engine_new(sock, (unsigned)conf_int(c, "milter.timeout"), callbacks_handler(),
+			     &rt->d, err, sizeof(err));
+	if (rt->eng == NULL)
+		fatal("%s", err);
+	if (path == NULL)
 		return;
-	}
 	struct stat st;
 	if (lstat(path, &st) == 0 && str_copy(rt->sockpath, sizeof(rt->sockpath), path, strlen(path)) == 0) {
 		rt->sockdev = st.st_dev;
@@ -321,7 +278,7 @@ static void open_socket(const conf *c, const struct smfiDesc *desc, struct runti
 	}
 }
 
-/* remove_socket - unlink our unix socket at exit (libmilter leaves it), but
+/* remove_socket - unlink our unix socket at exit, but
  * only if the file is still the one we created; failure (directory not
  * writable after the privilege drop) is harmless: the next start removes it. */
 static void remove_socket(const struct runtime *rt)
@@ -437,7 +394,7 @@ static void reload(struct runtime *rt)
 	syslog(LOG_INFO, "reloaded configuration from %s", conf_path(tm_env_conf(e)));
 }
 
-/* signal_thread - the only receiver of SIGUSR1 and SIGUSR2. */
+/* signal_thread - the only receiver of the signals we handle. */
 static void *signal_thread(void *arg)
 {
 	struct runtime *rt = arg;
@@ -445,20 +402,25 @@ static void *signal_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	for (;;) {
 		int sig;
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGUSR1)
 			reload(rt);
-		else
+		else if (sig == SIGUSR2)
 			return NULL;
+		else
+			engine_stop(rt->eng);
 	}
 }
 
 /* block_signals - block in this thread (and so in all later threads) every
- * signal some thread will sigwait for; ignore SIGPIPE (a vanished MTA shows
- * up as EPIPE on write, which libmilter handles). */
+ * signal the signal thread waits for; ignore SIGPIPE (a vanished MTA shows
+ * up as EPIPE on write). */
 static void block_signals(void)
 {
 	sigset_t set;
@@ -528,8 +490,7 @@ int main(int argc, char **argv)
 	openlog("trustmilter", LOG_PID | LOG_NDELAY | LOG_PERROR, facility);
 	if (daemon_init(&rt.d) != 0)
 		fatal("cannot initialise locks");
-	struct smfiDesc desc = callbacks_init(&rt.d);
-	open_socket(c, &desc, &rt);
+	open_socket(c, &rt);
 	int ready = -1;
 	if (!rt.o.foreground) {
 		ready = daemonize();
@@ -574,21 +535,15 @@ int main(int argc, char **argv)
 		close(ready);
 	}
 
-	int r = smfi_main();
-	pthread_mutex_lock(&rt.d.lock);
-	unsigned busy = rt.d.nbusy, open_now = rt.d.nconn;
-	pthread_mutex_unlock(&rt.d.lock);
-	syslog(LOG_INFO, "stopping (smfi_main %s): %u connection(s) open, draining %u running "
-	       "callback(s) for up to %u s", r == MI_SUCCESS ? "done" : "failed", open_now, busy, drain);
-	unsigned left = daemon_drain(&rt.d, drain);
-	pthread_mutex_lock(&rt.d.lock);
-	open_now = rt.d.nconn;
-	pthread_mutex_unlock(&rt.d.lock);
+	int r = engine_run(rt.eng);
+	unsigned open_now, busy;
+	engine_counts(rt.eng, &open_now, &busy);
+	syslog(LOG_INFO, "stopping: %u connection(s) open, draining %u message(s) in flight "
+	       "for up to %u s", open_now, busy, drain);
+	unsigned left = engine_drain(rt.eng, drain);
 	if (left > 0)
-		syslog(LOG_WARNING, "%u callback(s) still running after %u s; exiting anyway", left, drain);
-	if (open_now > 0)
-		syslog(LOG_INFO, "closing %u idle connection(s); the MTA applies its "
-		       "milter_default_action to any message it was still sending", open_now);
+		syslog(LOG_WARNING, "%u message(s) still in flight after %u s; their connections "
+		       "were closed, the MTA applies its milter_default_action", left, drain);
 	pthread_kill(rt.sigthread, SIGUSR2);
 	pthread_join(rt.sigthread, NULL);
 	daemon_destroy(&rt.d);
@@ -605,6 +560,8 @@ int main(int argc, char **argv)
 		syslog(LOG_INFO, "audit store: %llu records written, %llu dropped",
 		       (unsigned long long)ss.written, (unsigned long long)ss.dropped);
 	metrics_free(rt.metrics);
+	if (left == 0)
+		engine_free(rt.eng);
 	remove_socket(&rt);
 	if (rt.pidfd >= 0) {
 		/* After the privilege drop the directory may not be ours:
@@ -615,5 +572,5 @@ int main(int argc, char **argv)
 	}
 	syslog(LOG_INFO, "stopped");
 	closelog();
-	return r == MI_SUCCESS ? 0 : 1;
+	return r == 0 ? 0 : 1;
 }

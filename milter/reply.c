@@ -1,12 +1,12 @@
 /*
- * reply - turn a verdict into what libmilter understands: header removals and
- * insertions, quarantine, an SMTP reply, and the SMFIS_* code for end of
+ * reply - turn a verdict into milter modifications: header removals and
+ * insertions, quarantine, an SMTP reply, and the answer for end of
  * message. The verdict itself is decided in policy/verdict.c; nothing here
  * chooses an action, it only carries one out.
  *
  * Order matters:
  *   1. removals first, each name's occurrences in descending index order.
- *      smfi_chgheader addresses "the Nth field of this name"; removing the
+ *      SMFIR_CHGHEADER addresses "the Nth field of this name"; removing the
  *      highest index first keeps the lower indexes valid whether the MTA
  *      renumbers after a deletion (Postfix) or not (Sendmail), and removing
  *      before inserting keeps our own Authentication-Results (same name as
@@ -19,15 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <libmilter/mfapi.h>
 #include "daemon.h"
 #include "buf.h"
 
 #define REPLY_TEXT_MAX 512      /* escaped reply text: verdict.reply is < 256 bytes, '%' doubles */
 #define HEADER_VALUE_MAX 65536  /* an inserted field; ours are a few hundred bytes */
 
-/* reply_text_clean - copy s for smfi_setreply: printable ASCII only (CR/LF
- * would make the call fail), '%' doubled (libmilter reads it as a format). */
+/* reply_text_clean - copy s for the SMTP reply: printable ASCII only (one
+ * line), '%' doubled (the milter convention, as with libmilter's
+ * smfi_setreply: the MTA reads the text as a format). */
 static void reply_text_clean(char *dst, size_t dstsz, const char *s)
 {
 	size_t o = 0;
@@ -50,10 +50,10 @@ static int code_ok(const char *code, char class)
 	       code[2] <= '9' && code[3] == '\0';
 }
 
-/* set_reply - smfi_setreply with a fallback code when the verdict's does not
- * match the action's class (a 4xx text on a reject would be refused by
- * libmilter and the MTA would use its generic reply). */
-static void set_reply(SMFICTX *ctx, char class, const char *rcode, const char *xcode,
+/* set_reply - the SMTP reply, with a fallback code when the verdict's does
+ * not match the action's class (a 4xx text on a reject would not be used,
+ * and the MTA would send its generic reply). */
+static void set_reply(mp_conn *mc, char class, const char *rcode, const char *xcode,
 		      const char *text, const char *qid)
 {
 	char clean[REPLY_TEXT_MAX];
@@ -67,8 +67,8 @@ static void set_reply(SMFICTX *ctx, char class, const char *rcode, const char *x
 	if (xc != NULL && xc[0] == '\0')
 		xc = NULL;
 	reply_text_clean(clean, sizeof(clean), text);
-	if (smfi_setreply(ctx, (char *)rc, (char *)xc, clean[0] ? clean : NULL) != MI_SUCCESS)
-		syslog(LOG_WARNING, "%s: smfi_setreply(%s) failed, the MTA uses its default reply",
+	if (mp_setreply(mc, rc, xc, clean[0] ? clean : NULL) != 0)
+		syslog(LOG_WARNING, "%s: reply %s not usable, the MTA uses its default reply",
 		       qid, rc);
 }
 
@@ -82,7 +82,7 @@ static int cmp_remove(const void *a, const void *b)
 	return x->index < y->index ? 1 : x->index > y->index ? -1 : 0;
 }
 
-/* header_value - the value as libmilter wants it: LF line breaks (the MTA
+/* header_value - the value as the MTA wants it: LF line breaks (the MTA
  * adds the CR), and a leading space when SMFIP_HDR_LEADSPC is in effect
  * (then the MTA inserts the value verbatim after the colon). */
 static char *header_value(const char *v, int leadspc)
@@ -103,7 +103,7 @@ static char *header_value(const char *v, int leadspc)
 }
 
 /* edit_headers - removals then insertions; -1 if the MTA refused one. */
-static int edit_headers(SMFICTX *ctx, const struct verdict *v, int leadspc, const char *qid)
+static int edit_headers(mp_conn *mc, const struct verdict *v, int leadspc, const char *qid)
 {
 	int rc = 0;
 	struct verdict_remove rm[VERDICT_MAX_REMOVE];
@@ -111,7 +111,7 @@ static int edit_headers(SMFICTX *ctx, const struct verdict *v, int leadspc, cons
 	memcpy(rm, v->remove, nrm * sizeof(rm[0]));
 	qsort(rm, nrm, sizeof(rm[0]), cmp_remove);
 	for (size_t i = 0; i < nrm; i++) {
-		if (smfi_chgheader(ctx, rm[i].name, (int)rm[i].index, NULL) != MI_SUCCESS) {
+		if (mp_chgheader(mc, rm[i].name, rm[i].index, NULL) != 0) {
 			syslog(LOG_WARNING, "%s: could not remove %s #%u", qid, rm[i].name, rm[i].index);
 			rc = -1;
 		}
@@ -119,7 +119,7 @@ static int edit_headers(SMFICTX *ctx, const struct verdict *v, int leadspc, cons
 	size_t nadd = v->nadd < VERDICT_MAX_ADD ? v->nadd : VERDICT_MAX_ADD;
 	for (size_t i = nadd; i-- > 0;) {
 		char *val = header_value(v->add[i].value ? v->add[i].value : "", leadspc);
-		if (val == NULL || smfi_insheader(ctx, 0, (char *)v->add[i].name, val) != MI_SUCCESS) {
+		if (val == NULL || mp_insheader(mc, 0, v->add[i].name, val) != 0) {
 			syslog(LOG_WARNING, "%s: could not insert %s", qid, v->add[i].name);
 			rc = -1;
 		}
@@ -129,43 +129,43 @@ static int edit_headers(SMFICTX *ctx, const struct verdict *v, int leadspc, cons
 }
 
 /* reply_apply - carry out v; see daemon.h. */
-sfsistat reply_apply(SMFICTX *ctx, const struct verdict *v, int leadspc, const char *qid)
+enum mp_action reply_apply(mp_conn *mc, const struct verdict *v, int leadspc, const char *qid)
 {
 	/* Header edits go with every action that lets the message through;
 	 * a rejected or deferred message is never delivered, so skip them. */
 	if (v->action == ACT_ACCEPT || v->action == ACT_QUARANTINE)
-		edit_headers(ctx, v, leadspc, qid);
+		edit_headers(mc, v, leadspc, qid);
 	switch (v->action) {
 	case ACT_QUARANTINE: {
 		char why[REPLY_TEXT_MAX];
 		reply_text_clean(why, sizeof(why), v->reason[0] ? v->reason : "trustmilter policy");
-		if (smfi_quarantine(ctx, why) != MI_SUCCESS)
-			syslog(LOG_WARNING, "%s: smfi_quarantine failed", qid);
-		return SMFIS_CONTINUE;
+		if (mp_quarantine(mc, why) != 0)
+			syslog(LOG_WARNING, "%s: quarantine refused by the MTA", qid);
+		return MP_CONTINUE;
 	}
 	case ACT_TEMPFAIL:
-		set_reply(ctx, '4', v->rcode, v->xcode, v->reply, qid);
-		return SMFIS_TEMPFAIL;
+		set_reply(mc, '4', v->rcode, v->xcode, v->reply, qid);
+		return MP_TEMPFAIL;
 	case ACT_REJECT:
-		set_reply(ctx, '5', v->rcode, v->xcode, v->reply, qid);
-		return SMFIS_REJECT;
+		set_reply(mc, '5', v->rcode, v->xcode, v->reply, qid);
+		return MP_REJECT;
 	case ACT_DISCARD:
-		return SMFIS_DISCARD;
+		return MP_DISCARD;
 	case ACT_ACCEPT:
 	default:
 		/* CONTINUE, not ACCEPT: at end of message both accept, and
 		 * CONTINUE is what lets later milters in the chain run. */
-		return SMFIS_CONTINUE;
+		return MP_CONTINUE;
 	}
 }
 
 /* reply_on_error - policy.on_error for a message we could not evaluate. */
-sfsistat reply_on_error(SMFICTX *ctx, const conf *c, const char *qid, const char *why)
+enum mp_action reply_on_error(mp_conn *mc, const conf *c, const char *qid, const char *why)
 {
 	const char *mode = c ? conf_str(c, "policy.on_error") : "tempfail";
 	syslog(LOG_ERR, "%s: cannot evaluate message (%s), on_error=%s", qid, why, mode);
 	if (strcmp(mode, "accept") == 0)
-		return SMFIS_CONTINUE;
+		return MP_CONTINUE;
 	/* policy.tempfail_reply is "451 4.7.1 text". */
 	const char *r = c ? conf_str(c, "policy.tempfail_reply") : "";
 	char rcode[4] = "", xcode[16] = "";
@@ -180,6 +180,6 @@ sfsistat reply_on_error(SMFICTX *ctx, const conf *c, const char *qid, const char
 			text += strspn(text, " ");
 		}
 	}
-	set_reply(ctx, '4', rcode, xcode, text, qid);
-	return SMFIS_TEMPFAIL;
+	set_reply(mc, '4', rcode, xcode, text, qid);
+	return MP_TEMPFAIL;
 }

@@ -146,10 +146,13 @@ static const struct conf_key keys[] = {
 	  "them instead of the internal client. Empty: the client's own address is used, which "
 	  "is right for trustmilter-check but not for a daemon whose outbound clients are internal." },
 	{ "milter.drain_seconds", CONF_INT, "30", 0, 3600, NULL,
-	  "On SIGTERM, how long to let end-of-message work already running finish. Transfers "
-	  "still in progress then get the MTA's milter_default_action (tempfail): no mail is lost." },
+	  "On SIGTERM, how long to let messages in flight finish (connections between messages "
+	  "are closed at once). Transfers still in progress then get the MTA's "
+	  "milter_default_action (tempfail): no mail is lost." },
 	{ "milter.timeout", CONF_INT, "60", 1, 3600, NULL,
-	  "libmilter I/O timeout with the MTA in seconds." },
+	  "Seconds a write to the MTA may block, and the rest of a milter command may take once "
+	  "it started arriving. Between commands the MTA may be silent for up to an hour: "
+	  "Postfix keeps one milter connection per SMTP session, and SMTP clients pause." },
 	{ "audit.store", CONF_STR, "", 0, 0, NULL,
 	  "Where every message's audit record goes: \"sqlite:/var/lib/trustmilter/audit.db\" "
 	  "(created on first use, WAL mode) or \"postgresql://user@host:5432/db\" (libpq URI or "

@@ -13,10 +13,13 @@
  * (one write per round trip, as a pipelining MTA would). TCP_NODELAY is set on
  * inet connections, so this side never waits for a delayed ACK.
  *
- * Usage: milterload -s SOCKET [-c CONNS] [-n MESSAGES] [-k PER_CONN]
+ * Usage: milterload -s SOCKET [-c CONNS] [-n MESSAGES] [-k PER_CONN] [-W]
  *                   [-i IP] [-H HELO] [-f FROM] [-t RCPT] [-e TEXT] [-w SECS] FILE...
  *   SOCKET      unix:/path or inet:PORT@HOST (IPv4 address)
  *   -k PER      messages per connection (0: one connection per thread for all)
+ *   -W          write each command as soon as it is made (Postfix's milter
+ *               client flushes after every command) instead of one write per
+ *               round trip
  *   -e TEXT     count messages where a header the milter added contains TEXT
  * The message files (RFC 5322, LF or CRLF line ends) are sent in turn.
  * Prints one line: messages=.. ok=.. reject=.. tempfail=.. discard=..
@@ -74,6 +77,7 @@ struct opts {
 	unsigned long per_conn;
 	const char *ip, *helo, *from, *rcpt, *expect;
 	unsigned timeout;
+	int write_each;            /* -W: one write per command, as Postfix's milter client does */
 	struct msgfile files[MAX_FILES];
 	size_t nfiles;
 	int unix_sock;
@@ -197,6 +201,8 @@ static void parse_socket(struct opts *o)
 	die("socket must be unix:/path or inet:PORT@HOST", s);
 }
 
+static int flush(struct conn *c);
+
 /* put - append bytes to the output buffer (grows; the commands of one
  * message plus a few packets). */
 static void put(struct conn *c, const void *p, size_t n)
@@ -225,6 +231,8 @@ static void cmd(struct conn *c, char code, const void *a, size_t al, const void 
 		put(c, a, al);
 	if (bl)
 		put(c, b, bl);
+	if (c->o->write_each)
+		(void)flush(c);  /* a failed write shows up at the next read */
 }
 
 /* cmd_str - a command whose data is NUL-terminated strings given as one
@@ -585,7 +593,7 @@ static void *worker(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: milterload -s unix:/path|inet:PORT@HOST [-c CONNS] [-n MESSAGES] "
-		"[-k PER_CONN] [-i IP] [-H HELO] [-f FROM] [-t RCPT] [-e TEXT] [-w SECS] FILE...\n");
+		"[-k PER_CONN] [-W] [-i IP] [-H HELO] [-f FROM] [-t RCPT] [-e TEXT] [-w SECS] FILE...\n");
 	exit(2);
 }
 
@@ -601,7 +609,7 @@ int main(int argc, char **argv)
 	o.rcpt = "user@recipient.example";
 	o.timeout = 30;
 	int ch;
-	while ((ch = getopt(argc, argv, "s:c:n:k:i:H:f:t:e:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:k:i:H:f:t:e:w:W")) != -1) {
 		switch (ch) {
 		case 's': o.sock = optarg; break;
 		case 'c': o.conns = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -613,6 +621,7 @@ int main(int argc, char **argv)
 		case 't': o.rcpt = optarg; break;
 		case 'e': o.expect = optarg; break;
 		case 'w': o.timeout = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'W': o.write_each = 1; break;
 		default: usage();
 		}
 	}

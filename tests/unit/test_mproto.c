@@ -1,0 +1,323 @@
+/*
+ * test_mproto - the milter protocol layer (milter/mproto.c) byte for byte:
+ * negotiation with and without the MTA's "no reply" support, macros per
+ * stage, the event order a handler sees, replies and modifications at end
+ * of message, out-of-order commands, QUIT_NC, caps and malformed packets.
+ * The MTA side is written here by hand from the protocol definition
+ * (libmilter's mfdef.h), independently of milterload and miltertest, which
+ * the integration tests use.
+ */
+#define _GNU_SOURCE 1   /* memmem */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include "t.h"
+#include "../../milter/mproto.h"
+
+/* ---- a recording handler ---- */
+
+struct rec {
+	char log[4096];              /* events, one letter and argument each */
+	enum mp_action at_eom;
+	int opens, closes, refused;
+	mp_conn *c;
+	const char *macro_at_mail;   /* value of "i" seen at MAIL */
+	const char *auth_at_mail;
+};
+
+static void logf_(struct rec *r, const char *s)
+{
+	size_t n = strlen(r->log);
+	snprintf(r->log + n, sizeof(r->log) - n, "%s;", s);
+}
+
+static void *h_open(void *arg, mp_conn *c) { struct rec *r = arg; r->opens++; r->c = c; return r; }
+static void h_close(void *p) { ((struct rec *)p)->closes++; }
+static void h_refuse(void *p, const char *why) { (void)why; ((struct rec *)p)->refused++; }
+static enum mp_action h_connect(void *p, const char *host, const char *ip)
+{
+	char b[300];
+	snprintf(b, sizeof(b), "C %s %s", host, ip);
+	logf_(p, b);
+	return MP_CONTINUE;
+}
+static enum mp_action h_helo(void *p, const char *n) { char b[300]; snprintf(b, sizeof(b), "H %s", n); logf_(p, b); return MP_CONTINUE; }
+static enum mp_action h_mail(void *p, const char *a)
+{
+	struct rec *r = p;
+	char b[300];
+	snprintf(b, sizeof(b), "M %s", a);
+	logf_(r, b);
+	r->macro_at_mail = mp_macro(r->c, "i");
+	r->auth_at_mail = mp_macro(r->c, "{auth_authen}");
+	return MP_CONTINUE;
+}
+static enum mp_action h_rcpt(void *p, const char *a) { char b[300]; snprintf(b, sizeof(b), "R %s", a); logf_(p, b); return MP_CONTINUE; }
+static enum mp_action h_header(void *p, const char *n, const char *v, size_t vl)
+{
+	char b[300];
+	snprintf(b, sizeof(b), "L %s=%.20s/%zu", n, v, vl);
+	logf_(p, b);
+	return MP_CONTINUE;
+}
+static enum mp_action h_eoh(void *p) { logf_(p, "N"); return MP_CONTINUE; }
+static enum mp_action h_body(void *p, const unsigned char *d, size_t n)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "B %zu", n);
+	(void)d;
+	logf_(p, b);
+	return MP_CONTINUE;
+}
+static enum mp_action h_eom(void *p)
+{
+	struct rec *r = p;
+	logf_(r, "E");
+	mp_chgheader(r->c, "Authentication-Results", 2, NULL);
+	mp_insheader(r->c, 0, "X-Test", " yes");
+	if (r->at_eom == MP_REJECT)
+		mp_setreply(r->c, "550", "5.7.1", "no thanks");
+	return r->at_eom;
+}
+static void h_abort(void *p) { logf_(p, "A"); }
+
+static const struct mp_handler H = {
+	.need_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+	.want_proto = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+		      SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC,
+	.symlist = { [SMFIM_CONNECT] = "{client_addr} j", [SMFIM_EOM] = "i" },
+	.open = h_open, .close = h_close, .refuse = h_refuse, .connect = h_connect,
+	.helo = h_helo, .mail = h_mail, .rcpt = h_rcpt, .header = h_header, .eoh = h_eoh,
+	.body = h_body, .eom = h_eom, .abort = h_abort,
+};
+
+/* ---- building MTA packets ---- */
+
+struct pk { unsigned char b[200000]; size_t n; };
+
+static void put(struct pk *p, char cmd, const void *d, size_t n)
+{
+	uint32_t l = htonl((uint32_t)(n + 1));
+	memcpy(p->b + p->n, &l, 4);
+	p->b[p->n + 4] = (unsigned char)cmd;
+	if (n)
+		memcpy(p->b + p->n + 5, d, n);
+	p->n += 5 + n;
+}
+
+static void optneg(struct pk *p, uint32_t ver, uint32_t act, uint32_t proto)
+{
+	uint32_t v[3] = { htonl(ver), htonl(act), htonl(proto) };
+	put(p, SMFIC_OPTNEG, v, sizeof(v));
+}
+
+/* the reply packets as "cmd" letters, one per packet */
+static void reply_letters(mp_conn *c, char *out, size_t outsz)
+{
+	size_t len, o = 0;
+	const unsigned char *p = mp_output(c, &len);
+	size_t off = 0;
+	while (off + 5 <= len && o + 1 < outsz) {
+		uint32_t l;
+		memcpy(&l, p + off, 4);
+		out[o++] = (char)p[off + 4];
+		off += 4 + ntohl(l);
+	}
+	out[o] = '\0';
+	mp_output_done(c, len);
+}
+
+/* a whole Postfix-like message after negotiation */
+static void message(struct pk *p)
+{
+	put(p, SMFIC_MACRO, "Cj\0mx.example\0{client_addr}\0192.0.2.1", 37);
+	put(p, SMFIC_CONNECT, "client.example\0" "4\x00\x19" "192.0.2.1", 28);
+	put(p, SMFIC_HELO, "helo.example", 13);
+	put(p, SMFIC_MACRO, "Mi\0Q1\0{auth_authen}\0alice", 26);
+	put(p, SMFIC_MAIL, "<a@example.com>\0SIZE=10", 24);
+	put(p, SMFIC_RCPT, "<b@example.net>", 16);
+	put(p, SMFIC_DATA, NULL, 0);
+	put(p, SMFIC_HEADER, "From\0 a@example.com", 20);
+	put(p, SMFIC_HEADER, "Subject\0 hi", 12);
+	put(p, SMFIC_EOH, NULL, 0);
+	put(p, SMFIC_BODY, "hello\r\n", 7);
+	put(p, SMFIC_MACRO, "Ei\0Q2", 6);
+	put(p, SMFIC_BODYEOB, NULL, 0);
+}
+
+static void test_postfix_flow(void)
+{
+	struct rec r = { .at_eom = MP_CONTINUE };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	T_INT(mp_feed(c, p.b, p.n), 0, "negotiation accepted");
+	size_t len;
+	const unsigned char *o = mp_output(c, &len);
+	uint32_t v[3];
+	memcpy(v, o + 5, 12);
+	T_INT(o[4], SMFIC_OPTNEG, "negotiation answered with O");
+	T_INT(ntohl(v[0]), 6, "version 6");
+	T_INT(ntohl(v[1]), SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST, "actions: what we want of what is offered");
+	T_INT(ntohl(v[2]), H.want_proto, "protocol flags: what we want of what is offered");
+	T_OK(len > 17 && memmem(o, len, "{client_addr} j", 16) != NULL, "macro list for the connect stage sent");
+	mp_output_done(c, len);
+
+	p.n = 0;
+	message(&p);
+	/* one byte at a time: framing must not depend on read boundaries */
+	int rc = 0;
+	for (size_t i = 0; i < p.n && rc == 0; i++)
+		rc = mp_feed(c, p.b + i, 1);
+	T_INT(rc, 0, "message fed byte by byte");
+	T_STR(r.log, "C client.example 192.0.2.1;H helo.example;M <a@example.com>;R <b@example.net>;"
+		     "L From= a@example.com/14;L Subject= hi/3;N;B 7;E;", "events in order with arguments");
+	T_STR(r.macro_at_mail, "Q1", "macro i at MAIL");
+	T_STR(r.auth_at_mail, "alice", "macro {auth_authen} with braces");
+	char letters[32];
+	reply_letters(c, letters, sizeof(letters));
+	T_STR(letters, "cmic", "replies: DATA only, then change, insert and continue at EOM");
+	T_OK(!mp_in_message(c), "message over after EOM");
+
+	/* a second message on the same connection: EOM macro i replaced */
+	p.n = 0;
+	put(&p, SMFIC_MACRO, "Mi\0Q3", 6);
+	put(&p, SMFIC_MAIL, "<c@example.com>", 16);
+	T_INT(mp_feed(c, p.b, p.n), 0, "second MAIL");
+	T_STR(mp_macro(c, "i"), "Q3", "stage macros of the old message dropped at MAIL");
+	T_OK(mp_in_message(c), "in a message after MAIL");
+	p.n = 0;
+	put(&p, SMFIC_ABORT, NULL, 0);
+	put(&p, SMFIC_QUIT, NULL, 0);
+	T_INT(mp_feed(c, p.b, p.n), 1, "QUIT ends the connection");
+	T_INT(r.closes, 1, "close called once");
+	mp_free(c);
+	T_INT(r.closes, 1, "close not called again by mp_free");
+}
+
+static void test_no_nr_support(void)
+{
+	struct rec r = { .at_eom = MP_REJECT };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 2, SMFIF_ADDHDRS | SMFIF_CHGHDRS, 0);   /* an old MTA: no NR_*, no symlists */
+	message(&p);
+	T_INT(mp_feed(c, p.b, p.n), 0, "old MTA: message accepted");
+	size_t len;
+	const unsigned char *o = mp_output(c, &len);
+	uint32_t v[3];
+	memcpy(v, o + 5, 12);
+	T_INT(ntohl(v[0]), 2, "version answered as the MTA's");
+	T_INT(ntohl(v[2]), 0, "no protocol flags the MTA did not offer");
+	T_INT(ntohl(*(const uint32_t *)o), 13, "no macro lists when SETSYMLIST is not offered");
+	mp_output_done(c, 17);
+	char letters[32];
+	reply_letters(c, letters, sizeof(letters));
+	T_STR(letters, "cccccccccmiy", "every step answered; reject with our reply code at EOM");
+	mp_free(c);
+	T_INT(r.closes, 1, "mp_free closes");
+}
+
+static void test_reply_text(void)
+{
+	struct rec r = { .at_eom = MP_REJECT };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	message(&p);
+	T_INT(mp_feed(c, p.b, p.n), 0, "rejecting message");
+	size_t len;
+	const unsigned char *o = mp_output(c, &len);
+	T_OK(memmem(o, len, "y", 1) != NULL && memmem(o, len, "550 5.7.1 no thanks", 20) != NULL,
+	     "SMFIR_REPLYCODE carries \"550 5.7.1 no thanks\\0\"");
+	T_OK(mp_setreply(c, "250", NULL, "x") == -1, "setreply refuses a 2xx code");
+	T_OK(mp_setreply(c, "550", "5.7.1", "two\r\nlines") == -1, "setreply refuses CR LF");
+	T_OK(mp_insheader(c, 0, "X", "y") == -1, "modifications refused outside EOM");
+	mp_free(c);
+}
+
+static void test_refuse_and_errors(void)
+{
+	struct rec r = { .at_eom = MP_CONTINUE };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 6, SMFIF_ADDHDRS, 0x1fffff);     /* no CHGHDRS */
+	T_INT(mp_feed(c, p.b, p.n), -1, "MTA without header changes refused");
+	T_INT(r.refused, 1, "refuse handler called");
+	mp_free(c);
+
+	c = mp_new(&H, &r);
+	unsigned char big[8] = { 0x7f, 0xff, 0xff, 0xff, 'B', 0, 0, 0 };
+	T_INT(mp_feed(c, big, sizeof(big)), -1, "packet over the cap refused before it is read");
+	T_OK(strstr(mp_error(c), "cap") != NULL, "error names the cap");
+	mp_free(c);
+
+	c = mp_new(&H, &r);
+	unsigned char zero[5] = { 0, 0, 0, 0, 'B' };
+	T_INT(mp_feed(c, zero, sizeof(zero)), -1, "zero-length packet refused");
+	mp_free(c);
+
+	c = mp_new(&H, &r);
+	p.n = 0;
+	put(&p, 'Z', "x", 1);
+	T_INT(mp_feed(c, p.b, p.n), -1, "unknown command refused");
+	mp_free(c);
+
+	c = mp_new(&H, &r);
+	p.n = 0;
+	put(&p, SMFIC_OPTNEG, "\0\0\0\6", 4);
+	T_INT(mp_feed(c, p.b, p.n), -1, "short negotiation refused");
+	mp_free(c);
+}
+
+static void test_order_and_quit_nc(void)
+{
+	struct rec r = { .at_eom = MP_CONTINUE };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	put(&p, SMFIC_CONNECT, "h\0U", 3);
+	put(&p, SMFIC_HEADER, "From\0 x", 8);            /* before MAIL: ignored */
+	put(&p, SMFIC_MAIL, "<a@x>", 6);
+	put(&p, SMFIC_EOH, NULL, 0);
+	put(&p, SMFIC_HEADER, "Late\0 x", 8);            /* after EOH: ignored */
+	put(&p, SMFIC_MAIL, "<b@x>", 6);                 /* inside a message: abort first */
+	put(&p, SMFIC_BODYEOB, "tail", 4);               /* EOM with a last body chunk */
+	put(&p, SMFIC_QUIT_NC, NULL, 0);
+	put(&p, SMFIC_CONNECT, "h2\0" "6\0\0" "IPv6:2001:DB8::1", 23);
+	T_INT(mp_feed(c, p.b, p.n), 0, "odd order handled");
+	T_STR(r.log, "C h ;M <a@x>;N;A;M <b@x>;B 4;E;C h2 2001:db8::1;",
+	      "out-of-order commands ignored, MAIL in a message aborts, QUIT_NC restarts");
+	T_INT(r.opens, 2, "QUIT_NC opened a new connection state");
+	T_INT(r.closes, 1, "and closed the old one");
+	mp_free(c);
+	T_INT(r.closes, 2, "mp_free closed the second");
+
+	/* a long header value (over one read buffer) arrives whole */
+	struct rec r2 = { .at_eom = MP_CONTINUE };
+	static struct pk q;
+	q.n = 0;
+	c = mp_new(&H, &r2);
+	optneg(&q, 6, 0x1ff, 0x1fffff);
+	put(&q, SMFIC_MAIL, "<a@x>", 6);
+	static char hv[150000];
+	memcpy(hv, "X-Big", 6);
+	memset(hv + 6, 'v', sizeof(hv) - 7);
+	hv[sizeof(hv) - 1] = '\0';
+	put(&q, SMFIC_HEADER, hv, sizeof(hv));
+	T_INT(mp_feed(c, q.b, q.n), 0, "150 KB header packet");
+	T_OK(strstr(r2.log, "L X-Big=vvvvvvvvvvvvvvvvvvvv/149993;") != NULL,
+	     "header value handed over whole");
+	mp_free(c);
+}
+
+int main(void)
+{
+	test_postfix_flow();
+	test_no_nr_support();
+	test_reply_text();
+	test_refuse_and_errors();
+	test_order_and_quit_nc();
+	return t_done();
+}
