@@ -90,6 +90,10 @@ $(B)/tests/test_mproto: $(B)/tests/unit/test_mproto.o $(B)/milter/mproto.o $(LIB
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+$(B)/tools/nullmilter: $(B)/tests/tools/nullmilter.o $(B)/milter/engine.o $(B)/milter/mproto.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 $(B)/tools/%: $(B)/tests/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

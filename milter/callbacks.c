@@ -24,19 +24,16 @@
 #define LOG_LINE_MAX 8192      /* one log line per message; syslog truncates longer ones anyway */
 #define QID_MAX 64             /* Postfix long queue ids are ~20 characters */
 
-/* Steps for which we never answer (the MTA goes on without waiting).
- * DATA is the exception, on purpose: we answer it although we need nothing
- * from it. Postfix's smtpd buffers the no-reply commands (CONNECT..RCPT)
- * and writes them when it hands the milter connection to the cleanup
- * server at DATA; cleanup then writes the header and body. Over TCP, Nagle
- * holds cleanup's write until the smtpd's write is ACKed, and we (having
- * just answered option negotiation) delay that ACK by up to 40 ms: one
- * stall per message. Our reply to DATA carries the ACK, so cleanup's write
- * leaves at once; on a unix socket it costs one short round trip. */
+/* Steps for which we never answer (the MTA goes on without waiting): all
+ * before end of message. Over TCP this relies on engine.c acknowledging
+ * every read at once (TCP_QUICKACK): Postfix does not set TCP_NODELAY, so
+ * without a prompt ACK its next small write would wait for our delayed ACK
+ * (Nagle), about 40 ms per message. */
 #define WANT_NR (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
-		 SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
-/* Steps we do not need at all, and the leading space of header values. */
-#define WANT_PROTO (WANT_NR | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC)
+		 SMFIP_NR_DATA | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+/* Steps we do not need at all (DATA and unknown commands: one command less
+ * for the MTA to write), and the leading space of header values. */
+#define WANT_PROTO (WANT_NR | SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_HDR_LEADSPC)
 #define NEED_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS)
 #define WANT_ACTIONS (NEED_ACTIONS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
 

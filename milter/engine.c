@@ -32,27 +32,26 @@
 #include "engine.h"
 #include "buf.h"
 
-#define QUEUE_MAX ENGINE_MAX_WORKERS   /* accepted connections waiting for a worker */
 #define STOP_GRACE_S 2                 /* after the drain: workers to notice their closed sockets */
 
 struct econn {
 	int fd;
+	int tcp;                    /* TCP: acknowledge each read at once (see serve) */
 	mp_conn *mp;
 	struct econn *prev, *next;
 };
 
 struct engine {
 	int lfd;
+	int tcp;                    /* the listener is a TCP socket */
 	int stop_pipe[2];
 	unsigned timeout;
 	const struct mp_handler *h;
 	void *arg;
 	pthread_mutex_t lock;
-	pthread_cond_t work;        /* idle workers wait here for a queued connection */
 	pthread_cond_t done;        /* a connection or a worker ended (for the drain) */
-	int queue[QUEUE_MAX];       /* accepted, not yet taken; guarded by lock */
-	size_t qhead, qlen;
-	unsigned nworkers, nidle;   /* guarded by lock */
+	unsigned nworkers, nidle;   /* all workers, those waiting in accept; guarded by lock */
+	int closed;                 /* the listener is shut down; guarded by lock */
 	struct econn *conns;        /* open connections; guarded by lock */
 	unsigned nconns;
 	int stopping;               /* atomic */
@@ -78,7 +77,7 @@ static int listen_unix(const char *path, char *err, size_t errlen)
 		}
 		unlink(path);
 	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
 	    listen(fd, SOMAXCONN) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
@@ -114,7 +113,7 @@ static int listen_inet(const char *spec, int family, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", spec, gai_strerror(g));
 		return -1;
 	}
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
@@ -160,7 +159,6 @@ engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->work, &ca);
 	pthread_cond_init(&e->done, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pipe2(e->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -169,6 +167,7 @@ engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *
 		return NULL;
 	}
 	e->lfd = listen_spec(spec, err, errlen);
+	e->tcp = strncmp(spec, "inet", 4) == 0;
 	if (e->lfd < 0) {
 		engine_free(e);
 		return NULL;
@@ -227,6 +226,15 @@ static void serve(engine *e, struct econn *ec)
 				       "the MTA was silent for an hour");
 			return;
 		}
+		if (ec->tcp) {
+			/* Acknowledge now. Postfix writes milter commands without
+			 * TCP_NODELAY and we answer none of them before end of
+			 * message: with a delayed ACK (up to 40 ms) its next small
+			 * write would wait for it (Nagle). Not permanent in Linux,
+			 * so once per read. */
+			int one = 1;
+			setsockopt(ec->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+		}
 		int st = mp_received(ec->mp, (size_t)r);
 		if (send_all(ec->fd, ec->mp) != 0) {
 			syslog(LOG_WARNING, "milter connection: write: %s",
@@ -265,36 +273,59 @@ static void conn_unlink(engine *e, struct econn *ec)
 	e->nconns--;
 }
 
-/* worker - take queued connections one at a time; leave when stopping or
- * when enough others are idle. */
+static int spawn(engine *e);
+
+/* take - one accepted connection, from its first command to its end. */
+static void take(engine *e, int fd)
+{
+	struct econn ec = { .fd = fd, .tcp = e->tcp, .mp = mp_new(e->h, e->arg) };
+	if (ec.mp == NULL) {
+		syslog(LOG_ERR, "milter connection: out of memory");
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&e->lock);
+	conn_link(e, &ec);
+	pthread_mutex_unlock(&e->lock);
+	serve(e, &ec);
+	pthread_mutex_lock(&e->lock);
+	conn_unlink(e, &ec);   /* before close: the drain must never shut down a reused fd */
+	pthread_mutex_unlock(&e->lock);
+	mp_free(ec.mp);        /* the handler's close (may log, free a session) */
+	close(fd);
+}
+
+/* worker - accept a connection and serve it, again and again. The kernel
+ * hands each new connection to exactly one thread blocked in accept, so
+ * nothing is passed between threads; a worker that takes the last waiting
+ * place starts another, and one finds enough others waiting leaves. */
 static void *worker(void *arg)
 {
 	engine *e = arg;
 	pthread_mutex_lock(&e->lock);
-	for (;;) {
-		while (e->qlen == 0 && !e->stopping) {
-			e->nidle++;
-			pthread_cond_wait(&e->work, &e->lock);
-			e->nidle--;
-		}
-		if (e->stopping)
-			break;
-		struct econn ec = { .fd = e->queue[e->qhead], .mp = mp_new(e->h, e->arg) };
-		e->qhead = (e->qhead + 1) % QUEUE_MAX;
-		e->qlen--;
-		if (ec.mp == NULL) {
-			syslog(LOG_ERR, "milter connection: out of memory");
-			close(ec.fd);
+	while (!e->closed) {
+		e->nidle++;
+		pthread_mutex_unlock(&e->lock);
+		int fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
+		int err = errno;
+		pthread_mutex_lock(&e->lock);
+		e->nidle--;
+		if (fd < 0) {
+			if (e->closed || err == EINTR || err == EAGAIN || err == ECONNABORTED || err == EPROTO)
+				continue;
+			/* out of descriptors or memory: wait for connections to end */
+			pthread_mutex_unlock(&e->lock);
+			syslog(LOG_ERR, "accept: %s", strerror(err));
+			struct timespec ts = { 0, 100 * 1000000L };
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&e->lock);
 			continue;
 		}
-		conn_link(e, &ec);
+		if (e->nidle == 0 && e->nworkers < ENGINE_MAX_WORKERS && spawn(e) != 0)
+			syslog(LOG_WARNING, "cannot start another worker thread: new connections "
+			       "wait until one is free");
 		pthread_mutex_unlock(&e->lock);
-		serve(e, &ec);
-		pthread_mutex_lock(&e->lock);
-		conn_unlink(e, &ec);   /* before close: the drain must never shut down a reused fd */
-		pthread_mutex_unlock(&e->lock);
-		mp_free(ec.mp);        /* the handler's close (may log, free a session) */
-		close(ec.fd);
+		take(e, fd);
 		pthread_mutex_lock(&e->lock);
 		pthread_cond_broadcast(&e->done);
 		if (e->nidle >= ENGINE_IDLE_MAX)
@@ -321,66 +352,31 @@ static int spawn(engine *e)
 	return 0;
 }
 
-/* hand - queue an accepted connection and make sure a worker will take it. */
-static void hand(engine *e, int fd)
-{
-	pthread_mutex_lock(&e->lock);
-	if (e->qlen == QUEUE_MAX) {
-		pthread_mutex_unlock(&e->lock);
-		syslog(LOG_ERR, "milter connection refused: %u connections already wait for a worker",
-		       (unsigned)QUEUE_MAX);
-		close(fd);
-		return;
-	}
-	e->queue[(e->qhead + e->qlen) % QUEUE_MAX] = fd;
-	e->qlen++;
-	if (e->nidle >= e->qlen)
-		pthread_cond_signal(&e->work);
-	else if (e->nworkers >= ENGINE_MAX_WORKERS || spawn(e) != 0) {
-		if (e->nworkers == 0) {
-			/* nobody will ever take it */
-			e->qlen--;
-			pthread_mutex_unlock(&e->lock);
-			syslog(LOG_ERR, "milter connection refused: cannot start a thread");
-			close(fd);
-			return;
-		}
-		pthread_cond_signal(&e->work);   /* it waits for the next free worker */
-	}
-	pthread_mutex_unlock(&e->lock);
-}
-
 /* ---- run, stop, drain ---- */
 
 int engine_run(engine *e)
 {
-	struct pollfd pf[2] = { { .fd = e->lfd, .events = POLLIN }, { .fd = e->stop_pipe[0], .events = POLLIN } };
-	int rc = 0;
-	for (;;) {
-		if (poll(pf, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			syslog(LOG_ERR, "poll: %s", strerror(errno));
-			rc = -1;
-			break;
-		}
-		if (pf[1].revents)
-			break;
-		int fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0) {
-			hand(e, fd);
-			continue;
-		}
-		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-			continue;
-		/* out of descriptors or memory: wait for connections to end */
-		syslog(LOG_ERR, "accept: %s", strerror(errno));
-		struct timespec ts = { 0, 100 * 1000000L };
-		nanosleep(&ts, NULL);
+	pthread_mutex_lock(&e->lock);
+	int rc = spawn(e);
+	pthread_mutex_unlock(&e->lock);
+	if (rc != 0) {
+		syslog(LOG_ERR, "cannot start a worker thread");
+		return -1;
 	}
-	close(e->lfd);
-	e->lfd = -1;
-	return rc;
+	struct pollfd pf = { .fd = e->stop_pipe[0], .events = POLLIN };
+	while (poll(&pf, 1, -1) < 0 && errno == EINTR)
+		;
+	/* stop accepting: shutdown wakes every thread blocked in accept */
+	pthread_mutex_lock(&e->lock);
+	e->closed = 1;
+	shutdown(e->lfd, SHUT_RDWR);
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += STOP_GRACE_S;
+	while (e->nidle > 0 && pthread_cond_timedwait(&e->done, &e->lock, &until) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&e->lock);
+	return 0;
 }
 
 void engine_stop(engine *e)
@@ -411,9 +407,6 @@ unsigned engine_drain(engine *e, unsigned seconds)
 	until.tv_sec += seconds;
 	pthread_mutex_lock(&e->lock);
 	__atomic_store_n(&e->stopping, 1, __ATOMIC_RELEASE);
-	for (; e->qlen > 0; e->qlen--, e->qhead = (e->qhead + 1) % QUEUE_MAX)
-		close(e->queue[e->qhead]);      /* accepted, never read: the MTA retries */
-	pthread_cond_broadcast(&e->work);
 	for (struct econn *c = e->conns; c; c = c->next)
 		if (!mp_in_message(c->mp))
 			shutdown(c->fd, SHUT_RDWR);
@@ -453,7 +446,6 @@ void engine_free(engine *e)
 		close(e->stop_pipe[0]);
 	if (e->stop_pipe[1] >= 0)
 		close(e->stop_pipe[1]);
-	pthread_cond_destroy(&e->work);
 	pthread_cond_destroy(&e->done);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -2,17 +2,17 @@
  * engine - the milter server: the listening socket, the connection threads,
  * and the stop with its drain. The protocol itself is mproto.c.
  *
- * Threads: the thread that calls engine_run accepts connections and hands
- * each to a worker from a pool; the worker owns the connection until it
- * ends, reading with one blocking read per burst of commands and writing all
- * replies of a burst with one write. A connection's events therefore run on
- * one thread, in order, and nothing is handed between threads per command.
- * Idle workers wait for the next connection (at most ENGINE_IDLE_MAX of them
- * stay); at most ENGINE_MAX_WORKERS run at once, further connections wait in
- * the queue.
+ * Threads: a pool of workers, each blocked in accept on the listening
+ * socket; the kernel gives a new connection to exactly one of them, which
+ * owns it until it ends: one blocking read takes whatever the MTA has sent,
+ * every complete command in it is handled, and all replies of that burst
+ * leave in one write. A connection's events therefore run on one thread, in
+ * order, and nothing is handed between threads. A worker that takes the last
+ * waiting place starts another; at most ENGINE_IDLE_MAX wait, at most
+ * ENGINE_MAX_WORKERS exist (further connections wait in the listen backlog).
  *
  * Stopping: engine_stop (from any thread or a signal-handling thread) makes
- * engine_run close the listener and return. engine_drain then lets messages
+ * engine_run shut the listener down and return. engine_drain then lets messages
  * in flight finish: connections between messages are closed at once, the
  * others right after their end-of-message reply, all that remain when the
  * time is up are cut (the MTA applies its milter_default_action).

@@ -76,7 +76,7 @@ mime_walker *mime_new(const struct mime_limits *lim)
 		m->lim.max_depth = MIME_DEPTH_HARD - 1;
 	if (m->lim.max_parts == 0)
 		m->lim.max_parts = 1;
-	m->f.parts = calloc(m->lim.max_parts, sizeof(struct mime_part));
+	m->f.parts = malloc(m->lim.max_parts * sizeof(struct mime_part));   /* cleared one by one in begin_body */
 	m->field = buf_new(MIME_FIELD_MAX);
 	m->text[0] = buf_new(lim->text_max);
 	m->text[1] = buf_new(lim->text_max);
@@ -428,6 +428,7 @@ static void begin_body(mime_walker *m)
 		return;
 	}
 	struct mime_part *pt = &m->f.parts[m->f.nparts++];
+	memset(pt, 0, sizeof(*pt));
 	str_copy(pt->type, sizeof(pt->type), ph->type, strlen(ph->type));
 	str_copy(pt->charset, sizeof(pt->charset), ph->charset, strlen(ph->charset));
 	str_copy(pt->filename, sizeof(pt->filename), ph->filename, strlen(ph->filename));

@@ -27,7 +27,7 @@ struct url_set *urls_new(size_t max)
 	if (u == NULL)
 		return NULL;
 	u->max = max;
-	u->items = calloc(max ? max : 1, sizeof(struct url_item));
+	u->items = malloc((max ? max : 1) * sizeof(struct url_item));   /* written whole as count grows */
 	if (u->items == NULL) {
 		free(u);
 		return NULL;
