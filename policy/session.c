@@ -525,11 +525,11 @@ static void eval_from(session *s)
 {
 	s->from_domain[0] = '\0';
 	memset(&s->from, 0, sizeof(s->from));
-	struct format_outcome fo;
-	format_check(s->hdrs, s->f, &fo);
-	if (fo.from_domain[0])
-		str_copy(s->from_domain, sizeof(s->from_domain), fo.from_domain, strlen(fo.from_domain));
-	s->from = fo.from;
+	struct format_outcome *fo = &s->fo;
+	format_check(s->hdrs, s->f, fo);
+	if (fo->from_domain[0])
+		str_copy(s->from_domain, sizeof(s->from_domain), fo->from_domain, strlen(fo->from_domain));
+	s->from = fo->from;
 }
 
 /* eval_spam - iprev for inbound clients, the signal engine, and the
@@ -547,7 +547,8 @@ static void eval_spam(session *s)
 	struct spam_input in = { .conf = c, .dns = s->env->dns, .budget = &s->budget, .outbound = out,
 	                         .client_ip = s->client_ip, .helo = s->helo, .our_name = s->env->hostname,
 	                         .iprev = s->iprev.result != AR_NONE ? &s->iprev : NULL,
-	                         .hdrs = s->hdrs, .mime = s->mime, .bulk = s->bulk, .nrcpt = s->nrcpt,
+	                         .hdrs = s->hdrs, .fo = &s->fo, .mime = s->mime, .bulk = s->bulk,
+	                         .nrcpt = s->nrcpt,
 	                         .now = time(NULL) };
 	spam_evaluate(&in, &s->spam);
 	long rej = conf_int(c, out ? "spam.outbound.reject_score" : "spam.inbound.reject_score");

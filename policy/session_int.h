@@ -19,6 +19,7 @@
 #include "mime.h"
 #include "iprev.h"
 #include "spam.h"
+#include "format.h"
 #include "store.h"
 #include "metrics.h"
 
@@ -75,6 +76,7 @@ struct session {
 	int evaluated;
 	struct addr_list from;
 	char from_domain[256];     /* the single From domain, "" when there is none */
+	struct format_outcome fo;  /* the header format checks of this message (eval_from) */
 	struct spf_outcome spf;
 	char spf_ip[64];           /* the address SPF was evaluated for */
 	int spf_evaluated;

@@ -943,7 +943,10 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 	c->in = in;
 	c->out = out;
 	c->dns_max = (unsigned)conf_int(in->conf, "spam.max_dns_queries");
-	format_check(in->hdrs, NULL, &c->fo);
+	if (in->fo != NULL)
+		c->fo = *in->fo;
+	else
+		format_check(in->hdrs, NULL, &c->fo);
 	if (c->fo.from_domain[0])
 		org_domain(c->fo.from_domain, c->from_org, sizeof(c->from_org));
 	const struct hdr_field *subj = hdr_find(in->hdrs, "Subject", 0);

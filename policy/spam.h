@@ -29,6 +29,7 @@
 #include "hdr.h"
 #include "mime.h"
 #include "iprev.h"
+#include "format.h"
 
 #define SPAM_MAX_SIGNALS 64       /* the table has ~32 entries; zones add at most 2 x 16 */
 #define SPAM_NAME_MAX 128         /* "spam.dnsbl." + a zone name */
@@ -61,6 +62,7 @@ struct spam_input {
 	const char *our_name;         /* this host's name (HELO must not claim it) */
 	const struct iprev_outcome *iprev; /* NULL when not checked */
 	const hdr_set *hdrs;
+	const struct format_outcome *fo; /* format_check of hdrs already run; NULL: run it here */
 	const mime_walker *mime;      /* after mime_end; NULL: no body signals */
 	int bulk;                     /* the message is bulk mail */
 	unsigned nrcpt;               /* envelope recipients */
