@@ -520,40 +520,45 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room)
 	return c->in + c->inlen;
 }
 
+/* packet_len - the length field of the packet at off (4 bytes are there);
+ * -1 with c->err if it is zero or over the cap. */
+static long packet_len(mp_conn *c, size_t off)
+{
+	uint32_t nl;
+	memcpy(&nl, c->in + off, 4);
+	size_t len = ntohl(nl);
+	if (len == 0 || len > MP_MAX_PACKET) {
+		c->err = len == 0 ? "empty milter packet" : "milter packet over the size cap";
+		return -1;
+	}
+	return (long)len;
+}
+
 int mp_received(mp_conn *c, size_t n)
 {
 	c->inlen += n;
 	size_t off = 0;
 	int r = 0;
 	while (r == 0 && c->inlen - off >= 5) {
-		uint32_t nl;
-		memcpy(&nl, c->in + off, 4);
-		size_t len = ntohl(nl);
-		if (len == 0 || len > MP_MAX_PACKET) {
-			c->err = len == 0 ? "empty milter packet" : "milter packet over the size cap";
+		long len = packet_len(c, off);
+		if (len < 0) {
 			r = -1;
 			break;
 		}
-		if (c->inlen - off < 4 + len)
+		if (c->inlen - off < 4 + (size_t)len)
 			break;
 		int cmd = c->in[off + 4];
 		const unsigned char *d = c->in + off + 5;
-		off += 4 + len;
-		r = dispatch(c, cmd, d, len - 1);
+		off += 4 + (size_t)len;
+		r = dispatch(c, cmd, d, (size_t)len - 1);
 		if (r == 0 && c->out_failed) {
 			c->err = "reply over the output cap";
 			r = -1;
 		}
 	}
-	if (r == 0 && c->inlen - off >= 4) {
-		uint32_t nl;
-		memcpy(&nl, c->in + off, 4);
-		size_t len = ntohl(nl);
-		if (len == 0 || len > MP_MAX_PACKET) {
-			c->err = len == 0 ? "empty milter packet" : "milter packet over the size cap";
-			r = -1;
-		}
-	}
+	/* a packet whose length alone has arrived is refused before its data */
+	if (r == 0 && c->inlen - off >= 4 && packet_len(c, off) < 0)
+		r = -1;
 	if (off > 0) {
 		memmove(c->in, c->in + off, c->inlen - off);
 		c->inlen -= off;

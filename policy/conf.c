@@ -189,20 +189,46 @@ struct conf_val {
 	size_t nlist;
 };
 
+#define CONF_SLOTS 1024      /* hash index of key names: a power of two, > 4 x NKEYS */
+
 struct conf {
 	int refs;
 	char *path;
 	struct conf_val v[NKEYS];
+	unsigned short slot[CONF_SLOTS]; /* key index + 1, 0 = empty (open addressing) */
 };
 
 const struct conf_key *conf_keys(void) { return keys; }
 
-/* key_index - index of a key in the table, -1 if unknown. */
-static int key_index(const char *name)
+/* name_hash - FNV-1a of a key name. */
+static unsigned name_hash(const char *name)
 {
-	for (size_t i = 0; i < NKEYS; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return (int)i;
+	unsigned h = 2166136261u;
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h;
+}
+
+/* index_build - the hash index of the key table. The getters run several
+ * thousand times per message, so a scan of the table with strcmp per call
+ * was a measurable part of the daemon's work. */
+static void index_build(struct conf *c)
+{
+	_Static_assert(CONF_SLOTS > 4 * NKEYS, "CONF_SLOTS too small for the key table");
+	for (size_t k = 0; k < NKEYS; k++) {
+		unsigned i = name_hash(keys[k].name) & (CONF_SLOTS - 1);
+		while (c->slot[i] != 0)
+			i = (i + 1) & (CONF_SLOTS - 1);
+		c->slot[i] = (unsigned short)(k + 1);
+	}
+}
+
+/* key_index - index of a key in the table, -1 if unknown. */
+static int key_index(const struct conf *c, const char *name)
+{
+	for (unsigned i = name_hash(name) & (CONF_SLOTS - 1); c->slot[i] != 0; i = (i + 1) & (CONF_SLOTS - 1))
+		if (strcmp(keys[c->slot[i] - 1].name, name) == 0)
+			return c->slot[i] - 1;
 	return -1;
 }
 
@@ -311,7 +337,7 @@ oom:
 /* conf_set - public override by name. */
 int conf_set(conf *c, const char *key, const char *value, char *err, size_t errlen)
 {
-	int k = key_index(key);
+	int k = key_index(c, key);
 	if (k < 0) {
 		snprintf(err, errlen, "unknown configuration key \"%s\"", key);
 		return -1;
@@ -332,7 +358,7 @@ static int load_setting(struct conf *c, const config_setting_t *s, const char *d
                         const char *path, char *err, size_t errlen)
 {
 	char msg[512];
-	int k = key_index(dotted);
+	int k = key_index(c, dotted);
 	if (k < 0) {
 		snprintf(msg, sizeof(msg), "unknown key \"%s\"", dotted);
 		setting_error(s, path, err, errlen, msg);
@@ -413,6 +439,7 @@ conf *conf_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	c->refs = 1;
+	index_build(c);
 	c->path = strdup(path ? path : "(defaults)");
 	for (size_t k = 0; k < NKEYS; k++)
 		if (set_text(c, (int)k, keys[k].def, err, errlen) < 0)
@@ -457,9 +484,9 @@ void conf_unref(conf *c)
 }
 
 /* must_key - a getter on a key outside the table is a bug: stop loudly. */
-static int must_key(const char *key, enum conf_type t)
+static int must_key(const struct conf *c, const char *key, enum conf_type t)
 {
-	int k = key_index(key);
+	int k = key_index(c, key);
 	if (k < 0 || keys[k].type != t) {
 		fprintf(stderr, "BUG: configuration key %s used with the wrong type\n", key);
 		abort();
@@ -467,14 +494,14 @@ static int must_key(const char *key, enum conf_type t)
 	return k;
 }
 
-long conf_int(const conf *c, const char *key) { return c->v[must_key(key, CONF_INT)].i; }
-int conf_bool(const conf *c, const char *key) { return (int)c->v[must_key(key, CONF_BOOL)].i; }
-const char *conf_str(const conf *c, const char *key) { return c->v[must_key(key, CONF_STR)].s; }
+long conf_int(const conf *c, const char *key) { return c->v[must_key(c, key, CONF_INT)].i; }
+int conf_bool(const conf *c, const char *key) { return (int)c->v[must_key(c, key, CONF_BOOL)].i; }
+const char *conf_str(const conf *c, const char *key) { return c->v[must_key(c, key, CONF_STR)].s; }
 const char *conf_path(const conf *c) { return c->path; }
 
 size_t conf_list(const conf *c, const char *key, const char *const **items)
 {
-	const struct conf_val *v = &c->v[must_key(key, CONF_LIST)];
+	const struct conf_val *v = &c->v[must_key(c, key, CONF_LIST)];
 	*items = (const char *const *)v->list;
 	return v->nlist;
 }
