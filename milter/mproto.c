@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 #include "mproto.h"
 
-#define IN_START 70000u         /* a whole 64 KB body chunk packet fits */
+#define IN_START 16384u         /* most commands; grows to a whole packet (64 KB body chunks) */
 #define OUT_START 4096u
 
 /* Message phases, in the order the MTA sends them. */
@@ -509,7 +509,9 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room)
 	}
 	if (want < c->inlen + 1)
 		want = c->inlen + 1;
-	if (c->incap < want || (c->incap > IN_START && want == IN_START && c->inlen < IN_START)) {
+	/* grow to fit; give a grown buffer back between messages */
+	if (c->incap < want || (c->incap > IN_START && want == IN_START && c->inlen < IN_START &&
+				!c->in_msg)) {
 		unsigned char *p = realloc(c->in, want);
 		if (p == NULL)
 			return NULL;
