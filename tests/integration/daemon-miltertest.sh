@@ -191,4 +191,46 @@ grep -q "QMULTI2: " "$TMP/milter.log"; ok $? "log: second message on the connect
 kill -TERM "$MPID"; wait "$MPID"; rc=$?; MPID=
 ok $rc "SIGTERM: clean exit"
 [ ! -S "$SOCK" ]; ok $? "SIGTERM: socket removed"
+
+# Timeouts (milter.timeout = 1): silence between commands is allowed (Postfix
+# keeps the milter connection for the whole SMTP session); a command whose
+# first bytes came must be complete within milter.timeout.
+sed 's/drain_seconds = 5;/drain_seconds = 5; timeout = 1;/' "$TMP/tm.conf" >"$TMP/tm-t.conf"
+"$BUILD/trustmilter" -f -c "$TMP/tm-t.conf" >"$TMP/milter-t.log" 2>&1 &
+MPID=$!
+for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+/usr/bin/python3 - "$SOCK" <<'PY' >"$TMP/timeouts.out" 2>&1
+import socket, struct, sys, time
+def optneg():
+    return struct.pack(">IcIII", 13, b"O", 6, 0x1ff, 0x1fffff)
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    return s
+# idle: negotiate, stay silent for 2.5 timeouts, negotiate again
+s = connect()
+s.sendall(optneg())
+first = s.recv(4096)
+time.sleep(2.5)
+s.sendall(optneg())
+again = s.recv(4096)
+print("idle:", "ok" if first[4:5] == b"O" and again[4:5] == b"O" else "closed")
+s.close()
+# partial: 3 bytes of a length field, then nothing: the daemon closes
+s = connect()
+s.sendall(optneg())
+s.recv(4096)
+s.sendall(b"\0\0\0")
+t0 = time.time()
+try:
+    data = s.recv(4096)
+except socket.timeout:
+    data = None
+print("partial:", "closed" if data == b"" and time.time() - t0 < 4 else "open")
+PY
+grep -q "^idle: ok" "$TMP/timeouts.out"; ok $? "timeout: silence between commands keeps the connection"
+grep -q "^partial: closed" "$TMP/timeouts.out"; ok $? "timeout: a partly received command is cut after milter.timeout"
+grep -q "a command did not arrive within milter.timeout" "$TMP/milter-t.log"; ok $? "timeout: logged"
+kill -TERM "$MPID"; wait "$MPID"; MPID=
 exit 0
