@@ -21,7 +21,7 @@ struct verdict_header {
 
 struct verdict_remove {
 	char name[64];
-	unsigned index;     /* 1-based occurrence among fields of that name (smfi_chgheader) */
+	unsigned index;     /* 1-based occurrence among fields of that name (SMFIR_CHGHEADER) */
 };
 
 struct verdict {
