@@ -127,13 +127,35 @@ static int listen_inet(const char *spec, int family, char *err, size_t errlen)
 	return fd;
 }
 
-/* listen_spec - the forms libmilter's smfi_setconn accepted. */
-static int listen_spec(const char *spec, char *err, size_t errlen)
+const char *engine_unix_path(const char *spec)
 {
 	if (strncmp(spec, "unix:", 5) == 0)
-		return listen_unix(spec + 5, err, errlen);
+		return spec + 5;
 	if (strncmp(spec, "local:", 6) == 0)
-		return listen_unix(spec + 6, err, errlen);
+		return spec + 6;
+	return NULL;
+}
+
+int engine_spec_valid(const char *spec)
+{
+	const char *path = engine_unix_path(spec);
+	if (path != NULL)
+		return path[0] == '/';
+	if (strncmp(spec, "inet:", 5) == 0 || strncmp(spec, "inet6:", 6) == 0) {
+		const char *p = strchr(spec, ':') + 1;
+		size_t digits = strspn(p, "0123456789");
+		return digits > 0 && digits <= 5 && (p[digits] == '\0' || p[digits] == '@') &&
+		       atol(p) > 0 && atol(p) < 65536;
+	}
+	return 0;
+}
+
+/* listen_spec - a listening socket for one of the forms engine_spec_valid takes. */
+static int listen_spec(const char *spec, char *err, size_t errlen)
+{
+	const char *path = engine_unix_path(spec);
+	if (path != NULL)
+		return listen_unix(path, err, errlen);
 	if (strncmp(spec, "inet:", 5) == 0)
 		return listen_inet(spec + 5, AF_INET, err, errlen);
 	if (strncmp(spec, "inet6:", 6) == 0)
@@ -167,7 +189,7 @@ engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *
 		return NULL;
 	}
 	e->lfd = listen_spec(spec, err, errlen);
-	e->tcp = strncmp(spec, "inet", 4) == 0;
+	e->tcp = engine_unix_path(spec) == NULL;
 	if (e->lfd < 0) {
 		engine_free(e);
 		return NULL;

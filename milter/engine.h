@@ -37,6 +37,11 @@ typedef struct engine engine;
  * pause between commands). NULL with err on failure. */
 engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *h, void *arg,
 		   char *err, size_t errlen);
+/* engine_spec_valid - nonzero for the socket forms engine_new takes
+ * (libmilter's: unix:/path, local:/path, inet:PORT[@HOST], inet6:PORT[@HOST]). */
+int engine_spec_valid(const char *spec);
+/* engine_unix_path - the path of a unix socket spec, NULL for inet ones. */
+const char *engine_unix_path(const char *spec);
 /* engine_run - accept and serve until engine_stop; 0, or -1 if the listener failed. */
 int engine_run(engine *e);
 /* engine_stop - make engine_run return (async-signal-safe). */

@@ -97,30 +97,6 @@ static int facility_code(const char *name)
 	return -1;
 }
 
-/* socket_valid - the socket forms we accept and document (those libmilter accepts). */
-static int socket_valid(const char *s)
-{
-	if (strncmp(s, "unix:", 5) == 0 || strncmp(s, "local:", 6) == 0)
-		return strchr(s, ':')[1] == '/';
-	if (strncmp(s, "inet:", 5) == 0 || strncmp(s, "inet6:", 6) == 0) {
-		const char *p = strchr(s, ':') + 1;
-		size_t digits = strspn(p, "0123456789");
-		return digits > 0 && digits <= 5 && (p[digits] == '\0' || p[digits] == '@') &&
-		       atol(p) > 0 && atol(p) < 65536;
-	}
-	return 0;
-}
-
-/* unix_path - the path of a unix socket spec, or NULL for inet sockets. */
-static const char *unix_path(const char *s)
-{
-	if (strncmp(s, "unix:", 5) == 0)
-		return s + 5;
-	if (strncmp(s, "local:", 6) == 0)
-		return s + 6;
-	return NULL;
-}
-
 static int owner_ids(const char *spec, uid_t *uid, gid_t *gid);
 
 /* check_daemon_keys - validate what conf.c cannot know about the milter.* keys. */
@@ -128,7 +104,7 @@ static int check_daemon_keys(const conf *c, char *err, size_t errlen)
 {
 	const char *path = conf_path(c);
 	const char *sock = conf_str(c, "milter.socket");
-	if (!socket_valid(sock)) {
+	if (!engine_spec_valid(sock)) {
 		snprintf(err, errlen, "%s: milter.socket \"%s\": want unix:/path, inet:PORT@HOST or "
 			 "inet6:PORT@HOST", path, sock);
 		return -1;
@@ -250,7 +226,7 @@ static int owner_ids(const char *spec, uid_t *uid, gid_t *gid)
 static void open_socket(const conf *c, struct runtime *rt)
 {
 	const char *sock = conf_str(c, "milter.socket");
-	const char *path = unix_path(sock);
+	const char *path = engine_unix_path(sock);
 	char err[ERR_MAX];
 	if (path != NULL && socket_in_use(path))
 		fatal("%s: another process is listening on this socket", path);

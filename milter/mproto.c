@@ -19,7 +19,6 @@ struct mp_conn {
 	void *arg;
 	void *priv;
 	int opened;                 /* open() was called (priv may still be NULL) */
-	int negotiated;
 	int connected;
 	int in_msg;                 /* atomic: read by the drain from another thread */
 	enum phase phase;
@@ -294,7 +293,6 @@ static int do_optneg(mp_conn *c, const unsigned char *d, size_t n)
 	}
 	c->actions = act & c->h->want_actions;
 	c->pflags = proto & c->h->want_proto;
-	c->negotiated = 1;
 	uint32_t r[3] = { htonl(ver < MP_VERSION ? (uint32_t)ver : MP_VERSION),
 			  htonl((uint32_t)c->actions), htonl((uint32_t)c->pflags) };
 	/* macro lists follow as (stage, "names\0") when the MTA takes them */
@@ -497,13 +495,19 @@ void mp_free(mp_conn *c)
 	free(c);
 }
 
+/* len_at - the length field of the packet at off (4 bytes must be there). */
+static size_t len_at(const mp_conn *c, size_t off)
+{
+	uint32_t nl;
+	memcpy(&nl, c->in + off, 4);
+	return ntohl(nl);
+}
+
 unsigned char *mp_inbuf(mp_conn *c, size_t *room)
 {
 	size_t want = IN_START;
 	if (c->inlen >= 4) {     /* a packet started: make it fit whole */
-		uint32_t nl;
-		memcpy(&nl, c->in, 4);
-		size_t plen = (size_t)ntohl(nl) + 4;
+		size_t plen = len_at(c, 0) + 4;
 		if (plen <= MP_MAX_PACKET + 4 && plen > want)
 			want = plen;
 	}
@@ -526,9 +530,7 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room)
  * -1 with c->err if it is zero or over the cap. */
 static long packet_len(mp_conn *c, size_t off)
 {
-	uint32_t nl;
-	memcpy(&nl, c->in + off, 4);
-	size_t len = ntohl(nl);
+	size_t len = len_at(c, off);
 	if (len == 0 || len > MP_MAX_PACKET) {
 		c->err = len == 0 ? "empty milter packet" : "milter packet over the size cap";
 		return -1;

@@ -187,10 +187,10 @@ int session_report_json(const session *s, buf *out)
 	jw_int(&w, "rcpt_count", s->nrcpt);
 	jw_end_obj(&w);
 	jw_arr(&w, "from");
-	for (size_t i = 0; i < s->from.count; i++) {
+	for (size_t i = 0; i < s->fo.from.count; i++) {
 		jw_obj(&w, NULL);
-		jw_str(&w, "local", s->from.a[i].local);
-		jw_str(&w, "domain", s->from.a[i].domain);
+		jw_str(&w, "local", s->fo.from.a[i].local);
+		jw_str(&w, "domain", s->fo.from.a[i].domain);
 		jw_end_obj(&w);
 	}
 	jw_end_arr(&w);

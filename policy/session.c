@@ -524,12 +524,10 @@ static void eval_readiness(session *s)
 static void eval_from(session *s)
 {
 	s->from_domain[0] = '\0';
-	memset(&s->from, 0, sizeof(s->from));
 	struct format_outcome *fo = &s->fo;
 	format_check(s->hdrs, s->f, fo);
 	if (fo->from_domain[0])
 		str_copy(s->from_domain, sizeof(s->from_domain), fo->from_domain, strlen(fo->from_domain));
-	s->from = fo->from;
 }
 
 /* eval_spam - iprev for inbound clients, the signal engine, and the

@@ -74,9 +74,9 @@ struct session {
 	struct verdict v;
 	/* results, valid after eom */
 	int evaluated;
-	struct addr_list from;
 	char from_domain[256];     /* the single From domain, "" when there is none */
-	struct format_outcome fo;  /* the header format checks of this message (eval_from) */
+	struct format_outcome fo;  /* the header format checks of this message (eval_from);
+	                            * fo.from is the first From field, parsed */
 	struct spf_outcome spf;
 	char spf_ip[64];           /* the address SPF was evaluated for */
 	int spf_evaluated;
