@@ -223,12 +223,12 @@ static enum mp_action cb_body(void *priv, const unsigned char *p, size_t n)
 	return MP_CONTINUE;
 }
 
-/* log_message - the session's one line per message, to syslog. */
+/* log_message - the session's one line per message (daemon_log_line). */
 static void log_message(const struct conn *c)
 {
 	buf *b = buf_new(LOG_LINE_MAX);
 	if (b != NULL && session_log_line(c->s, b) == 0)
-		syslog(LOG_INFO, "%s", buf_data(b));
+		daemon_log_line(c->d, buf_data(b), buf_len(b));
 	buf_free(b);
 }
 

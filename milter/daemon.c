@@ -3,7 +3,10 @@
  * daemon.h). Kept apart from main.c so that the locking rules live in one
  * small file.
  */
+#include <stdio.h>
 #include <string.h>
+#include <syslog.h>
+#include <sys/uio.h>
 #include "daemon.h"
 
 /* daemon_init - the mutex, no environment yet. */
@@ -40,4 +43,21 @@ tm_env *daemon_env_acquire(struct daemon *d)
 void daemon_destroy(struct daemon *d)
 {
 	tm_env_unref(daemon_swap_env(d, NULL));
+}
+
+/* daemon_log_line - see daemon.h. */
+void daemon_log_line(const struct daemon *d, const char *line, size_t len)
+{
+	if (!d->log_direct) {
+		syslog(LOG_INFO, "%.*s", (int)len, line);
+		return;
+	}
+	char pre[48];
+	int n = snprintf(pre, sizeof(pre), "trustmilter[%ld]: ", d->log_pid);
+	struct iovec v[3] = {
+		{ pre, n > 0 && (size_t)n < sizeof(pre) ? (size_t)n : 0 },
+		{ (void *)line, len },
+		{ "\n", 1 },
+	};
+	(void)!writev(2, v, 3);
 }

@@ -22,6 +22,9 @@ struct daemon {
 	pthread_mutex_t lock;
 	tm_env *env;              /* current environment; guarded by lock */
 	unsigned long reloads;    /* successful reloads, for the log; guarded by lock */
+	/* set before the workers start, read-only afterwards: */
+	int log_direct;           /* per-message lines straight to stderr (no syslog socket) */
+	long log_pid;             /* for their "trustmilter[PID]: " prefix */
 };
 
 /* daemon_init - empty state; daemon_swap_env installs the first environment. */
@@ -34,6 +37,10 @@ void daemon_destroy(struct daemon *d);
 
 /* daemon_env_acquire - a new reference to the current environment (never NULL once started). */
 tm_env *daemon_env_acquire(struct daemon *d);
+/* daemon_log_line - the one line per message: to syslog, or with
+ * log_direct as one write to standard error in syslog's LOG_PERROR form
+ * (glibc would otherwise try to reach /dev/log again for every line). */
+void daemon_log_line(const struct daemon *d, const char *line, size_t len);
 /* callbacks_handler - the milter events (callbacks.c); their arg is the
  * struct daemon. */
 const struct mp_handler *callbacks_handler(void);

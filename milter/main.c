@@ -342,7 +342,8 @@ static void drop_privileges(const char *user)
 static void restart_only(const conf *old, const conf *nc)
 {
 	static const char *const keys[] = { "milter.socket", "milter.user", "milter.pidfile",
-		"milter.socket_owner", "milter.syslog_facility", "audit.store", "metrics.listen" };
+		"milter.socket_owner", "milter.syslog_facility", "milter.log_stderr", "audit.store",
+		"metrics.listen" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(conf_str(old, keys[i]), conf_str(nc, keys[i])) != 0)
 			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", keys[i]);
@@ -432,6 +433,21 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
+/* log_setup - where log lines go once started: syslog, and in the
+ * foreground standard error as milter.log_stderr says. Without a syslog
+ * socket the per-message lines go to standard error directly. */
+static void log_setup(struct runtime *rt, const conf *c, int facility)
+{
+	const char *mode = conf_str(c, "milter.log_stderr");
+	int have_syslog = access(_PATH_LOG, W_OK) == 0;
+	int copy = rt->o.foreground && (strcmp(mode, "yes") == 0 ||
+		   (strcmp(mode, "auto") == 0 && (isatty(STDERR_FILENO) || !have_syslog)));
+	closelog();
+	openlog("trustmilter", LOG_PID | LOG_NDELAY | (copy ? LOG_PERROR : 0), facility);
+	rt->d.log_direct = copy && !have_syslog;
+	rt->d.log_pid = (long)getpid();
+}
+
 /* config_test - -n: load everything a start would load, report, exit. */
 static int config_test(const struct opts *o)
 {
@@ -468,11 +484,9 @@ int main(int argc, char **argv)
 		fatal("cannot initialise locks");
 	open_socket(c, &rt);
 	int ready = -1;
-	if (!rt.o.foreground) {
+	if (!rt.o.foreground)
 		ready = daemonize();
-		closelog();
-		openlog("trustmilter", LOG_PID | LOG_NDELAY, facility);
-	}
+	log_setup(&rt, c, facility);
 	if (conf_str(c, "milter.pidfile")[0] != '\0') {
 		str_copy(rt.pidfile, sizeof(rt.pidfile), conf_str(c, "milter.pidfile"),
 			 strlen(conf_str(c, "milter.pidfile")));

@@ -137,6 +137,12 @@ static const struct conf_key keys[] = {
 	  "User to run as after opening the socket (when started as root). Empty: no change." },
 	{ "milter.pidfile", CONF_STR, "", 0, 0, NULL, "Pid file to write. Empty: none." },
 	{ "milter.syslog_facility", CONF_STR, "mail", 0, 0, NULL, "Syslog facility." },
+	{ "milter.log_stderr", CONF_STR, "auto", 0, 0, "auto|yes|no",
+	  "In the foreground (-f), also write log lines to standard error: yes, no, or auto: "
+	  "only when standard error is a terminal or there is no syslog socket (/dev/log, as in "
+	  "many containers), so that under systemd, where both reach the journal, no line is "
+	  "logged twice. Without a syslog socket the per-message lines go to standard error "
+	  "alone." },
 	{ "milter.internal_networks", CONF_LIST, "127.0.0.0/8,::1/128", 0, 0, NULL,
 	  "Clients in these networks send outbound mail (with SMTP AUTH and outbound_daemons)." },
 	{ "milter.outbound_daemons", CONF_LIST, "", 0, 0, NULL,

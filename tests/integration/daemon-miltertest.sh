@@ -40,6 +40,7 @@ milter: {
   internal_networks = ["127.0.0.0/8", "10.0.0.0/8"];
   outbound_daemons = ["ORIGINATING"];
   drain_seconds = 5;
+  log_stderr = "yes";
 };
 EOF
 
@@ -233,4 +234,19 @@ grep -q "^idle: ok" "$TMP/timeouts.out"; ok $? "timeout: silence between command
 grep -q "^partial: closed" "$TMP/timeouts.out"; ok $? "timeout: a partly received command is cut after milter.timeout"
 grep -q "a command did not arrive within milter.timeout" "$TMP/milter-t.log"; ok $? "timeout: logged"
 kill -TERM "$MPID"; wait "$MPID"; MPID=
+
+# milter.log_stderr: "yes" (every run above) copies each line to standard
+# error; "no" keeps standard error for start-up errors only.
+sed 's/log_stderr = "yes";/log_stderr = "no";/' "$TMP/tm.conf" >"$TMP/tm-q.conf"
+"$BUILD/trustmilter" -f -c "$TMP/tm-q.conf" >"$TMP/milter-q.log" 2>&1 &
+MPID=$!
+for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+run_lua "log_stderr no: a message is still evaluated" '
+local conn = open("192.0.2.20", "mta.example.test")
+message(conn, "QQUIET1", "<bounce@example.test>", GOOD, "Hello.\r\n")
+if mt.getreply(conn) ~= SMFIR_CONTINUE and mt.getreply(conn) ~= SMFIR_ACCEPT then error("reply") end
+mt.disconnect(conn)'
+kill -TERM "$MPID"; wait "$MPID"; MPID=
+[ "$(grep -c 'QQUIET1' "$TMP/milter-q.log")" = 0 ]; ok $? "log_stderr no: no log line on standard error"
+grep -q 'QPASS1: dir=inbound' "$TMP/milter.log"; ok $? "log_stderr yes: the per-message line on standard error"
 exit 0

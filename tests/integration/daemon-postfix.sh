@@ -63,6 +63,7 @@ milter: {
   internal_networks = ["127.0.0.0/8", "::1/128"];
   drain_seconds = 20;
   timeout = 30;
+  log_stderr = "yes";
 };
 EOF
 	chmod 644 "$TMP/tm.conf.new"

@@ -68,6 +68,7 @@ spam: { dnsbl_zones = ["dnsbl.test"]; uribl_zones = ["uribl.test"]; };
 milter: {
   socket = "unix:$SOCK";
   socket_mode = 432;
+  log_stderr = "yes";
   $USERCONF
   internal_networks = ["127.0.0.0/8", "::1/128"];
   timeout = 30;

@@ -37,7 +37,7 @@ cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
-milter: { socket = "unix:$SOCK"; $USERCONF internal_networks = []; drain_seconds = 20; };
+milter: { socket = "unix:$SOCK"; $USERCONF internal_networks = []; drain_seconds = 20; log_stderr = "yes"; };
 audit: { store = "sqlite:$TMP/db/audit.db"; batch_size = 3; };
 metrics: { listen = "127.0.0.1:$MPORT"; };
 EOF
