@@ -12,6 +12,7 @@
  * need to see.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include "addr.h"
 #include "buf.h"
@@ -455,7 +456,8 @@ static void parse_address(struct parser *ps)
 /* addr_parse_list - see addr.h. */
 size_t addr_parse_list(const char *p, size_t n, struct addr_list *out)
 {
-	memset(out, 0, sizeof(*out));
+	/* a[] (12 KB) is not cleared: entries are copied in whole as count grows */
+	memset(out, 0, offsetof(struct addr_list, a));
 	struct parser ps = { .lx = { p, p ? n : 0, 0, 0 }, .out = out };
 	adv(&ps);
 	for (;;) {

@@ -52,7 +52,7 @@ struct addr_list {
 	size_t count;
 	int more;            /* more than ADDR_MAX addresses were present */
 	int syntax_error;    /* something could not be parsed */
-	struct addr a[ADDR_MAX];
+	struct addr a[ADDR_MAX];  /* the first count are valid; must stay last (see addr.c) */
 };
 
 /* addr_parse_list - parse an RFC 5322 address-list/mailbox-list (From, To,

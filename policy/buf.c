@@ -89,17 +89,29 @@ int buf_puts(buf *b, const char *s)
 /* buf_putc - append one byte. */
 int buf_putc(buf *b, int c)
 {
+	if (b->len + 1 < b->alloc && b->len < b->cap) {
+		b->data[b->len++] = (char)c;
+		b->data[b->len] = '\0';
+		return 0;
+	}
 	char ch = (char)c;
 	return buf_append(b, &ch, 1);
 }
 
-/* buf_vprintf - format into the free space, growing once if needed. */
+/* buf_vprintf - format into the free space; only when that is too small,
+ * grow and format a second time. */
 int buf_vprintf(buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	size_t room = b->alloc - b->len;    /* > 0: alloc > len always */
+	int n = vsnprintf(b->data + b->len, room, fmt, ap2);
 	va_end(ap2);
+	if (n >= 0 && (size_t)n < room && (size_t)n <= b->cap && b->len <= b->cap - (size_t)n) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	b->data[b->len] = '\0';            /* undo a partial or over-cap write */
 	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
 		return -1;
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <ctype.h>
 
@@ -328,9 +329,12 @@ dkim_verify *dkim_verify_new(dkim_engine *e, dns_budget *budget)
 {
 	if (e == NULL)
 		return NULL;
-	dkim_verify *v = calloc(1, sizeof(*v));
+	/* sigs[] (40 KB, last) is not cleared: each entry is written whole at
+	 * end of message before count covers it */
+	dkim_verify *v = malloc(sizeof(*v));
 	if (v == NULL)
 		return NULL;
+	memset(v, 0, offsetof(dkim_verify, sigs));
 	v->e = e;
 	v->budget = budget;
 	/* CRLF normalisation can double a value's length in the worst case */
@@ -398,16 +402,16 @@ int dkim_verify_header(dkim_verify *v, const char *name, size_t nlen, const char
 	buf_reset(v->field);
 	buf_append(v->field, name, nlen);
 	buf_putc(v->field, ':');
-	for (size_t i = 0; i < vlen; i++) {
-		char c = value[i];
-		if (c == '\r') {
+	/* runs between line ends are copied whole; CR, LF and CRLF become CRLF */
+	for (size_t i = 0; i < vlen;) {
+		size_t run = 0;
+		while (i + run < vlen && value[i + run] != '\r' && value[i + run] != '\n')
+			run++;
+		buf_append(v->field, value + i, run);
+		i += run;
+		if (i < vlen) {
 			buf_append(v->field, "\r\n", 2);
-			if (i + 1 < vlen && value[i + 1] == '\n')
-				i++;
-		} else if (c == '\n') {
-			buf_append(v->field, "\r\n", 2);
-		} else {
-			buf_putc(v->field, c);
+			i += value[i] == '\r' && i + 1 < vlen && value[i + 1] == '\n' ? 2 : 1;
 		}
 	}
 	size_t len = buf_len(v->field);

@@ -63,6 +63,8 @@ int dkim_verify_body(dkim_verify *v, const unsigned char *p, size_t n);
 /* dkim_verify_eom - finish; afterwards dkim_verify_count/sig are valid. */
 int dkim_verify_eom(dkim_verify *v);
 size_t dkim_verify_count(const dkim_verify *v);
+/* dkim_verify_sig - the i-th result, NULL past the end; the results are an
+ * array (&sig(v, 0)[i] == sig(v, i)) that lives as long as v. */
 const struct dkim_sig *dkim_verify_sig(const dkim_verify *v, size_t i);
 /* dkim_verify_ignored - signatures present beyond DKIM_MAX_SIGS. */
 size_t dkim_verify_ignored(const dkim_verify *v);

@@ -11,7 +11,9 @@
  *
  * Final answers are also kept in a small cache of our own (cache_get), for
  * their TTL: a hit is answered in the calling thread without touching
- * libunbound's asynchronous machinery (pipes to its resolving thread).
+ * libunbound's asynchronous machinery (pipes to its resolving thread). The
+ * cache and the answers share one ub_result through a reference count
+ * (struct held): a hit copies nothing.
  */
 #include <errno.h>
 #include <poll.h>
@@ -42,10 +44,19 @@
 /* Longest time an answer is kept, whatever its TTL says. */
 #define DNS_CACHE_TTL_MAX 3600
 
+/* held - one ub_result shared by the cache and the answers that point into
+ * it (their records' data); freed when the last of them lets go. */
+struct held {
+	int refs;               /* atomic: answers are freed on any thread */
+	struct ub_result *res;
+};
+
+static void held_unref(struct held *h);
+
 struct cache_slot {
 	char *key;              /* "TYPE/escaped-name", NULL if empty */
 	long long expires_ms;
-	struct ub_result *res;  /* our deep copy */
+	struct held *h;         /* one reference held by the slot */
 };
 
 struct dns_resolver {
@@ -179,7 +190,7 @@ void dns_free(dns_resolver *r)
 	pthread_cond_destroy(&r->cond);
 	for (size_t i = 0; i < DNS_CACHE_SLOTS; i++) {
 		free(r->cache[i].key);
-		ub_resolve_free(r->cache[i].res);
+		held_unref(r->cache[i].h);
 	}
 	pthread_mutex_destroy(&r->cache_lock);
 	free(r);
@@ -359,18 +370,43 @@ static const char *rcode_name(int rcode)
 	}
 }
 
-/* fill_answer - turn a finished ub_result into a (owned by a) answer. */
-static void fill_answer(dns_answer *a, struct ub_result *res, int rrtype)
+/* held_new - a held result with one reference; NULL when out of memory
+ * (res is then freed). */
+static struct held *held_new(struct ub_result *res)
 {
-	a->priv_ = res;
-	a->rcode = res->rcode;
-	if (res->answer_packet && res->answer_len > 0) {
-		a->packet = malloc((size_t)res->answer_len);
-		if (a->packet) {
-			memcpy(a->packet, res->answer_packet, (size_t)res->answer_len);
-			a->packet_len = (size_t)res->answer_len;
-		}
+	struct held *h = malloc(sizeof(*h));
+	if (h == NULL) {
+		ub_resolve_free(res);
+		return NULL;
 	}
+	h->refs = 1;
+	h->res = res;
+	return h;
+}
+
+/* held_ref - one more reference. */
+static struct held *held_ref(struct held *h)
+{
+	__atomic_add_fetch(&h->refs, 1, __ATOMIC_RELAXED);
+	return h;
+}
+
+/* held_unref - drop one reference (NULL accepted). */
+static void held_unref(struct held *h)
+{
+	if (h != NULL && __atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+		ub_resolve_free(h->res);
+		free(h);
+	}
+}
+
+/* fill_answer - turn a finished result into an answer, which takes over the
+ * caller's reference to h (its records point into h's data). */
+static void fill_answer(dns_answer *a, struct held *h, int rrtype)
+{
+	const struct ub_result *res = h->res;
+	a->priv_ = h;
+	a->rcode = res->rcode;
 	if (res->rcode == 3 || res->nxdomain) {
 		a->status = DNS_NXDOMAIN;
 		a->reason = "NXDOMAIN";
@@ -430,58 +466,6 @@ static void fill_answer(dns_answer *a, struct ub_result *res, int rrtype)
 	a->reason = "ok";
 }
 
-/* clone_result - a deep copy of res that ub_resolve_free() can free (every
- * member malloc'ed separately, as libunbound does); NULL when out of memory. */
-static struct ub_result *clone_result(const struct ub_result *res)
-{
-	struct ub_result *c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	*c = *res;
-	c->qname = c->canonname = c->why_bogus = NULL;
-	c->data = NULL;
-	c->len = NULL;
-	c->answer_packet = NULL;
-	int bad = 0;
-	if (res->qname && (c->qname = strdup(res->qname)) == NULL)
-		bad = 1;
-	if (res->canonname == res->qname)
-		c->canonname = c->qname;
-	else if (res->canonname && (c->canonname = strdup(res->canonname)) == NULL)
-		bad = 1;
-	if (res->why_bogus && (c->why_bogus = strdup(res->why_bogus)) == NULL)
-		bad = 1;
-	if (res->answer_packet && res->answer_len > 0) {
-		if ((c->answer_packet = malloc((size_t)res->answer_len)) == NULL)
-			bad = 1;
-		else
-			memcpy(c->answer_packet, res->answer_packet, (size_t)res->answer_len);
-	}
-	if (res->data != NULL && !bad) {
-		size_t n = 0;
-		while (res->data[n] != NULL)
-			n++;
-		c->data = calloc(n + 1, sizeof(*c->data));
-		c->len = calloc(n + 1, sizeof(*c->len));
-		if (c->data == NULL || c->len == NULL)
-			bad = 1;
-		for (size_t i = 0; i < n && !bad; i++) {
-			size_t l = res->len && res->len[i] > 0 ? (size_t)res->len[i] : 0;
-			if ((c->data[i] = malloc(l ? l : 1)) == NULL) {
-				bad = 1;
-				break;
-			}
-			memcpy(c->data[i], res->data[i], l);
-			c->len[i] = (int)l;
-		}
-	}
-	if (bad) {
-		ub_resolve_free(c);
-		return NULL;
-	}
-	return c;
-}
-
 /* cache_slot_of - the slot for (type, name) and its key text. */
 static struct cache_slot *cache_slot_of(dns_resolver *r, int rrtype, const char *qname,
 					char *key, size_t keysz)
@@ -493,45 +477,45 @@ static struct cache_slot *cache_slot_of(dns_resolver *r, int rrtype, const char 
 	return &r->cache[h % DNS_CACHE_SLOTS];
 }
 
-/* cache_get - a copy of a cached, unexpired answer, or NULL. */
-static struct ub_result *cache_get(dns_resolver *r, int rrtype, const char *qname)
+/* cache_get - a reference to a cached, unexpired answer, or NULL. */
+static struct held *cache_get(dns_resolver *r, int rrtype, const char *qname)
 {
 	char key[DNS_ESCAPED_MAX + 16];
-	struct ub_result *c = NULL;
+	struct held *h = NULL;
 	pthread_mutex_lock(&r->cache_lock);
 	struct cache_slot *sl = cache_slot_of(r, rrtype, qname, key, sizeof(key));
 	if (sl->key != NULL && strcmp(sl->key, key) == 0 && sl->expires_ms > now_ms())
-		c = clone_result(sl->res);
+		h = held_ref(sl->h);
 	pthread_mutex_unlock(&r->cache_lock);
-	return c;
+	return h;
 }
 
-/* cache_put - remember res for its TTL: only final answers (NOERROR with or
+/* cache_put - remember h for its TTL: only final answers (NOERROR with or
  * without data, NXDOMAIN) that are not bogus and carry a TTL; never errors,
- * so a SERVFAIL or timeout is retried by the next query. */
-static void cache_put(dns_resolver *r, int rrtype, const char *qname, const struct ub_result *res)
+ * so a SERVFAIL or timeout is retried by the next query. The slot takes
+ * its own reference; the answers share the result, nothing is copied. */
+static void cache_put(dns_resolver *r, int rrtype, const char *qname, struct held *h)
 {
+	const struct ub_result *res = h->res;
 	if ((res->rcode != 0 && res->rcode != 3) || res->bogus || res->ttl <= 0)
 		return;
 	char key[DNS_ESCAPED_MAX + 16];
-	struct ub_result *c = clone_result(res);
 	char *k = NULL;
-	if (c == NULL)
-		return;
+	struct held *old_h = NULL;
 	pthread_mutex_lock(&r->cache_lock);
 	struct cache_slot *sl = cache_slot_of(r, rrtype, qname, key, sizeof(key));
 	if ((k = strdup(key)) != NULL) {
-		struct cache_slot old = *sl;
 		int ttl = res->ttl < DNS_CACHE_TTL_MAX ? res->ttl : DNS_CACHE_TTL_MAX;
+		old_h = sl->h;
+		char *old_k = sl->key;
 		sl->key = k;
-		sl->res = c;
+		sl->h = held_ref(h);
 		sl->expires_ms = now_ms() + (long long)ttl * 1000;
-		c = old.res;
-		k = old.key;
+		k = old_k;
 	}
 	pthread_mutex_unlock(&r->cache_lock);
 	free(k);
-	ub_resolve_free(c);
+	held_unref(old_h);
 }
 
 /* answer_new - an empty answer. The record table (18 KB) is not cleared:
@@ -583,7 +567,7 @@ dns_answer *dns_query(dns_resolver *r, dns_budget *b, const char *name, size_t n
 	}
 	/* A cached answer still counts against the budget (above): SPF's
 	 * lookup limits count lookups, not packets. */
-	struct ub_result *hit = cache_get(r, rrtype, qname);
+	struct held *hit = cache_get(r, rrtype, qname);
 	if (hit != NULL) {
 		fill_answer(a, hit, rrtype);
 		return a;
@@ -615,8 +599,16 @@ dns_answer *dns_query(dns_resolver *r, dns_budget *b, const char *name, size_t n
 			b->errors++;
 		return a;
 	}
-	cache_put(r, rrtype, qname, q.result);
-	fill_answer(a, q.result, rrtype);
+	struct held *h = held_new(q.result);
+	if (h == NULL) {
+		a->status = DNS_TEMPFAIL;
+		a->reason = "out of memory";
+		if (b)
+			b->errors++;
+		return a;
+	}
+	cache_put(r, rrtype, qname, h);
+	fill_answer(a, h, rrtype);
 	if (a->status == DNS_TEMPFAIL && b)
 		b->errors++;
 	return a;
@@ -627,9 +619,7 @@ void dns_answer_free(dns_answer *a)
 {
 	if (a == NULL)
 		return;
-	if (a->priv_)
-		ub_resolve_free(a->priv_);
-	free(a->packet);
+	held_unref(a->priv_);
 	free(a);
 }
 

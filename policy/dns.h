@@ -70,8 +70,6 @@ typedef struct dns_answer {
 	size_t count;              /* records in rr[] */
 	struct dns_rr rr[DNS_MAX_RRS];
 	int truncated_set;         /* more than DNS_MAX_RRS records were answered */
-	unsigned char *packet;     /* the raw reply packet (for libopendkim), may be NULL */
-	size_t packet_len;
 	void *priv_;               /* owned by dns.c */
 } dns_answer;
 

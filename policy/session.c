@@ -133,11 +133,13 @@ static void message_clear(session *s)
 	findings_reset(s->f);
 	dkim_verify_free(s->dkim);
 	s->dkim = NULL;
+	s->nsigs = 0;
+	s->sigs = NULL;
 	mime_free(s->mime);
 	s->mime = NULL;
 	s->mime_begun = 0;
 	memset(&s->iprev, 0, sizeof(s->iprev));
-	memset(&s->spam, 0, sizeof(s->spam));
+	spam_outcome_reset(&s->spam);
 	verdict_clear(&s->v);
 	free(s->authres);
 	free(s->compliance);
@@ -396,12 +398,15 @@ static void eval_spf(session *s)
 static void eval_dkim(session *s)
 {
 	s->nsigs = 0;
+	s->sigs = NULL;
 	if (s->dkim == NULL)
 		return;
 	dkim_verify_eom(s->dkim);
 	size_t n = dkim_verify_count(s->dkim);
-	for (size_t i = 0; i < n && i < DKIM_MAX_SIGS; i++)
-		s->sigs[s->nsigs++] = *dkim_verify_sig(s->dkim, i);
+	s->nsigs = n < DKIM_MAX_SIGS ? n : DKIM_MAX_SIGS;
+	s->sigs = dkim_verify_sig(s->dkim, 0);
+	if (s->sigs == NULL)
+		s->nsigs = 0;
 	if (dkim_verify_ignored(s->dkim))
 		findings_add(s->f, "dkim.too_many_signatures", "%zu signatures beyond the first %d ignored",
 		             dkim_verify_ignored(s->dkim), DKIM_MAX_SIGS);

@@ -81,7 +81,7 @@ struct session {
 	char spf_ip[64];           /* the address SPF was evaluated for */
 	int spf_evaluated;
 	size_t nsigs;
-	struct dkim_sig sigs[DKIM_MAX_SIGS];
+	const struct dkim_sig *sigs; /* nsigs results, owned by dkim (kept until the next message) */
 	struct dmarc_outcome dmarc;
 	int dmarc_evaluated;
 	struct unsub_outcome unsub;

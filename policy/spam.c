@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
@@ -45,7 +46,8 @@ static const char *const doc_ext[] = {
 struct ctx {
 	const struct spam_input *in;
 	struct spam_outcome *out;
-	struct format_outcome fo;
+	const struct format_outcome *fo; /* the session's, or fo_own */
+	struct format_outcome *fo_own;   /* computed here when the caller has none */
 	char from_org[256];           /* organizational domain of the From domain */
 	char subject[SUBJECT_MAX];
 	size_t subject_len;
@@ -364,37 +366,37 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 
 static void sig_date_missing(struct ctx *c, const struct spam_def *d)
 {
-	if (c->fo.date_status == FORMAT_DATE_MISSING)
+	if (c->fo->date_status == FORMAT_DATE_MISSING)
 		HIT(c, d, "no Date field");
 }
 
 static void sig_date_invalid(struct ctx *c, const struct spam_def *d)
 {
-	if (c->fo.date_status == FORMAT_DATE_INVALID)
+	if (c->fo->date_status == FORMAT_DATE_INVALID)
 		HIT(c, d, "the Date field is not an RFC 5322 date");
 }
 
 static void sig_date_future(struct ctx *c, const struct spam_def *d)
 {
-	if (c->fo.date_status == FORMAT_DATE_OK && c->fo.date > c->in->now + DATE_FUTURE_SECS)
-		HIT(c, d, "Date is %.0f hours in the future", (double)(c->fo.date - c->in->now) / 3600);
+	if (c->fo->date_status == FORMAT_DATE_OK && c->fo->date > c->in->now + DATE_FUTURE_SECS)
+		HIT(c, d, "Date is %.0f hours in the future", (double)(c->fo->date - c->in->now) / 3600);
 }
 
 static void sig_date_past(struct ctx *c, const struct spam_def *d)
 {
-	if (c->fo.date_status == FORMAT_DATE_OK && c->fo.date < c->in->now - DATE_PAST_SECS)
-		HIT(c, d, "Date is %.0f days in the past", (double)(c->in->now - c->fo.date) / 86400);
+	if (c->fo->date_status == FORMAT_DATE_OK && c->fo->date < c->in->now - DATE_PAST_SECS)
+		HIT(c, d, "Date is %.0f days in the past", (double)(c->in->now - c->fo->date) / 86400);
 }
 
 static void sig_msgid_missing(struct ctx *c, const struct spam_def *d)
 {
-	if (c->fo.msgid_status == FORMAT_MSGID_MISSING)
+	if (c->fo->msgid_status == FORMAT_MSGID_MISSING)
 		HIT(c, d, "no Message-ID field");
 }
 
 static void sig_msgid_invalid(struct ctx *c, const struct spam_def *d)
 {
-	if (c->fo.msgid_status == FORMAT_MSGID_INVALID)
+	if (c->fo->msgid_status == FORMAT_MSGID_INVALID)
 		HIT(c, d, "Message-ID is not one valid msg-id");
 }
 
@@ -446,8 +448,8 @@ static int domain_in_text(const char *t, char *dom, size_t dsz)
 
 static void sig_from_display_address(struct ctx *c, const struct spam_def *d)
 {
-	for (size_t i = 0; i < c->fo.from.count; i++) {
-		const struct addr *a = &c->fo.from.a[i];
+	for (size_t i = 0; i < c->fo->from.count; i++) {
+		const struct addr *a = &c->fo->from.a[i];
 		char disp[ADDR_DISPLAY_MAX * 2], dom[256], org[256], forg[256];
 		size_t l = spam_decode_2047(a->display, strlen(a->display), disp, sizeof(disp) - 1);
 		disp[l] = '\0';
@@ -935,7 +937,7 @@ int spam_conf_check(const conf *c, char *err, size_t errlen)
 /* spam_evaluate - facts first, then every table row in order. */
 void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 {
-	memset(out, 0, sizeof(*out));
+	spam_outcome_reset(out);
 	out->evaluated = 1;
 	struct ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -943,12 +945,17 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 	c->in = in;
 	c->out = out;
 	c->dns_max = (unsigned)conf_int(in->conf, "spam.max_dns_queries");
-	if (in->fo != NULL)
-		c->fo = *in->fo;
-	else
-		format_check(in->hdrs, NULL, &c->fo);
-	if (c->fo.from_domain[0])
-		org_domain(c->fo.from_domain, c->from_org, sizeof(c->from_org));
+	c->fo = in->fo;
+	if (c->fo == NULL) {
+		if ((c->fo_own = malloc(sizeof(*c->fo_own))) == NULL) {
+			free(c);
+			return;
+		}
+		format_check(in->hdrs, NULL, c->fo_own);
+		c->fo = c->fo_own;
+	}
+	if (c->fo->from_domain[0])
+		org_domain(c->fo->from_domain, c->from_org, sizeof(c->from_org));
 	const struct hdr_field *subj = hdr_find(in->hdrs, "Subject", 0);
 	if (subj) {
 		c->has_subject = 1;
@@ -973,5 +980,12 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 		table[i].fn(c, &table[i]);
 	}
 	urls_free(c->urls);
+	free(c->fo_own);
 	free(c);
+}
+
+/* spam_outcome_reset - see spam.h. */
+void spam_outcome_reset(struct spam_outcome *o)
+{
+	memset(o, 0, offsetof(struct spam_outcome, signals));
 }

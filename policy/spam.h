@@ -49,8 +49,13 @@ struct spam_outcome {
 	size_t nsignals;
 	int more;                     /* signals past SPAM_MAX_SIGNALS (counted in score) */
 	unsigned dns_queries;         /* queries the engine made */
-	struct spam_signal signals[SPAM_MAX_SIGNALS];
+	struct spam_signal signals[SPAM_MAX_SIGNALS]; /* must stay last: see spam_outcome_reset */
 };
+
+/* spam_outcome_reset - an empty outcome (not evaluated, no signals). The
+ * signal table (19 KB) is not cleared: entries are written whole as
+ * nsignals grows. */
+void spam_outcome_reset(struct spam_outcome *o);
 
 struct spam_input {
 	const conf *conf;

@@ -55,7 +55,7 @@ static long ci_find(const char *p, size_t n, const char *word)
 	unsigned char fu = (unsigned char)toupper(f);
 	for (size_t i = 0; i + wl <= n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if ((c == f || c == fu) && mem_caseeq(p + i, wl, word, wl))
+		if ((c == f || c == fu) && mem_caseeq(p + i + 1, wl - 1, word + 1, wl - 1))
 			return (long)i;
 	}
 	return -1;
@@ -264,7 +264,7 @@ void urls_scan_text(struct url_set *u, const char *p, size_t n)
 {
 	size_t found = 0;
 	for (size_t i = 0; i < n; i++) {
-		char c = (char)tolower((unsigned char)p[i]);
+		char c = (char)(p[i] | 0x20);    /* ASCII lower case for letters; others cannot match */
 		if (c != 'h' && c != 'w')
 			continue;
 		if (i > 0 && (isalnum((unsigned char)p[i - 1]) || p[i - 1] == '.' || p[i - 1] == '-' ||

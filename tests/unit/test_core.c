@@ -27,6 +27,19 @@ static void test_buf(void)
 	T_INT(buf_len(b), 3, "buf: length counts NUL bytes");
 	buf_free(b);
 	buf_free(NULL);
+	b = buf_new(1000);
+	T_INT(buf_printf(b, "%s-%d", "ab", 7), 0, "buf: printf within the first allocation");
+	T_INT(buf_printf(b, "%0300d|", 5), 0, "buf: printf that must grow the buffer");
+	T_INT(buf_len(b), 4 + 301, "buf: length after growing printf");
+	T_OK(memcmp(buf_data(b), "ab-70000", 8) == 0 && buf_data(b)[304] == '|' && buf_data(b)[305] == '\0',
+	     "buf: growing printf keeps what came before and terminates");
+	T_INT(buf_printf(b, "%0800d", 1), -1, "buf: printf past the cap after a partial write");
+	T_INT(buf_len(b), 305, "buf: refused printf leaves the length");
+	T_OK(buf_data(b)[305] == '\0', "buf: refused printf leaves the terminator");
+	for (int i = 0; i < 100; i++)
+		buf_putc(b, 'z');
+	T_INT(buf_len(b), 405, "buf: putc grows the buffer");
+	buf_free(b);
 	char d[4];
 	T_INT(str_copy(d, sizeof(d), "abcdef", 6), -1, "str_copy: reports truncation");
 	T_STR(d, "abc", "str_copy: truncates and terminates");
