@@ -24,9 +24,17 @@
  * callback (no DNS spent on them) and report permerror with the parse error.
  * Signatures past DKIM_MAX_SIGS are ignored the same way and counted.
  *
+ * The body never reaches the library: at end of headers it has verified
+ * the header signatures, and for each one that passed we hash the body
+ * ourselves (bodyhash.c: libopendkim's canonicalizer costs a function call
+ * per byte). At end of message the library compares its hash of an empty
+ * body; for those signatures our comparison with bh= replaces its body
+ * verdict (classify).
+ *
  * Never calls dkim_ohdrs() (heap overflow on a z= tag over 32 KB, OpenDKIM
  * issue #433); header fields are capped before the library sees them.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -42,9 +50,11 @@
 extern DKIM *odkim_verify(DKIM_LIB *lib, const unsigned char *id, void *memclosure,
                           DKIM_STAT *statp) __asm__("dkim_verify");
 
+#include <openssl/evp.h>
 #include "dkim.h"
 #include "buf.h"
 #include "keycache.h"
+#include "bodyhash.h"
 
 #define KEY_RECORD_MAX 4096   /* joined TXT key record we accept; the library's own
                                * buffer is 1 KB (BUFRSZ), so this is only a parse bound */
@@ -63,6 +73,13 @@ struct key_note {
 	const DKIM_SIGINFO *sig;
 	enum key_state st;
 	char reason[96];
+};
+
+/* body - our body hash for one signature whose header signature verified. */
+struct body {
+	const DKIM_SIGINFO *sig;
+	bodyhash *h;
+	int match;                /* at end of message: the hash equals bh= */
 };
 
 /* sigfield - one DKIM-Signature field as fed, in header order. */
@@ -85,6 +102,8 @@ struct dkim_verify {
 	struct sigfield sf[DKIM_MAX_SIGS];
 	size_t nnotes;
 	struct key_note notes[DKIM_MAX_SIGS];
+	size_t nbodies;
+	struct body bodies[DKIM_MAX_SIGS];
 	size_t count, ignored;
 	struct dkim_sig sigs[DKIM_MAX_SIGS];
 };
@@ -362,6 +381,8 @@ void dkim_verify_free(dkim_verify *v)
 		return;
 	if (v->dkim != NULL)
 		dkim_free(v->dkim);
+	for (size_t i = 0; i < v->nbodies; i++)
+		bodyhash_free(v->bodies[i].h);
 	buf_free(v->field);
 	free(v);
 }
@@ -450,7 +471,38 @@ refused:
 	return -1;
 }
 
-/* dkim_verify_eoh - end of headers. */
+/* body_start - a body hash for sig, whose header signature verified:
+ * its body canonicalization, hash and l= as the library parsed them. */
+static int body_start(dkim_verify *v, DKIM_SIGINFO *sig)
+{
+	dkim_canon_t hc = DKIM_CANON_SIMPLE, bc = DKIM_CANON_SIMPLE;
+	dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+	if (dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK ||
+	    dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
+		return -1;
+	long long limit = -1;
+	const unsigned char *l = dkim_sig_gettagvalue(sig, 0, (unsigned char *)"l");
+	if (l != NULL) {
+		/* the library accepted the tag: digits only; larger than any
+		 * body we could receive is the same as no cut */
+		limit = 0;
+		for (; *l >= '0' && *l <= '9'; l++)
+			limit = limit > (LLONG_MAX - 9) / 10 ? LLONG_MAX : limit * 10 + (*l - '0');
+	}
+	struct body *b = &v->bodies[v->nbodies];
+	b->sig = sig;
+	b->match = 0;
+	b->h = bodyhash_new(bc == DKIM_CANON_RELAXED ? BODYHASH_RELAXED : BODYHASH_SIMPLE,
+	                    alg == DKIM_SIGN_RSASHA1 ? BODYHASH_SHA1 : BODYHASH_SHA256, limit);
+	if (b->h == NULL)
+		return -1;
+	v->nbodies++;
+	return 0;
+}
+
+/* dkim_verify_eoh - end of headers. The library verifies the header
+ * signatures here; the body hash is ours (bodyhash.c), so the body is
+ * hashed only for signatures that verified, and never by the library. */
 int dkim_verify_eoh(dkim_verify *v)
 {
 	if (v == NULL || v->state != 0)
@@ -459,10 +511,25 @@ int dkim_verify_eoh(dkim_verify *v)
 	if (v->broken)
 		return -1;
 	DKIM_STAT st = dkim_eoh(v->dkim);
-	if (st == DKIM_STAT_OK || st == DKIM_STAT_NOSIG)
+	if (st == DKIM_STAT_NOSIG)
 		return 0;
-	lib_fail(v, "dkim_eoh", st);
-	return -1;
+	if (st != DKIM_STAT_OK) {
+		lib_fail(v, "dkim_eoh", st);
+		return -1;
+	}
+	DKIM_SIGINFO **list = NULL;
+	int nsigs = 0;
+	if (dkim_getsiglist(v->dkim, &list, &nsigs) != DKIM_STAT_OK)
+		nsigs = 0;
+	for (int i = 0; i < nsigs && i < DKIM_MAX_SIGS; i++) {
+		unsigned flags = dkim_sig_getflags(list[i]);
+		if ((flags & DKIM_SIGFLAG_PASSED) && !(flags & DKIM_SIGFLAG_IGNORE) &&
+		    body_start(v, list[i]) != 0) {
+			lib_fail(v, "body hash", DKIM_STAT_NORESOURCE);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* dkim_verify_body - one body chunk in wire form. */
@@ -472,12 +539,50 @@ int dkim_verify_body(dkim_verify *v, const unsigned char *p, size_t n)
 		return -1;
 	if (v->broken || n == 0)
 		return 0;
-	DKIM_STAT st = dkim_body(v->dkim, (unsigned char *)(uintptr_t)p, n);
-	if (st != DKIM_STAT_OK) {
-		lib_fail(v, "dkim_body", st);
-		return -1;
-	}
+	for (size_t i = 0; i < v->nbodies; i++)
+		if (bodyhash_update(v->bodies[i].h, p, n) != 0) {
+			lib_fail(v, "body hash", DKIM_STAT_INTERNAL);
+			return -1;
+		}
 	return 0;
+}
+
+/* bh_equal - the digest (d, dn) in base64 against the bh= value, whose
+ * folding whitespace does not count. */
+static int bh_equal(const unsigned char *d, int dn, const unsigned char *bh)
+{
+	unsigned char enc[BODYHASH_MAX * 2];
+	if (bh == NULL || dn <= 0 || EVP_EncodeBlock(enc, d, dn) <= 0)
+		return 0;
+	const unsigned char *e = enc;
+	for (; *bh != '\0'; bh++) {
+		if (*bh == ' ' || *bh == '\t' || *bh == '\r' || *bh == '\n')
+			continue;
+		if (*bh != *e++)
+			return 0;
+	}
+	return *e == '\0';
+}
+
+/* bodies_finish - compare every body hash with its signature's bh=. */
+static void bodies_finish(dkim_verify *v)
+{
+	for (size_t i = 0; i < v->nbodies; i++) {
+		struct body *b = &v->bodies[i];
+		unsigned char d[BODYHASH_MAX];
+		int dn = bodyhash_final(b->h, d);
+		b->match = bh_equal(d, dn, dkim_sig_gettagvalue((DKIM_SIGINFO *)(uintptr_t)b->sig, 0,
+		                                                (unsigned char *)"bh"));
+	}
+}
+
+/* body_of - our body hash for sig, or NULL. */
+static const struct body *body_of(const dkim_verify *v, const DKIM_SIGINFO *sig)
+{
+	for (size_t i = 0; i < v->nbodies; i++)
+		if (v->bodies[i].sig == sig)
+			return &v->bodies[i];
+	return NULL;
 }
 
 /* dkim_hlist_parse - see dkim.h. */
@@ -565,6 +670,17 @@ static void classify(dkim_verify *v, DKIM_SIGINFO *sig, size_t idx, struct dkim_
 	unsigned flags = dkim_sig_getflags(sig);
 	int err = dkim_sig_geterror(sig);
 	int bh = dkim_sig_getbh(sig);
+	/* The library saw no body: for a header signature that verified, its
+	 * own body verdict (BADSIG for a mismatch, TOOLARGE_L for l= past the
+	 * end) is about an empty body; ours replaces it. Other errors (t=s
+	 * subdomain, required header unsigned) stand. */
+	const struct body *b = body_of(v, sig);
+	if ((flags & DKIM_SIGFLAG_PASSED) && b != NULL) {
+		bh = b->match ? DKIM_SIGBH_MATCH : DKIM_SIGBH_MISMATCH;
+		if (err == DKIM_SIGERROR_BADSIG || err == DKIM_SIGERROR_TOOLARGE_L ||
+		    err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_UNKNOWN)
+			err = b->match ? DKIM_SIGERROR_OK : DKIM_SIGERROR_BADSIG;
+	}
 	unsigned bits = 0;
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		out->key_bits = bits;
@@ -617,6 +733,8 @@ int dkim_verify_eom(dkim_verify *v)
 	if (v->state == 0 && dkim_verify_eoh(v) < 0 && !v->broken)
 		return -1;
 	v->state = 2;
+	if (!v->broken)
+		bodies_finish(v);
 	int rc = 0;
 	DKIM_SIGINFO **list = NULL;
 	int nsigs = 0;

@@ -1,6 +1,7 @@
 /*
  * dkim - DKIM verification (RFC 6376, RFC 8301, RFC 8463) with libopendkim,
- * all key lookups through our dns resolver.
+ * all key lookups through our dns resolver, the body hash our own
+ * (bodyhash.h).
  *
  * dkim_engine is the process-wide libopendkim handle (created once, before any
  * thread starts, with the DNS hooks bound to a dns_resolver). A dkim_verify is
