@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libpsl.h>
@@ -60,9 +61,9 @@ struct ctx {
 	const struct dmarc_dns_view *v;
 	dns_budget *budget;
 	size_t n;
-	struct lookup lk[DMARC_MAX_LOOKUPS];
 	unsigned queries;
 	int multiple_seen;
+	struct lookup lk[DMARC_MAX_LOOKUPS]; /* the first n are valid (cleared as taken); last */
 };
 
 /* The records one tree walk found, longest name first. */
@@ -726,11 +727,12 @@ int dmarc_evaluate_view(const struct dmarc_dns_view *v, dns_budget *budget, enum
 		return 0;
 	}
 	str_copy(out->from_domain, sizeof(out->from_domain), author, strlen(author));
-	struct ctx *c = calloc(1, sizeof(*c));
+	struct ctx *c = malloc(sizeof(*c));
 	if (c == NULL) {
 		set_result(out, AR_TEMPERROR, "out of memory");
 		return -1;
 	}
+	memset(c, 0, offsetof(struct ctx, lk));
 	c->v = v;
 	c->budget = budget;
 	struct eval e = { .c = c, .mode = mode, .author = author, .org = author };

@@ -495,8 +495,8 @@ static void check_bytes(const hdr_set *h, findings *f)
 	}
 }
 
-/* format_check - see format.h. */
-void format_check(const hdr_set *h, findings *f, struct format_outcome *out)
+/* format_outcome_reset - see format.h. */
+void format_outcome_reset(struct format_outcome *out)
 {
 	/* field by field: the address table (12 KB) is valid up to its count */
 	out->from_status = 0;
@@ -507,6 +507,12 @@ void format_check(const hdr_set *h, findings *f, struct format_outcome *out)
 	out->date_zone = 0;
 	out->msgid_status = 0;
 	out->message_id[0] = '\0';
+}
+
+/* format_check - see format.h. */
+void format_check(const hdr_set *h, findings *f, struct format_outcome *out)
+{
+	format_outcome_reset(out);
 	check_from(h, f, out);
 	check_sender(h, f);
 	check_date(h, f, out);

@@ -75,6 +75,9 @@ struct format_outcome {
 	char message_id[FORMAT_MSGID_MAX]; /* "<left@right>", CFWS removed, when OK */
 };
 
+/* format_outcome_reset - an empty outcome (nothing checked); the address
+ * table is not cleared, only its count. */
+void format_outcome_reset(struct format_outcome *out);
 /* format_check - run all checks on h, add findings to f (may be NULL), fill out. */
 void format_check(const hdr_set *h, findings *f, struct format_outcome *out);
 

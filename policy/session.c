@@ -8,6 +8,7 @@
  * provider readiness; then the verdict funnel and the headers to add.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,6 +63,8 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen)
 		? DMARC_MODE_RFC7489 : DMARC_MODE_RFC9989;
 	env_hostname(c, "authserv_id", e->authserv_id, sizeof(e->authserv_id));
 	env_hostname(c, "hostname", e->hostname, sizeof(e->hostname));
+	e->compliance_name = conf_str(c, "header.compliance");
+	e->compliance_len = strlen(e->compliance_name);
 	return e;
 fail:
 	tm_env_unref(e);
@@ -111,9 +114,13 @@ static void record_message(session *s)
 /* session_new - one connection. */
 session *session_new(tm_env *env)
 {
-	session *s = calloc(1, sizeof(*s));
+	session *s = malloc(sizeof(*s));    /* ~60 KB: most of it tables cleared on use */
 	if (s == NULL)
 		return NULL;
+	memset(s, 0, offsetof(session, fo));
+	format_outcome_reset(&s->fo);
+	unsub_outcome_reset(&s->unsub);
+	spam_outcome_reset(&s->spam);
 	s->env = tm_env_ref(env);
 	s->hdrs = hdr_new((size_t)conf_int(env->conf, "limits.header_count"),
 	                  (size_t)conf_int(env->conf, "limits.header_bytes"));
@@ -314,12 +321,12 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 		findings_add(s->f, "format.header_name", "a header field name has invalid characters");
 	if (s->dkim)
 		dkim_verify_header(s->dkim, name, nlen, value, vlen);
-	const char *comp = conf_str(s->env->conf, "header.compliance");
+	const char *comp = s->env->compliance_name;
 	if (mem_caseeq(name, nlen, "Authentication-Results", 22)) {
 		s->ar_seen++;
 		if (is_ours(s, value, vlen))
 			note_removal(s, "Authentication-Results", s->ar_seen);
-	} else if (comp[0] && mem_caseeq(name, nlen, comp, strlen(comp))) {
+	} else if (comp[0] && mem_caseeq(name, nlen, comp, s->env->compliance_len)) {
 		/* any incoming compliance header claims to be ours: drop it */
 		note_removal(s, comp, ++s->comp_seen);
 	}
@@ -617,7 +624,7 @@ static void add_headers(session *s)
 	s->compliance = compliance_build(s);
 	if (s->authres)
 		verdict_add_header(&s->v, "Authentication-Results", s->authres);
-	const char *comp = conf_str(s->env->conf, "header.compliance");
+	const char *comp = s->env->compliance_name;
 	if (s->compliance && comp[0])
 		verdict_add_header(&s->v, comp, s->compliance);
 	if (conf_bool(s->env->conf, "header.received_spf") && s->spf_evaluated) {

@@ -31,6 +31,8 @@ struct tm_env {
 	enum dmarc_mode dmarc_mode;
 	char authserv_id[256];
 	char hostname[256];
+	const char *compliance_name; /* header.compliance (in conf): read for every header field */
+	size_t compliance_len;
 	store *store;              /* audit store (not owned; outlives reloads), or NULL */
 	metrics *metrics;          /* live counters (not owned), or NULL */
 };
@@ -75,8 +77,6 @@ struct session {
 	/* results, valid after eom */
 	int evaluated;
 	char from_domain[256];     /* the single From domain, "" when there is none */
-	struct format_outcome fo;  /* the header format checks of this message (eval_from);
-	                            * fo.from is the first From field, parsed */
 	struct spf_outcome spf;
 	char spf_ip[64];           /* the address SPF was evaluated for */
 	int spf_evaluated;
@@ -84,7 +84,6 @@ struct session {
 	const struct dkim_sig *sigs; /* nsigs results, owned by dkim (kept until the next message) */
 	struct dmarc_outcome dmarc;
 	int dmarc_evaluated;
-	struct unsub_outcome unsub;
 	int bulk;
 	char bulk_reason[128];
 	char campaign[256];
@@ -92,9 +91,14 @@ struct session {
 	mime_walker *mime;         /* the body's MIME walk for the spam signals (NULL: spam off) */
 	int mime_begun;
 	struct iprev_outcome iprev; /* RFC 8601 iprev of the client (AR_NONE: not checked) */
-	struct spam_outcome spam;  /* score and signals (spam.evaluated 0: not run) */
 	char *authres;             /* Authentication-Results value (after the field name) */
 	char *compliance;          /* compliance header value */
+	/* Last, from fo on: large outcomes whose tables are valid up to their
+	 * counts; session_new clears only their heads (the *_reset functions). */
+	struct format_outcome fo;  /* the header format checks of this message (eval_from);
+	                            * fo.from is the first From field, parsed */
+	struct unsub_outcome unsub;
+	struct spam_outcome spam;  /* score and signals (spam.evaluated 0: not run) */
 };
 
 /* authres_build - the Authentication-Results value for s (heap string). */

@@ -18,6 +18,7 @@
  * say exactly what to fix.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 #include "unsub.h"
@@ -79,7 +80,7 @@ static int uri_ok(const char *u, size_t n)
  * more set uri_too_long; neither is stored. */
 size_t unsub_parse(const char *p, size_t n, struct unsub_uris *out)
 {
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct unsub_uris, uri));   /* uri[] is written as count grows */
 	size_t i = 0;
 	for (;;) {
 		i = skip_cfws(p, n, i);
@@ -163,12 +164,19 @@ static int covers(const struct dkim_sig *s, const char *name)
 	return 0;
 }
 
+/* unsub_outcome_reset - see unsub.h. */
+void unsub_outcome_reset(struct unsub_outcome *out)
+{
+	memset(out, 0, offsetof(struct unsub_outcome, uris));
+	memset(&out->uris, 0, offsetof(struct unsub_uris, uri));
+}
+
 /* unsub_evaluate - the RFC 8058 verdict and provider readiness. */
 void unsub_evaluate(const hdr_set *h, const struct dkim_sig *sigs, size_t nsigs,
                     const int *sig_aligned, int dkim_authenticated, int spf_authenticated,
                     struct unsub_outcome *out, findings *f)
 {
-	memset(out, 0, sizeof(*out));
+	unsub_outcome_reset(out);
 	out->covered_sig = -1;
 	/* Microsoft (Outlook.com high-volume sender rules, 2025) asks for SPF,
 	 * DKIM and DMARC; a working unsubscribe is only recommended there. */

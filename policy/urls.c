@@ -55,7 +55,8 @@ static long ci_find(const char *p, size_t n, const char *word)
 	unsigned char fu = (unsigned char)toupper(f);
 	for (size_t i = 0; i + wl <= n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if ((c == f || c == fu) && mem_caseeq(p + i + 1, wl - 1, word + 1, wl - 1))
+		if ((c == f || c == fu) && (wl == 1 || tolower((unsigned char)p[i + 1]) == word[1]) &&
+		    mem_caseeq(p + i + 1, wl - 1, word + 1, wl - 1))
 			return (long)i;
 	}
 	return -1;
