@@ -156,7 +156,9 @@ static void prop(buf *seg, const char *name, const char *value)
 {
 	if (value[0] == '\0')
 		return;
-	buf_printf(seg, " %s=", name);
+	buf_putc(seg, ' ');
+	buf_puts(seg, name);
+	buf_putc(seg, '=');
 	authres_value(seg, value);
 }
 
@@ -250,7 +252,9 @@ char *compliance_build(const session *s)
 		/* "spam=SCORE; signals=a,b" (docs/HEADERS.md) */
 		buf_printf(seg, " spam=%.1f; signals=%s", s->spam.score, s->spam.nsignals ? "" : "none");
 		for (size_t i = 0; i < s->spam.nsignals; i++) {
-			buf_printf(seg, "%s%s", i ? "," : "", s->spam.signals[i].name);
+			if (i)
+				buf_putc(seg, ',');
+			buf_puts(seg, s->spam.signals[i].name);
 			fold_buf(&f, seg);
 		}
 		buf_putc(seg, ';');
@@ -259,7 +263,9 @@ char *compliance_build(const session *s)
 	size_t n = findings_count(s->f);
 	buf_printf(seg, " findings=%s", n ? "" : "none");
 	for (size_t i = 0; i < n; i++) {
-		buf_printf(seg, "%s%s", i ? "," : "", findings_get(s->f, i)->name);
+		if (i)
+			buf_putc(seg, ',');
+		buf_puts(seg, findings_get(s->f, i)->name);
 		fold_buf(&f, seg);
 	}
 	return fold_end(&f, seg);

@@ -342,14 +342,20 @@ int session_log_line(const session *s, buf *o)
 	size_t n = findings_count(s->f);
 	if (n == 0)
 		buf_puts(o, "none");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(o, "%s%s", i ? "," : "", findings_get(s->f, i)->name);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(o, ',');
+		buf_puts(o, findings_get(s->f, i)->name);
+	}
 	if (s->spam.evaluated) {
 		buf_printf(o, " spam=%.1f signals=", s->spam.score);
 		if (s->spam.nsignals == 0)
 			buf_puts(o, "none");
-		for (size_t i = 0; i < s->spam.nsignals; i++)
-			buf_printf(o, "%s%s", i ? "," : "", s->spam.signals[i].name);
+		for (size_t i = 0; i < s->spam.nsignals; i++) {
+			if (i)
+				buf_putc(o, ',');
+			buf_puts(o, s->spam.signals[i].name);
+		}
 	}
 	buf_printf(o, " dns_queries=%u size=%llu rcpts=%u", s->budget.used, s->body_bytes, s->nrcpt);
 	return 0;

@@ -268,6 +268,9 @@ void urls_scan_text(struct url_set *u, const char *p, size_t n)
 		char c = (char)(p[i] | 0x20);    /* ASCII lower case for letters; others cannot match */
 		if (c != 'h' && c != 'w')
 			continue;
+		/* cheap look at the next byte first: "ht..." or "ww..." */
+		if (i + 1 >= n || (char)(p[i + 1] | 0x20) != (c == 'h' ? 't' : 'w'))
+			continue;
 		if (i > 0 && (isalnum((unsigned char)p[i - 1]) || p[i - 1] == '.' || p[i - 1] == '-' ||
 		              p[i - 1] == '/'))
 			continue;
