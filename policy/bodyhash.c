@@ -188,3 +188,8 @@ int bodyhash_final(bodyhash *h, unsigned char out[BODYHASH_MAX])
 		return -1;
 	return (int)len;
 }
+
+int bodyhash_short(const bodyhash *h)
+{
+	return h->limited && h->length < h->limit;
+}

@@ -33,6 +33,9 @@ int bodyhash_update(bodyhash *h, const unsigned char *p, size_t n);
 /* bodyhash_final - finish and write the digest to out; its length, or -1.
  * Once only. */
 int bodyhash_final(bodyhash *h, unsigned char out[BODYHASH_MAX]);
+/* bodyhash_short - after bodyhash_final: the canonicalized body was shorter
+ * than l= (RFC 6376 3.5: such a signature is not valid). */
+int bodyhash_short(const bodyhash *h);
 void bodyhash_free(bodyhash *h);
 
 #endif

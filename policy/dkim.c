@@ -80,6 +80,7 @@ struct body {
 	const DKIM_SIGINFO *sig;
 	bodyhash *h;
 	int match;                /* at end of message: the hash equals bh= */
+	int short_l;              /* the body was shorter than l= */
 };
 
 /* sigfield - one DKIM-Signature field as fed, in header order. */
@@ -491,7 +492,7 @@ static int body_start(dkim_verify *v, DKIM_SIGINFO *sig)
 	}
 	struct body *b = &v->bodies[v->nbodies];
 	b->sig = sig;
-	b->match = 0;
+	b->match = b->short_l = 0;
 	b->h = bodyhash_new(bc == DKIM_CANON_RELAXED ? BODYHASH_RELAXED : BODYHASH_SIMPLE,
 	                    alg == DKIM_SIGN_RSASHA1 ? BODYHASH_SHA1 : BODYHASH_SHA256, limit);
 	if (b->h == NULL)
@@ -573,6 +574,7 @@ static void bodies_finish(dkim_verify *v)
 		int dn = bodyhash_final(b->h, d);
 		b->match = bh_equal(d, dn, dkim_sig_gettagvalue((DKIM_SIGINFO *)(uintptr_t)b->sig, 0,
 		                                                (unsigned char *)"bh"));
+		b->short_l = bodyhash_short(b->h);
 	}
 }
 
@@ -679,7 +681,8 @@ static void classify(dkim_verify *v, DKIM_SIGINFO *sig, size_t idx, struct dkim_
 		bh = b->match ? DKIM_SIGBH_MATCH : DKIM_SIGBH_MISMATCH;
 		if (err == DKIM_SIGERROR_BADSIG || err == DKIM_SIGERROR_TOOLARGE_L ||
 		    err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_UNKNOWN)
-			err = b->match ? DKIM_SIGERROR_OK : DKIM_SIGERROR_BADSIG;
+			err = b->short_l ? DKIM_SIGERROR_TOOLARGE_L :
+			      b->match ? DKIM_SIGERROR_OK : DKIM_SIGERROR_BADSIG;
 	}
 	unsigned bits = 0;
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)

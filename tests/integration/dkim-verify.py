@@ -106,10 +106,11 @@ BASE = (b"From: Alice <alice@example.test>\r\n"
 HDRS = [b"from", b"to", b"subject", b"date", b"message-id"]
 
 
-def sign(msg, sel, keysel=None, alg=b"rsa-sha256", canon=(b"relaxed", b"relaxed"), hdrs=None):
+def sign(msg, sel, keysel=None, alg=b"rsa-sha256", canon=(b"relaxed", b"relaxed"), hdrs=None,
+         length=False):
     priv = KEYS[keysel or sel][0]
     sig = dkim.sign(msg, sel.encode(), DOM.encode(), priv, canonicalize=canon,
-                    signature_algorithm=alg, include_headers=hdrs or HDRS)
+                    signature_algorithm=alg, include_headers=hdrs or HDRS, length=length)
     return sig + msg
 
 
@@ -160,6 +161,16 @@ case("modified signed header fails", sign(BASE, "rsa2048").replace(b"Subject: he
 case("simple canon: whitespace change in body fails",
      sign(BASE, "rsa2048", canon=(b"simple", b"simple")).replace(b"some  spaced", b"some spaced"),
      [r"^fail .*body hash"])
+# l= (RFC 6376 3.5): only the first l bytes of the canonical body are signed
+for c in ((b"relaxed", b"relaxed"), (b"simple", b"simple")):
+    cn = c[1].decode()
+    case("l= %s: signed body passes" % cn, sign(BASE, "rsa2048", canon=c, length=True),
+         [r"^pass "])
+    case("l= %s: text after the signed length passes" % cn,
+         sign(BASE, "rsa2048", canon=c, length=True) + b"Appended after signing\r\n", [r"^pass "])
+    case("l= %s: body shorter than l= fails" % cn,
+         sign(BASE, "rsa2048", canon=c, length=True).replace(b"  some  spaced   text \r\n", b""),
+         [r"^fail .*body hash mismatch"])
 case("relaxed canon: whitespace change in body passes",
      sign(BASE, "rsa2048", canon=(b"relaxed", b"relaxed")).replace(b"some  spaced", b"some spaced"),
      [r"^pass "])

@@ -89,6 +89,16 @@ int main(void)
 			run(&vecs[i], chunks[c], got, sizeof(got));
 			T_STR(got, vecs[i].want, "%s (chunks of %zu)", vecs[i].what, chunks[c]);
 		}
+	/* l= past the end of the body: the signature is not valid (RFC 6376 3.5) */
+	static const struct { long long limit; int want; } cut[] = { { -1, 0 }, { 5, 0 }, { 16, 0 }, { 17, 1 } };
+	for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+		bodyhash *s = bodyhash_new(BODYHASH_SIMPLE, BODYHASH_SHA256, cut[i].limit);
+		bodyhash_update(s, (const unsigned char *)"Hello  world \t\r\n\r\n", 18);
+		unsigned char dd[BODYHASH_MAX];
+		bodyhash_final(s, dd);
+		T_INT(bodyhash_short(s), cut[i].want, "l=%lld against a 16-byte canonical body", cut[i].limit);
+		bodyhash_free(s);
+	}
 	/* a large body: many output blocks */
 	bodyhash *h = bodyhash_new(BODYHASH_RELAXED, BODYHASH_SHA256, -1);
 	for (int i = 0; i < 10000; i++)
