@@ -161,7 +161,8 @@ static enum mp_action cb_mail(void *priv, const char *path)
 		failed(c, "mail");
 	const char *auth = mp_macro(c->mc, "{auth_authen}");
 	pass_macro(c, "i", "i");
-	pass_macro(c, "{auth_authen}", "auth_authen");
+	if (auth != NULL)
+		session_set_macro(c->s, "auth_authen", auth);
 	char why[64];
 	enum direction d = decide_direction(tm_env_conf(c->env), c->ip, auth,
 					    mp_macro(c->mc, "{daemon_name}"), why, sizeof(why));

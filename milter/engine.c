@@ -36,14 +36,13 @@
 
 struct econn {
 	int fd;
-	int tcp;                    /* TCP: acknowledge each read at once (see serve) */
 	mp_conn *mp;
 	struct econn *prev, *next;
 };
 
 struct engine {
 	int lfd;
-	int tcp;                    /* the listener is a TCP socket */
+	int tcp;                    /* TCP: acknowledge each read at once (see serve) */
 	int stop_pipe[2];
 	unsigned timeout;
 	const struct mp_handler *h;
@@ -248,7 +247,7 @@ static void serve(engine *e, struct econn *ec)
 				       "the MTA was silent for an hour");
 			return;
 		}
-		if (ec->tcp) {
+		if (e->tcp) {
 			/* Acknowledge now. Postfix writes milter commands without
 			 * TCP_NODELAY and we answer none of them before end of
 			 * message: with a delayed ACK (up to 40 ms) its next small
@@ -300,7 +299,7 @@ static int spawn(engine *e);
 /* take - one accepted connection, from its first command to its end. */
 static void take(engine *e, int fd)
 {
-	struct econn ec = { .fd = fd, .tcp = e->tcp, .mp = mp_new(e->h, e->arg) };
+	struct econn ec = { .fd = fd, .mp = mp_new(e->h, e->arg) };
 	if (ec.mp == NULL) {
 		syslog(LOG_ERR, "milter connection: out of memory");
 		close(fd);

@@ -371,17 +371,24 @@ static void reload(struct runtime *rt)
 	syslog(LOG_INFO, "reloaded configuration from %s", conf_path(tm_env_conf(e)));
 }
 
+/* handled_signals - the signals the signal thread waits for (and every
+ * thread blocks): SIGUSR1 reload, SIGUSR2 internal exit, the rest stop. */
+static void handled_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 /* signal_thread - the only receiver of the signals we handle. */
 static void *signal_thread(void *arg)
 {
 	struct runtime *rt = arg;
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	handled_signals(&set);
 	for (;;) {
 		int sig;
 		if (sigwait(&set, &sig) != 0)
@@ -401,12 +408,7 @@ static void *signal_thread(void *arg)
 static void block_signals(void)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	handled_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

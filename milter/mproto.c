@@ -40,8 +40,6 @@ struct mp_conn {
 /* out_reserve - room for n more bytes; -1 past MP_MAX_OUT or on OOM. */
 static int out_reserve(mp_conn *c, size_t n)
 {
-	if (c->outoff > 0 && c->outoff == c->outlen)
-		c->outoff = c->outlen = 0;
 	if (n > MP_MAX_OUT || c->outlen + n > MP_MAX_OUT)
 		return -1;
 	if (c->outlen + n <= c->outcap)
