@@ -118,7 +118,13 @@ static int check_daemon_keys(const conf *c, char *err, size_t errlen)
 	uid_t uid;
 	gid_t gid;
 	if (user[0] != '\0' && getpwnam(user) == NULL) {
-		snprintf(err, errlen, "%s: milter.user \"%s\": no such user", path, user);
+		snprintf(err, errlen, "%s: milter.user \"%s\": no such user (create it, or name "
+			 "an existing unprivileged user)", path, user);
+		return -1;
+	}
+	if (user[0] == '\0' && geteuid() == 0) {
+		snprintf(err, errlen, "%s: refusing to run as root: milter.user is empty (name an "
+			 "unprivileged user, or \"root\" to keep root deliberately)", path);
 		return -1;
 	}
 	if (owner[0] != '\0' && owner_ids(owner, &uid, &gid) != 0) {
@@ -303,13 +309,56 @@ static int daemonize(void)
 	return p[1];
 }
 
+/* safe_owner - uid may own what we write as root: root or the starting user. */
+static int safe_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* pidfile_dir - open the pid file's directory and check that nobody but
+ * root (or the starting user) can change its entries: a pid file is written
+ * as root before the privilege drop, and in a directory others can write to
+ * they could plant a symbolic or hard link to any file root can write. The
+ * file is then opened relative to this descriptor, so the directory that was
+ * checked is the one written to. */
+static int pidfile_dir(const char *path, const char **base)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	*base = slash ? slash + 1 : path;
+	if (slash == path)
+		str_copy(dir, sizeof(dir), "/", 1);
+	else if (slash == NULL)
+		str_copy(dir, sizeof(dir), ".", 1);
+	else if (str_copy(dir, sizeof(dir), path, (size_t)(slash - path)) != 0)
+		fatal("pid file %s: name too long", path);
+	if (**base == '\0')
+		fatal("pid file %s: not a file name", path);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	if (dfd < 0 || fstat(dfd, &st) != 0)
+		fatal("pid file directory %s: %s", dir, strerror(errno));
+	if (!safe_owner(st.st_uid) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		fatal("pid file directory %s is writable by others than root: refusing to write "
+		      "%s there (use a directory like /run/trustmilter, mode 0755 root)", dir, *base);
+	return dfd;
+}
+
 /* write_pidfile - create and lock the pid file; a lock held by another
- * process means another daemon runs with this pid file. */
+ * process means another daemon runs with this pid file. A symbolic link,
+ * a hard link or anything but a regular file of ours is refused. */
 static int write_pidfile(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	const char *base;
+	int dfd = pidfile_dir(path, &base);
+	int fd = openat(dfd, base, O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
 	if (fd < 0)
-		fatal("pid file %s: %s", path, strerror(errno));
+		fatal("pid file %s: %s%s", path, strerror(errno),
+		      errno == ELOOP ? " (a symbolic link: refused)" : "");
+	close(dfd);
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || !safe_owner(st.st_uid))
+		fatal("pid file %s: not a regular file of ours with one link: refused", path);
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
 		fatal("pid file %s is locked: trustmilter is already running", path);
 	char num[32];
@@ -322,11 +371,17 @@ static int write_pidfile(const char *path)
 /* drop_privileges - become milter.user (only possible, and only needed, as root). */
 static void drop_privileges(const char *user)
 {
-	if (user[0] == '\0')
+	if (user[0] == '\0') {
+		if (geteuid() == 0)   /* check_daemon_keys refuses this; never run on as root by accident */
+			fatal("refusing to run as root: milter.user is empty");
 		return;
+	}
 	struct passwd *pw = getpwnam(user);
 	if (pw == NULL)
 		fatal("milter.user \"%s\": no such user", user);
+	if (pw->pw_uid == 0 && geteuid() == 0)
+		syslog(LOG_WARNING, "running as root (milter.user = \"root\"): a flaw in the message "
+		       "handling would give the sender root");
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid)
 		return;
 	if (geteuid() != 0)

@@ -133,7 +133,7 @@ enum mp_action reply_apply(mp_conn *mc, const struct verdict *v, int leadspc, co
 {
 	/* Header edits go with every action that lets the message through;
 	 * a rejected or deferred message is never delivered, so skip them. */
-	if (v->action == ACT_ACCEPT || v->action == ACT_QUARANTINE)
+	if (v->action == ACT_ACCEPT || v->action == ACT_JUNK || v->action == ACT_QUARANTINE)
 		edit_headers(mc, v, leadspc, qid);
 	switch (v->action) {
 	case ACT_QUARANTINE: {
@@ -151,6 +151,7 @@ enum mp_action reply_apply(mp_conn *mc, const struct verdict *v, int leadspc, co
 		return MP_REJECT;
 	case ACT_DISCARD:
 		return MP_DISCARD;
+	case ACT_JUNK:      /* delivered; X-Spam-Flag is among the headers */
 	case ACT_ACCEPT:
 	default:
 		/* CONTINUE, not ACCEPT: at end of message both accept, and

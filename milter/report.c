@@ -30,10 +30,10 @@
                                      the rest is counted under "(other)" */
 #define OUT_MAX (512u * 1024 * 1024)
 #define TOP_DEFAULT 20
-#define NACT 5
+#define NACT 6
 #define NSPAM 7
 
-static const char *const act_names[NACT] = { "accept", "quarantine", "tempfail", "reject", "discard" };
+static const char *const act_names[NACT] = { "accept", "quarantine", "tempfail", "reject", "discard", "junk" };
 static const char *const spam_buckets[NSPAM] = { "<0", "0-1", "1-3", "3-5", "5-10", ">=10", "unknown" };
 
 /* ---- a small string-keyed hash map ------------------------------------ */
@@ -579,7 +579,7 @@ static void csv_row(buf *o, const char *key, const struct measures *m)
 static void out_csv(buf *o, struct agg *g)
 {
 	buf_puts(o, "key,messages,spf_pass_rate,dkim_pass_rate,dmarc_pass_rate,spf_aligned_rate,"
-	            "dkim_aligned_rate,bulk,one_click_rate,tls_rate,accept,quarantine,tempfail,reject,discard\r\n");
+	            "dkim_aligned_rate,bulk,one_click_rate,tls_rate,accept,quarantine,tempfail,reject,discard,junk\r\n");
 	struct map *m = g->o->group ? &g->groups : &g->buckets;
 	struct entry *v = map_sorted(m);
 	for (size_t i = 0; i < m->n; i++) {
@@ -916,7 +916,8 @@ static const char *applied_disposition(const struct audit_record *r)
 		       ? "pass" : "none";
 	if (strcmp(r->action_enforced, "reject") == 0)
 		return "reject";
-	if (strcmp(r->action_enforced, "quarantine") == 0)
+	/* junk is quarantine in DMARC's words: "place into spam folder" */
+	if (strcmp(r->action_enforced, "quarantine") == 0 || strcmp(r->action_enforced, "junk") == 0)
 		return "quarantine";
 	return "none";
 }

@@ -241,6 +241,11 @@ char *compliance_build(const session *s)
 	fold_buf(&f, seg);
 	buf_printf(seg, " action=%s;", verdict_action_name(s->v.decided));
 	fold_buf(&f, seg);
+	if (s->v.dry_run) {
+		/* decided, not carried out (policy.mode = "monitor") */
+		buf_puts(seg, " mode=monitor;");
+		fold_buf(&f, seg);
+	}
 	buf_printf(seg, " bulk=%s;", s->bulk ? "yes" : "no");
 	fold_buf(&f, seg);
 	buf_printf(seg, " one-click=%s;", unsub_verdict_name(s->unsub.verdict));

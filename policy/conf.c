@@ -49,25 +49,36 @@ static const struct conf_key keys[] = {
 	  "Header fields kept per message; more gives the finding limits.headers." },
 	{ "limits.header_bytes", CONF_INT, "262144", 8192, 16777216, NULL,
 	  "Bytes of header fields kept per message; more gives the finding limits.headers." },
+	{ "policy.mode", CONF_STR, "monitor", 0, 0, "monitor|enforce",
+	  "monitor (the default): every message is checked, annotated (Authentication-Results, the "
+	  "compliance header), logged and recorded with the action the rules decide, but nothing "
+	  "is rejected, junked, held or deferred. enforce: the decided action is carried out. "
+	  "Read the log lines (action=... mode=monitor) for a while, then set mode = \"enforce\"." },
 	{ "policy.dry_run", CONF_BOOL, "false", 0, 0, NULL,
-	  "Decide and log every action, but only annotate: nothing is rejected, quarantined or "
-	  "deferred." },
+	  "Older name for monitor mode, kept as an alias: true means monitor whatever policy.mode "
+	  "says; false leaves policy.mode in charge." },
 	{ "policy.on_error", CONF_STR, "tempfail", 0, 0, "accept|tempfail",
 	  "What to do with a message when trustmilter itself fails (out of memory, internal error)." },
 	{ "policy.inbound.actions", CONF_LIST,
-	  "dmarc.disposition.reject=reject,dmarc.disposition.quarantine=quarantine,"
-	  "spam.score.reject=reject:550 5.7.1 Message rejected as spam,spam.score.quarantine=quarantine",
+	  "dmarc.disposition.reject=reject,dmarc.disposition.quarantine=junk,"
+	  "spam.score.reject=reject:550 5.7.1 Message rejected as spam,spam.score.quarantine=junk",
 	  0, 0, NULL,
-	  "Rules for inbound mail, \"FINDING=ACTION\" or \"FINDING=ACTION:CODE X.Y.Z text\". FINDING "
-	  "is a finding name or a prefix ending in '*'; ACTION is accept, quarantine, tempfail, "
-	  "reject or discard. The strongest matching action wins (reject > tempfail > quarantine "
-	  "> accept)." },
+	  "Rules for inbound mail (acting in enforce mode), \"FINDING=ACTION\" or "
+	  "\"FINDING=ACTION:CODE X.Y.Z text\". FINDING is a finding name or a prefix ending in '*'; "
+	  "ACTION is accept, junk (deliver with X-Spam-Flag: YES for the Junk folder), quarantine "
+	  "(Postfix hold queue), tempfail, reject or discard. Of all rules matching a finding the "
+	  "strongest wins, whatever their order (reject = discard > tempfail > quarantine > junk "
+	  "> accept), and the strongest over all findings decides." },
 	{ "policy.outbound.actions", CONF_LIST,
 	  "spam.score.reject=reject:550 5.7.1 Message rejected as spam,spam.score.quarantine=quarantine", 0, 0, NULL,
-	  "Rules for outbound mail, same syntax, e.g. \"bulk.no_one_click=reject\"." },
+	  "Rules for outbound mail, same syntax, e.g. \"bulk.no_one_click=reject\". Outbound "
+	  "spam is held (quarantine), not junked: X-Spam-Flag would only mark our own mail as "
+	  "spam at the receiver." },
 	{ "policy.domain_actions", CONF_LIST, "", 0, 0, NULL,
-	  "Per sender domain rules, \"DOMAIN:FINDING=ACTION[:reply]\"; they replace the "
-	  "direction's rule for that finding when the From domain (or a parent) matches." },
+	  "Per sender domain rules, \"DOMAIN:FINDING=ACTION[:reply]\"; when the From domain (or "
+	  "a parent) matches and a domain rule matches a finding, the domain rules replace the "
+	  "direction's rules for that finding (softer or stronger; the strongest matching domain "
+	  "rule wins)." },
 	{ "policy.allow_networks", CONF_LIST, "", 0, 0, NULL,
 	  "Client networks (CIDR) whose mail is annotated but never rejected, held or deferred." },
 	{ "policy.allow_senders", CONF_LIST, "", 0, 0, NULL,
@@ -133,9 +144,14 @@ static const struct conf_key keys[] = {
 	  "Permissions of a unix socket (decimal; 432 is 0660)." },
 	{ "milter.socket_owner", CONF_STR, "", 0, 0, NULL,
 	  "user:group that owns a unix socket, e.g. \"trustmilter:postfix\". Empty: unchanged." },
-	{ "milter.user", CONF_STR, "", 0, 0, NULL,
-	  "User to run as after opening the socket (when started as root). Empty: no change." },
-	{ "milter.pidfile", CONF_STR, "", 0, 0, NULL, "Pid file to write. Empty: none." },
+	{ "milter.user", CONF_STR, "trustmilter", 0, 0, NULL,
+	  "User to run as after opening the socket and the pid file (when started as root); "
+	  "it must exist. Started as root, the daemon refuses to run with this empty: say "
+	  "\"root\" to keep root deliberately. Empty when not started as root: no change." },
+	{ "milter.pidfile", CONF_STR, "", 0, 0, NULL,
+	  "Pid file to write (as root, before the privilege drop). Its directory must belong to "
+	  "root (or the starting user) and be writable by no one else, and a symbolic link "
+	  "there is refused. Empty: none." },
 	{ "milter.syslog_facility", CONF_STR, "mail", 0, 0, NULL, "Syslog facility." },
 	{ "milter.log_stderr", CONF_STR, "auto", 0, 0, "auto|yes|no",
 	  "In the foreground (-f), also write log lines to standard error: yes, no, or auto: "

@@ -28,12 +28,12 @@
 #define METRICS_BODY_MAX (1 << 20)
 
 static const char *const dirs[] = { "inbound", "outbound" };
-static const char *const actions[] = { "accept", "quarantine", "tempfail", "reject", "discard" };
+static const char *const actions[] = { "accept", "quarantine", "tempfail", "reject", "discard", "junk" };
 static const char *const methods[] = { "spf", "dkim", "dmarc" };
 static const char *const results[] = { "none", "pass", "fail", "softfail", "neutral",
                                        "temperror", "permerror", "policy" };
 #define NDIR 2
-#define NACT 5
+#define NACT 6
 #define NMETH 3
 #define NRES 8
 

@@ -214,6 +214,7 @@ int session_report_json(const session *s, buf *out)
 	jw_str(&w, "action", verdict_action_name(s->v.decided));
 	jw_str(&w, "action_enforced", verdict_action_name(s->v.action));
 	jw_bool(&w, "dry_run", s->v.dry_run);
+	jw_str(&w, "mode", s->v.dry_run ? "monitor" : "enforce");
 	jw_str(&w, "action_reason", s->v.reason[0] ? s->v.reason : NULL);
 	if (s->v.decided == ACT_REJECT || s->v.decided == ACT_TEMPFAIL) {
 		char r[300];
@@ -303,7 +304,7 @@ int session_report_text(const session *s, buf *o)
 	if (s->v.decided == ACT_REJECT || s->v.decided == ACT_TEMPFAIL)
 		text_row(o, "", "SMTP reply: %s %s %s", s->v.rcode, s->v.xcode, s->v.reply);
 	if (s->v.dry_run && s->v.decided != ACT_ACCEPT)
-		text_row(o, "", "dry run: only annotated");
+		text_row(o, "", "monitor mode: only annotated, delivered (policy.mode = \"enforce\" acts)");
 	if (s->authres)
 		buf_printf(o, "  Authentication-Results: %s\n", s->authres);
 	return buf_overflowed(o) ? -1 : 0;
@@ -332,7 +333,7 @@ int session_log_line(const session *s, buf *o)
 	buf_printf(o, " dmarc=%s policy=%s bulk=%s unsub=%s action=%s%s", result_name(s->dmarc.result),
 	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-",
 	           s->bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
-	           verdict_action_name(s->v.decided), s->v.dry_run ? " dry_run=yes" : "");
+	           verdict_action_name(s->v.decided), s->v.dry_run ? " mode=monitor" : "");
 	if (s->v.reason[0]) {
 		char r[128];
 		str_printable(r, sizeof(r), s->v.reason, strlen(s->v.reason));

@@ -607,7 +607,8 @@ static void decide(session *s)
 		.finding_names = names, .nfindings = nf,
 		.from_domain = s->from_domain[0] ? s->from_domain : NULL,
 		.allowlisted = allowlisted(s, why, sizeof(why)),
-		.dry_run = conf_bool(c, "policy.dry_run"),
+		.dry_run = conf_bool(c, "policy.dry_run") ||
+		           strcmp(conf_str(c, "policy.mode"), "enforce") != 0,
 		.reject_reply = conf_str(c, "policy.reject_reply"),
 		.tempfail_reply = conf_str(c, "policy.tempfail_reply"),
 	};
@@ -634,6 +635,10 @@ static void add_headers(session *s)
 		if (spf_received_spf(&s->spf, &rq, rs, sizeof(rs)) == 0)
 			verdict_add_header(&s->v, "Received-SPF", rs);
 	}
+	/* junk: SpamAssassin's flag, which Sieve rules, Dovecot and mail
+	 * clients already act on (README: a Sieve rule for the Junk folder) */
+	if (s->v.action == ACT_JUNK)
+		verdict_add_header(&s->v, "X-Spam-Flag", "YES");
 }
 
 /* set_error_reply - the on_error verdict's reply and reason. */

@@ -2,11 +2,16 @@
  * verdict - the single funnel from findings and policy rules to an action.
  *
  * Rules are "FINDING=ACTION[:CODE X.Y.Z text]" (see conf.c). For every finding
- * the rules of the message's direction are searched (a domain rule for the
- * From domain replaces the direction's rule for the same pattern); the
- * strongest action over all findings wins: reject > tempfail > quarantine >
- * accept. Allowlisted mail and dry-run keep the decision for the log but
- * enforce accept.
+ * the rules that match it are the candidates: the domain rules for the From
+ * domain (or a parent) when any of them matches the finding, else the rules
+ * of the message's direction. A domain rule thus replaces the direction's
+ * rules for that finding, in either direction of strength (a partner's
+ * spf.fail=accept softens, a bank's dmarc.*=reject hardens). Among the
+ * candidates, and then over all findings, the strongest action wins:
+ * reject = discard > tempfail > quarantine > junk > accept, so the order of
+ * the rules in a list never changes the result (on equal strength the first
+ * rule's reply is kept). Allowlisted mail and monitor mode keep the decision
+ * for the log but enforce accept.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +22,17 @@
 static const char *const action_names[] = {
 	[ACT_ACCEPT] = "accept", [ACT_QUARANTINE] = "quarantine",
 	[ACT_TEMPFAIL] = "tempfail", [ACT_REJECT] = "reject", [ACT_DISCARD] = "discard",
+	[ACT_JUNK] = "junk",
 };
 
 const char *verdict_action_name(enum verdict_action a)
 {
-	return (unsigned)a <= ACT_DISCARD ? action_names[a] : "accept";
+	return (unsigned)a <= ACT_LAST ? action_names[a] : "accept";
 }
 
 int verdict_action_parse(const char *s)
 {
-	for (int i = 0; i <= ACT_DISCARD; i++)
+	for (int i = 0; i <= ACT_LAST; i++)
 		if (strcmp(s, action_names[i]) == 0)
 			return i;
 	return -1;
@@ -53,13 +59,16 @@ int verdict_add_header(struct verdict *v, const char *name, const char *value)
 	return 0;
 }
 
-/* action_rank - strength used to pick the winner; discard ranks with reject. */
+/* action_rank - strength used to pick the winner; discard ranks with reject.
+ * junk (delivered, marked for the Junk folder) is weaker than quarantine
+ * (held, seen by nobody until released). */
 static int action_rank(enum verdict_action a)
 {
 	switch (a) {
-	case ACT_REJECT: case ACT_DISCARD: return 3;
-	case ACT_TEMPFAIL: return 2;
-	case ACT_QUARANTINE: return 1;
+	case ACT_REJECT: case ACT_DISCARD: return 4;
+	case ACT_TEMPFAIL: return 3;
+	case ACT_QUARANTINE: return 2;
+	case ACT_JUNK: return 1;
 	default: return 0;
 	}
 }
@@ -121,6 +130,46 @@ void verdict_set_reply(struct verdict *v, const char *reply)
 	}
 }
 
+/* struct pick - the strongest rule found so far for one finding. */
+struct pick {
+	int have;
+	enum verdict_action act;
+	const char *reply;
+};
+
+/* pick_rule - consider one rule "PATTERN=ACTION[:reply]" for the finding
+ * name; keep it if it matches and is stronger than what p holds. */
+static void pick_rule(struct pick *p, const char *rule, const char *name)
+{
+	char pat[128];
+	enum verdict_action a;
+	const char *rp;
+	if (verdict_rule_parse(rule, pat, sizeof(pat), &a, &rp) != 0 || !pattern_match(pat, name))
+		return;
+	if (!p->have || action_rank(a) > action_rank(p->act)) {
+		p->have = 1;
+		p->act = a;
+		p->reply = rp;
+	}
+}
+
+/* pick_for - the strongest candidate rule for one finding: among the
+ * matching domain rules if there is one, else among the direction's. */
+static struct pick pick_for(const struct verdict_input *in, const char *name)
+{
+	struct pick p = { 0, ACT_ACCEPT, NULL };
+	for (size_t r = 0; r < in->ndomain_rules && in->from_domain; r++) {
+		const char *dr = in->domain_rules[r], *colon = strchr(dr, ':');
+		if (colon && domain_match(dr, (size_t)(colon - dr), in->from_domain))
+			pick_rule(&p, colon + 1, name);
+	}
+	if (p.have)
+		return p;
+	for (size_t r = 0; r < in->nrules; r++)
+		pick_rule(&p, in->rules[r], name);
+	return p;
+}
+
 /* verdict_decide - see verdict.h. */
 void verdict_decide(const struct verdict_input *in, struct verdict *v)
 {
@@ -129,33 +178,11 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
 	const char *best_reply = NULL;
 	for (size_t i = 0; i < in->nfindings; i++) {
 		const char *name = in->finding_names[i];
-		int have = 0;
-		enum verdict_action act = ACT_ACCEPT;
-		const char *reply = NULL;
-		char pat[128];
-		for (size_t r = 0; r < in->nrules; r++) {
-			enum verdict_action a;
-			const char *rp;
-			if (verdict_rule_parse(in->rules[r], pat, sizeof(pat), &a, &rp) == 0 &&
-			    pattern_match(pat, name) && !have) {
-				have = 1, act = a, reply = rp;
-			}
-		}
-		for (size_t r = 0; r < in->ndomain_rules && in->from_domain; r++) {
-			const char *colon = strchr(in->domain_rules[r], ':');
-			enum verdict_action a;
-			const char *rp;
-			if (colon && domain_match(in->domain_rules[r], (size_t)(colon - in->domain_rules[r]),
-			                          in->from_domain) &&
-			    verdict_rule_parse(colon + 1, pat, sizeof(pat), &a, &rp) == 0 &&
-			    pattern_match(pat, name)) {
-				have = 1, act = a, reply = rp;
-			}
-		}
-		if (have && action_rank(act) > best) {
-			best = action_rank(act);
-			best_act = act;
-			best_reply = reply;
+		struct pick p = pick_for(in, name);
+		if (p.have && action_rank(p.act) > best) {
+			best = action_rank(p.act);
+			best_act = p.act;
+			best_reply = p.reply;
 			snprintf(v->reason, sizeof(v->reason), "%s", name);
 		}
 	}

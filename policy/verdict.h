@@ -1,17 +1,22 @@
 /*
  * verdict - what to do with one message: the single funnel from facts and
  * findings plus the policy configuration to an action, headers to add and
- * fields to remove. Dry-run aware: the decided action is kept, the enforced
- * action becomes accept.
+ * fields to remove. Monitor aware (policy.mode = "monitor", or the older
+ * policy.dry_run): the decided action is kept, the enforced action becomes
+ * accept.
  */
 #ifndef TM_VERDICT_H
 #define TM_VERDICT_H
 
 #include <stddef.h>
 
-enum verdict_action { ACT_ACCEPT = 0, ACT_QUARANTINE, ACT_TEMPFAIL, ACT_REJECT, ACT_DISCARD };
+/* Numbering is the order of the name table (and of the statistics columns),
+ * not strength: ACT_JUNK came later. Strength: accept < junk < quarantine <
+ * tempfail < reject = discard (verdict.c, action_rank). */
+enum verdict_action { ACT_ACCEPT = 0, ACT_QUARANTINE, ACT_TEMPFAIL, ACT_REJECT, ACT_DISCARD, ACT_JUNK };
+#define ACT_LAST ACT_JUNK
 
-#define VERDICT_MAX_ADD 4
+#define VERDICT_MAX_ADD 5   /* A-R, compliance, Received-SPF, X-Spam-Flag */
 #define VERDICT_MAX_REMOVE 16
 
 struct verdict_header {
@@ -26,8 +31,8 @@ struct verdict_remove {
 
 struct verdict {
 	enum verdict_action action;    /* enforced */
-	enum verdict_action decided;   /* what policy decided (differs under dry-run) */
-	int dry_run;
+	enum verdict_action decided;   /* what policy decided (differs in monitor mode) */
+	int dry_run;                   /* monitor mode: decided, logged, not enforced */
 	char rcode[4];                 /* "550" */
 	char xcode[12];                /* "5.7.1" */
 	char reply[256];               /* SMTP reply text */
@@ -39,7 +44,8 @@ struct verdict {
 };
 
 const char *verdict_action_name(enum verdict_action a);
-/* verdict_action_parse - "accept", "quarantine", "tempfail", "reject", "discard"; -1 unknown. */
+/* verdict_action_parse - "accept", "junk", "quarantine", "tempfail", "reject",
+ * "discard"; -1 unknown. */
 int verdict_action_parse(const char *s);
 void verdict_clear(struct verdict *v);
 /* verdict_add_header - append a header to add (value copied). */
@@ -58,12 +64,16 @@ struct verdict_input {
 	size_t ndomain_rules;
 	const char *from_domain;           /* may be NULL */
 	const char *allowlisted;           /* reason text when allowlisted, else NULL */
-	int dry_run;
+	int dry_run;                       /* monitor: enforce accept */
 	const char *reject_reply;          /* defaults "550 5.7.1 text" */
 	const char *tempfail_reply;
 };
 
-/* verdict_decide - pick the strongest action; fills action, decided, reply, reason. */
+/* verdict_decide - pick the strongest action; fills action, decided, reply, reason.
+ * For each finding the candidate rules are the domain rules that match the
+ * From domain and the finding, or, when there are none, the direction's
+ * rules that match the finding; the strongest candidate counts (order never
+ * matters), and the strongest over all findings wins. */
 void verdict_decide(const struct verdict_input *in, struct verdict *v);
 /* verdict_set_reply - set rcode, xcode and text from "CODE X.Y.Z text" (4xx/5xx
  * with a matching class); anything else leaves the reply unchanged. */

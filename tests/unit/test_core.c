@@ -164,8 +164,72 @@ static void test_verdict(void)
 	char pat[64];
 	enum verdict_action a;
 	const char *rp;
+	T_INT(verdict_rule_parse("a=junk", pat, sizeof(pat), &a, &rp), 0, "verdict: junk parses");
+	T_INT(a, ACT_JUNK, "verdict: junk is ACT_JUNK");
+	T_STR(verdict_action_name(ACT_JUNK), "junk", "verdict: junk's name");
 	T_INT(verdict_rule_parse("x=explode", pat, sizeof(pat), &a, &rp), -1, "verdict: unknown action refused");
 	T_INT(verdict_rule_parse("=reject", pat, sizeof(pat), &a, &rp), -1, "verdict: empty pattern refused");
+}
+
+/* decide_one - the decided action for one finding under rules and domain rules. */
+static enum verdict_action decide_one(const char *finding, const char *const *rules, size_t nr,
+                                      const char *const *drules, size_t nd, const char *from,
+                                      struct verdict *v)
+{
+	const char *names[] = { finding };
+	struct verdict_input in = { .finding_names = names, .nfindings = 1, .rules = rules,
+		.nrules = nr, .domain_rules = drules, .ndomain_rules = nd, .from_domain = from,
+		.reject_reply = "550 5.7.1 no", .tempfail_reply = "451 4.7.1 later" };
+	memset(v, 0, sizeof(*v));
+	verdict_decide(&in, v);
+	return v->decided;
+}
+
+/* test_verdict_order - the strongest matching rule wins whatever the order
+ * of the list; a domain rule replaces the direction's rules for a finding. */
+static void test_verdict_order(void)
+{
+	struct verdict v;
+	const char *ab[] = { "dmarc.*=accept", "dmarc.fail=reject" };
+	const char *ba[] = { "dmarc.fail=reject", "dmarc.*=accept" };
+	T_INT(decide_one("dmarc.fail", ab, 2, NULL, 0, NULL, &v), ACT_REJECT, "order: accept rule first, reject wins");
+	verdict_clear(&v);
+	T_INT(decide_one("dmarc.fail", ba, 2, NULL, 0, NULL, &v), ACT_REJECT, "order: reject rule first, reject wins");
+	verdict_clear(&v);
+	const char *jq[] = { "spam.score.quarantine=junk", "spam.*=quarantine" };
+	const char *qj[] = { "spam.*=quarantine", "spam.score.quarantine=junk" };
+	T_INT(decide_one("spam.score.quarantine", jq, 2, NULL, 0, NULL, &v), ACT_QUARANTINE, "order: quarantine beats junk (junk first)");
+	verdict_clear(&v);
+	T_INT(decide_one("spam.score.quarantine", qj, 2, NULL, 0, NULL, &v), ACT_QUARANTINE, "order: quarantine beats junk (quarantine first)");
+	verdict_clear(&v);
+	const char *ja[] = { "x=accept", "x=junk" };
+	T_INT(decide_one("x", ja, 2, NULL, 0, NULL, &v), ACT_JUNK, "order: junk beats accept");
+	T_INT(v.action, ACT_JUNK, "order: junk enforced");
+	verdict_clear(&v);
+	const char *tr[] = { "x=tempfail", "x=reject:550 5.7.9 custom" };
+	T_INT(decide_one("x", tr, 2, NULL, 0, NULL, &v), ACT_REJECT, "order: reject beats tempfail");
+	T_STR(v.xcode, "5.7.9", "order: the winning rule's reply");
+	verdict_clear(&v);
+	/* domain rules replace the direction's rules for the finding, softer or harder */
+	const char *dir[] = { "spf.fail=reject", "dmarc.fail=junk" };
+	const char *dom[] = { "partner.example:spf.*=accept", "bank.example:dmarc.fail=reject",
+	                      "bank.example:dmarc.*=quarantine" };
+	T_INT(decide_one("spf.fail", dir, 2, dom, 3, "mx.partner.example", &v), ACT_ACCEPT, "domain: softens the direction's reject");
+	verdict_clear(&v);
+	T_INT(decide_one("dmarc.fail", dir, 2, dom, 3, "bank.example", &v), ACT_REJECT, "domain: hardens; strongest domain rule wins");
+	verdict_clear(&v);
+	T_INT(decide_one("dmarc.fail", dir, 2, dom, 3, "other.example", &v), ACT_JUNK, "domain: other domains keep the direction's rule");
+	verdict_clear(&v);
+	T_INT(decide_one("spf.fail", dir, 2, dom, 3, "bank.example", &v), ACT_REJECT, "domain: no domain rule for the finding, direction's applies");
+	verdict_clear(&v);
+	/* monitor: decided kept, accept enforced */
+	const char *names[] = { "x" };
+	struct verdict_input in = { .finding_names = names, .nfindings = 1, .rules = ja, .nrules = 2,
+		.dry_run = 1, .reject_reply = "550 5.7.1 no", .tempfail_reply = "451 4.7.1 later" };
+	memset(&v, 0, sizeof(v));
+	verdict_decide(&in, &v);
+	T_OK(v.decided == ACT_JUNK && v.action == ACT_ACCEPT && v.dry_run, "monitor: junk decided, accept enforced");
+	verdict_clear(&v);
 }
 
 static void test_conf(const char *tmpdir)
@@ -175,6 +239,10 @@ static void test_conf(const char *tmpdir)
 	T_OK(c != NULL, "conf: defaults load");
 	T_INT(conf_int(c, "dns.timeout_ms"), 4000, "conf: integer default");
 	T_STR(conf_str(c, "dmarc.mode"), "rfc9989", "conf: string default");
+	T_STR(conf_str(c, "policy.mode"), "monitor", "conf: monitor mode by default");
+	T_INT(conf_bool(c, "policy.dry_run"), 0, "conf: dry_run alias off by default");
+	T_STR(conf_str(c, "milter.user"), "trustmilter", "conf: a dedicated user by default");
+	T_INT(conf_set(c, "policy.mode", "block", err, sizeof(err)), -1, "conf: policy.mode choice refused");
 	const char *const *l;
 	T_INT(conf_list(c, "policy.inbound.actions", &l), 4, "conf: list default");
 	T_INT(conf_set(c, "dns.timeout_ms", "5", err, sizeof(err)), -1, "conf: below range refused");
@@ -212,6 +280,7 @@ int main(void)
 	test_cidr();
 	test_json();
 	test_verdict();
+	test_verdict_order();
 	test_conf(dir ? dir : "/tmp");
 	return t_done();
 }
