@@ -4,6 +4,7 @@ signed by python3-dkim, zones served by a real unbound (tests/lib/dnsd.py),
 JSON output checked field by field; exit codes; mbox and stdin; bad input
 (each must give a finding or a clear error, never a crash or a hang)."""
 import json
+import re
 import os
 import subprocess
 import sys
@@ -56,10 +57,11 @@ def main():
     dns = subprocess.run(["/usr/bin/python3", DNSD, "start", os.path.join(TMP, "dns"),
                           os.path.join(TMP, "zones.yaml")], capture_output=True, text=True, check=True).stdout.strip()
     try:
-        conf = fixture.write_conf(TMP, dns)
+        conf = fixture.write_conf(TMP, dns, mode="enforce")
         cases(conf)
         cli(conf)
         bad_input(conf)
+        monitor(fixture.write_conf(TMP, dns, name="monitor.conf"), conf)
     finally:
         subprocess.run(["/usr/bin/python3", DNSD, "stop", os.path.join(TMP, "dns")])
     return 0
@@ -145,6 +147,29 @@ def cases(conf):
                            ["--direction", "outbound", "--set", "policy.outbound.actions=bulk.no_one_click=reject:550 5.7.9 one-click required"])
     ok(j.get("direction") == "outbound" and j.get("action") == "reject" and j.get("smtp_reply") == "550 5.7.9 one-click required",
        "outbound rule: campaign without one-click rejected with the configured reply", (j.get("direction"), j.get("action"), j.get("smtp_reply")))
+
+
+def monitor(mconf, econf):
+    """The shipped default (no policy.mode) is monitor: decided, shown, not enforced."""
+    rc, j, err = case(mconf, "spoofed.eml")
+    ok(rc == 1 and j.get("action") == "reject" and j.get("action_enforced") == "accept"
+       and j.get("mode") == "monitor" and j.get("dmarc", {}).get("result") == "fail",
+       "monitor by default: spoofed decided reject, enforced accept, exit 1 (findings)",
+       (rc, j.get("action"), j.get("action_enforced"), j.get("mode")))
+    ok("action=reject; mode=monitor;" in (j.get("compliance_header") or ""),
+       "monitor by default: compliance header shows the decision and the mode", j.get("compliance_header"))
+    env = dict((c[0], c[2]) for c in fixture.CASES)["spoofed.eml"]
+    rc, out, err, _ = run(["-c", mconf] + fixture.envelope_args(env) + [os.path.join(TMP, "msgs", "spoofed.eml")])
+    ok(rc == 1 and re.search(r"Action +reject \(dmarc.disposition.reject\)", out) and "monitor mode" in out,
+       "monitor by default: text report names the decided action and monitor mode", out[-800:] + err)
+    rc, j, err = case(mconf, "transactional.eml")
+    ok(rc == 0 and j.get("action") == "accept" and j.get("mode") == "monitor", "monitor by default: clean mail exit 0",
+       (rc, j.get("action")))
+    rc, j, err = case(econf, "spoofed.eml")
+    ok(rc == 1 and j.get("action") == "reject" and j.get("action_enforced") == "reject" and j.get("mode") == "enforce",
+       "enforce: spoofed decided and enforced reject, exit 1", (rc, j.get("action_enforced"), j.get("mode")))
+    rc, out, err, _ = run(["-c", econf] + fixture.envelope_args(env) + [os.path.join(TMP, "msgs", "spoofed.eml")])
+    ok(rc == 1 and "monitor mode" not in out and "SMTP reply: 550" in out, "enforce: text report without the monitor note", out[-800:])
 
 
 def case_with(conf, fname, extra):

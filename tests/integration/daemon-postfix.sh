@@ -1,9 +1,12 @@
 #!/bin/bash
 # daemon-postfix - the trustmilter daemon behind a real, private Postfix:
 # annotation, removal of forged Authentication-Results, DMARC reject with the
-# configured reply, outbound direction, reload (good and bad file) with
-# dry-run, SIGTERM with messages in flight (none lost), daemon mode with pid
-# file, and a dead DNS server (tempfail or annotation, never a reject).
+# configured reply, junk (X-Spam-Flag) and quarantine (hold queue) in enforce
+# mode, outbound direction, reload (good and bad file) with dry-run, the
+# shipped monitor mode (a p=reject failure is delivered, the decision shown),
+# SIGTERM with messages in flight (none lost), daemon mode with pid file and
+# the privilege drop, and a dead DNS server (tempfail or annotation, never a
+# reject).
 # Messages are signed by python3-dkim (tests/lib/fixture.py); DNS is a real
 # unbound on loopback (tests/lib/dnsd.py).
 set -u
@@ -45,16 +48,19 @@ DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_al
 SOCK=$TMP/tm.sock
 # Under the sanitizers the daemon stays root: LeakSanitizer cannot inspect a
 # process that changed its uid (it is no longer dumpable).
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='socket_owner = "root:postfix";'
+if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
 else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
 
-# write_conf AUTHSERV DRYRUN - the daemon's configuration.
+# write_conf AUTHSERV DRYRUN [MODE [POLICY_LINES]] - the daemon's configuration;
+# MODE "enforce" or "monitor" sets policy.mode ("-" or none: the default, monitor).
 write_conf() {
+	local mode=""
+	[ -n "${3:-}" ] && [ "$3" != - ] && mode="mode = \"$3\";"
 	cat >"$TMP/tm.conf.new" <<EOF
 authserv_id = "$1";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
-policy: { dry_run = $2; };
+policy: { dry_run = $2; $mode ${4:-} };
 milter: {
   socket = "unix:$SOCK";
   socket_mode = 432;
@@ -80,6 +86,16 @@ wait_log() {
 	return 1
 }
 
+# wait_reloads N - wait up to 5 s until the daemon logged its Nth reload.
+wait_reloads() {
+	local i
+	for i in $(seq 1 50); do
+		[ "$(grep -c 'reloaded configuration' "$TMP/milter.log")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # send NAME FILE IP HELO MAILFROM - one message through Postfix; output in $TMP/NAME.out.
 send() {
 	local name=$1 file=$2 ip=$3 helo=$4 mf=$5 x=()
@@ -100,7 +116,7 @@ delivered_with() {
 	return 1
 }
 
-write_conf mx.recipient.test false
+write_conf mx.recipient.test false enforce
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!
 wait_log "starting" || { cat "$TMP/milter.log"; skip_all "daemon did not start"; }
@@ -137,10 +153,31 @@ check "forged AR: exactly one of ours" [ "$(grep -c '^Authentication-Results: mx
 send spoof "$M/spoofed.eml" 198.51.100.7 unknown.invalid security@example.test
 check "dmarc reject: 550 at end of data" [ "$(smtp_code spoof)" = 550 ]
 check "dmarc reject: reply text from policy.reject_reply" grep -q "5.7.1" "$TMP/spoof.out"
-check "dmarc reject: not delivered" not delivered_with "x1@spoof.invalid" >/dev/null
+check "dmarc reject: not delivered" not delivered_with "x1@spoof.invalid"
 check "dmarc reject: logged with action=reject" wait_log "action=reject"
 
-# 3b. DMARC p=quarantine failure: accepted, then held by Postfix (smfi_quarantine).
+# 3b. DMARC p=quarantine failure under the default enforce rules
+# (dmarc.disposition.quarantine=junk): delivered, flagged for the Junk folder.
+sed -e 's/security@example.test/news@q.test/' -e 's/x1@spoof/j1@spoof/' "$M/spoofed.eml" >"$TMP/j.eml"
+send junk "$TMP/j.eml" 198.51.100.7 unknown.invalid news@q.test
+check "dmarc junk: 250 to the client" [ "$(smtp_code junk)" = 250 ]
+pf_wait_delivered 3
+f=$(delivered_with "j1@spoof.invalid")
+check "dmarc junk: delivered" [ -n "$f" ]
+check "dmarc junk: X-Spam-Flag: YES in the delivered copy" grep -q "^X-Spam-Flag: YES" "$f"
+check "dmarc junk: compliance header says action=junk" grep -q "^X-Trustmilter: v=1; dir=inbound; action=junk;" "$f"
+check "dmarc junk: dmarc=fail annotated" grep -q "dmarc=fail" "$f"
+check "dmarc junk: logged with action=junk" wait_log "action=junk reason=\"dmarc.disposition.quarantine\""
+check "dmarc junk: not held" [ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" = 0 ]
+f=$(delivered_with "order-1042@example.test")
+check "pass: no X-Spam-Flag" not grep -q "^X-Spam-Flag" "$f"
+
+# 3c. quarantine: a rule that holds (dmarc.disposition.quarantine=quarantine):
+# accepted, then held by Postfix (smfi_quarantine) until postsuper -H.
+write_conf mx.recipient.test false enforce \
+	'inbound: { actions = ["dmarc.disposition.reject=reject", "dmarc.disposition.quarantine=quarantine"]; };'
+kill -USR1 "$MPID"
+wait_reloads 1
 sed -e 's/security@example.test/news@q.test/' -e 's/x1@spoof/q1@spoof/' "$M/spoofed.eml" >"$TMP/q.eml"
 send quar "$TMP/q.eml" 198.51.100.7 unknown.invalid news@q.test
 check "dmarc quarantine: 250 to the client" [ "$(smtp_code quar)" = 250 ]
@@ -148,6 +185,11 @@ sleep 0.5
 check "dmarc quarantine: message is in Postfix's hold queue" \
 	[ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" -ge 1 ]
 check "dmarc quarantine: not delivered" not delivered_with "q1@spoof.invalid"
+n0=$(pf_count)
+postsuper -c "$TMP/pf/etc" -H ALL >/dev/null 2>&1
+postqueue -c "$TMP/pf/etc" -f >/dev/null 2>&1
+pf_wait_delivered $((n0 + 1))
+check "dmarc quarantine: postsuper -H releases it for delivery" delivered_with "q1@spoof.invalid"
 
 # 4. from an internal network (no XCLIENT: 127.0.0.1) the message is outbound.
 sed 's/order-1042@/order-1044@/' "$M/transactional.eml" >"$TMP/out.eml"
@@ -155,30 +197,62 @@ send outbound "$TMP/out.eml" - mta.example.test bounce@example.test
 check "outbound: 250" [ "$(smtp_code outbound)" = 250 ]
 check "outbound: direction from internal_networks" wait_log "dir=outbound dir_reason=internal_network"
 
-# 5. SIGUSR1 with a good file: new authserv-id and dry-run take effect.
-write_conf mx2.recipient.test true
+# 5. SIGUSR1 with a good file: new authserv-id and dry-run take effect
+# (policy.dry_run, the older name of monitor mode, wins over enforce).
+write_conf mx2.recipient.test true enforce
 kill -USR1 "$MPID"
-check "reload: logged" wait_log "reloaded configuration"
+check "reload: logged" wait_reloads 2
 sed 's/x1@spoof/x2@spoof/' "$M/spoofed.eml" >"$TMP/spoof2.eml"
+c=$(pf_count)
 send dry "$TMP/spoof2.eml" 198.51.100.7 unknown.invalid security@example.test
 check "dry-run: 250 instead of 550" [ "$(smtp_code dry)" = 250 ]
-pf_wait_delivered 4
+pf_wait_delivered $((c + 1))
 f=$(delivered_with "x2@spoof.invalid")
 check "dry-run: annotated with the new authserv-id" grep -q "^Authentication-Results: mx2.recipient.test" "$f"
 check "dry-run: dmarc=fail annotated" grep -q "dmarc=fail" "$f"
-check "dry-run: logged as decided reject" wait_log "action=reject dry_run=yes"
+check "dry-run: logged as decided reject" wait_log "action=reject mode=monitor"
+
+# 5b. the shipped default, monitor mode (no policy.mode, no dry_run): the
+# p=reject failure is delivered with dmarc=fail, the decided action in the
+# compliance header and the log, and nothing flags it as junk.
+write_conf mx3.recipient.test false
+kill -USR1 "$MPID"
+wait_reloads 3
+sed 's/x1@spoof/m1@spoof/' "$M/spoofed.eml" >"$TMP/mon.eml"
+c=$(pf_count)
+send mon "$TMP/mon.eml" 198.51.100.7 unknown.invalid security@example.test
+check "monitor: 250 instead of 550" [ "$(smtp_code mon)" = 250 ]
+pf_wait_delivered $((c + 1))
+f=$(delivered_with "m1@spoof.invalid")
+check "monitor: delivered" [ -n "$f" ]
+check "monitor: annotated by the new configuration" grep -q "^Authentication-Results: mx3.recipient.test" "$f"
+check "monitor: dmarc=fail annotated" grep -q "dmarc=fail" "$f"
+check "monitor: decided action in the compliance header" \
+	grep -q "^X-Trustmilter: v=1; dir=inbound; action=reject; mode=monitor;" "$f"
+check "monitor: no X-Spam-Flag" not grep -q "^X-Spam-Flag" "$f"
+check "monitor: logged with the decision and the mode" \
+	wait_log "dmarc=fail policy=reject .*action=reject mode=monitor reason=\"dmarc.disposition.reject\""
+sed -e 's/security@example.test/news@q.test/' -e 's/x1@spoof/m2@spoof/' "$M/spoofed.eml" >"$TMP/mon2.eml"
+c=$(pf_count)
+send mon2 "$TMP/mon2.eml" 198.51.100.7 unknown.invalid news@q.test
+pf_wait_delivered $((c + 1))
+f=$(delivered_with "m2@spoof.invalid")
+check "monitor: p=quarantine failure delivered without X-Spam-Flag" \
+	eval '[ -n "$f" ] && ! grep -q "^X-Spam-Flag" "$f" && grep -q "action=junk; mode=monitor;" "$f"'
+check "monitor: nothing held" [ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" = 0 ]
 
 # 6. SIGUSR1 with a bad file: the running configuration stays.
 printf 'authserv_id = "broken";\npolicy: { dry_run = maybe; };\n' >"$TMP/tm.conf"
 kill -USR1 "$MPID"
 check "bad reload: logged with the reason" wait_log "reload failed, keeping"
 sed 's/x1@spoof/x3@spoof/' "$M/spoofed.eml" >"$TMP/spoof3.eml"
+c=$(pf_count)
 send dry2 "$TMP/spoof3.eml" 198.51.100.7 unknown.invalid security@example.test
-check "bad reload: old config still in force (dry-run 250)" [ "$(smtp_code dry2)" = 250 ]
-pf_wait_delivered 5
+check "bad reload: old config still in force (monitor: 250)" [ "$(smtp_code dry2)" = 250 ]
+pf_wait_delivered $((c + 1))
 f=$(delivered_with "x3@spoof.invalid")
-check "bad reload: old authserv-id still used" grep -q "^Authentication-Results: mx2.recipient.test" "$f"
-write_conf mx2.recipient.test true
+check "bad reload: old authserv-id still used" grep -q "^Authentication-Results: mx3.recipient.test" "$f"
+write_conf mx2.recipient.test true enforce
 
 # 7. SIGTERM while messages are in flight (their DNS takes 1.5 s per lookup):
 # every message ends delivered or deferred to the client, none is lost.
@@ -218,7 +292,7 @@ send down "$M/transactional.eml" 192.0.2.20 mta.example.test bounce@example.test
 check "milter down: Postfix tempfails (milter_default_action)" [ "$(smtp_code down)" = 451 ]
 
 # 8. daemon mode: the parent returns once the daemon is ready; pid file.
-write_conf mx.recipient.test false
+write_conf mx.recipient.test false enforce
 "$BUILD/trustmilter" -c "$TMP/tm.conf"; rc=$?
 check "daemon mode: start returns 0" [ "$rc" = 0 ]
 check "daemon mode: pid file names a live process" kill -0 "$(cat "$TMP/tm.pid" 2>/dev/null)"
@@ -226,6 +300,12 @@ check "daemon mode: pid file names a live process" kill -0 "$(cat "$TMP/tm.pid" 
 check "daemon mode: a second instance refuses the live socket" [ "$rc" != 0 ]
 if [ "${TM_SAN:-0}" != 1 ]; then
 	check "daemon mode: runs as milter.user" [ "$(ps -o user= -p "$(cat "$TMP/tm.pid")")" = nobody ]
+	u=$(id -u nobody)
+	check "daemon mode: /proc Uid (real, effective, saved, fs) all milter.user's" \
+		grep -qE "^Uid:[[:space:]]+$u[[:space:]]+$u[[:space:]]+$u[[:space:]]+$u\$" "/proc/$(cat "$TMP/tm.pid")/status"
+	g=$(id -g nobody)
+	check "daemon mode: /proc Gid all milter.user's group" \
+		grep -qE "^Gid:[[:space:]]+$g[[:space:]]+$g[[:space:]]+$g[[:space:]]+$g\$" "/proc/$(cat "$TMP/tm.pid")/status"
 fi
 
 # 9. DNS server gone: a temporary error, or an annotation, never a reject.

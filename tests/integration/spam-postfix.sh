@@ -4,7 +4,8 @@
 # of tests/data/spam is sent with swaks (XCLIENT presents the client
 # address), reverse DNS, DNSBL and URIBL zones are served by a real unbound
 # (tests/lib/dnsd.py). Blatant spam is rejected with the spam reply (score at
-# spam.inbound.reject_score), phishing is held (quarantine score), clean mail
+# spam.inbound.reject_score), phishing is junked (quarantine score: delivered
+# with X-Spam-Flag: YES under policy.mode = "enforce"), clean mail
 # is delivered with the score in the compliance header and iprev in
 # Authentication-Results; the log line carries the score and signals.
 set -u
@@ -56,7 +57,7 @@ for f in transactional-receipt spam-money phish-paypal; do
 done
 
 SOCK=$TMP/tm.sock
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='socket_owner = "root:postfix";'
+if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
 else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
@@ -65,6 +66,7 @@ dns: { forwarders = ["$DNS"]; timeout_ms = 1500;
   transparent_zones = ["test.", "invalid.", "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
                        "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."]; };
 spam: { dnsbl_zones = ["dnsbl.test"]; uribl_zones = ["uribl.test"]; };
+policy: { mode = "enforce"; };
 milter: {
   socket = "unix:$SOCK";
   socket_mode = 432;
@@ -119,12 +121,17 @@ check "spam: log line with action=reject, the DNSBL and URIBL signals" \
 	wait_log "action=reject.*spam.score.reject.*spam=[0-9.]* signals=.*spam.dnsbl.dnsbl.test.*spam.uribl.uribl.test"
 check "spam: HELO bare IP seen by the milter" wait_log "signals=.*spam.helo.bare_ip"
 
-# 3. phishing: score past the quarantine score, accepted then held by Postfix.
+# 3. phishing: score past the quarantine score; the default enforce rule
+# spam.score.quarantine=junk delivers it with X-Spam-Flag: YES for the Junk folder.
 send phish "$TMP/corpus/phish-paypal.eml" 203.0.113.9 secure-login.test alert@secure-login.test
 check "phishing: 250 to the client" [ "$(smtp_code phish)" = 250 ]
-check "phishing: logged as quarantine by spam.score.quarantine" wait_log "action=quarantine.*spam.score.quarantine"
-sleep 0.5
-check "phishing: message is in Postfix's hold queue" \
-	[ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" -ge 1 ]
+check "phishing: logged as junk by spam.score.quarantine" wait_log "action=junk.*spam.score.quarantine"
+pf_wait_delivered 2
+f=$(pf_delivered | xargs grep -l -i 'paypal' 2>/dev/null | tail -1)
+check "phishing: delivered" [ -n "$f" ]
+check "phishing: X-Spam-Flag: YES in the delivered copy" grep -q "^X-Spam-Flag: YES" "$f"
+check "phishing: compliance header says action=junk" grep -q "^X-Trustmilter: v=1; dir=inbound; action=junk;" "$f"
+check "phishing: not held" [ "$(find "$TMP/pf/spool/hold" -type f 2>/dev/null | wc -l)" = 0 ]
+check "clean mail: no X-Spam-Flag" not grep -q "^X-Spam-Flag" "$(pf_delivered | head -1)"
 check "phishing: iprev fail in the log's signals" wait_log "signals=.*spam.rdns.not_confirmed"
 exit 0

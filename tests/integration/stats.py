@@ -172,7 +172,7 @@ def main():
                           os.path.join(TMP, "zones.yaml")], capture_output=True, text=True, check=True).stdout.strip()
     pg = None
     try:
-        conf = fixture.write_conf(TMP, dns)
+        conf = fixture.write_conf(TMP, dns, mode="enforce")
         pg = pg_start()
         body(conf, pg)
     finally:

@@ -98,12 +98,15 @@ def build(d):
     return d
 
 
-def write_conf(d, dns):
-    path = os.path.join(d, "trustmilter.conf")
+def write_conf(d, dns, mode=None, name="trustmilter.conf"):
+    """The configuration; mode "enforce" or "monitor" sets policy.mode (None: the default)."""
+    path = os.path.join(d, name)
     with open(path, "w") as f:
         f.write('authserv_id = "mx.recipient.test";\n'
                 'hostname = "mx.recipient.test";\n'
                 'dns: { forwarders = ["%s"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 2000; };\n' % dns)
+        if mode:
+            f.write('policy: { mode = "%s"; };\n' % mode)
     return path
 
 
