@@ -4,7 +4,8 @@
 # daemon's socket): negotiated steps and actions, header insertion at the
 # top, removal of forged Authentication-Results, the reject reply, direction
 # from {auth_authen} and {daemon_name}, several messages and an abort on one
-# connection, the queue id, and a config test (-n) with file and line.
+# connection, the queue id, a config test (-n) with file and line, the
+# refusal to run as root without milter.user, and the pid file's checks.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${TM_BUILD:-$SRC/build}
@@ -35,8 +36,10 @@ cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
+policy: { mode = "enforce"; };
 milter: {
   socket = "unix:$SOCK";
+  user = "root";
   internal_networks = ["127.0.0.0/8", "10.0.0.0/8"];
   outbound_daemons = ["ORIGINATING"];
   drain_seconds = 5;
@@ -50,13 +53,50 @@ ok $? "-n accepts a good file"
 printf 'milter: {\n  drain_seconds = "x";\n};\n' >"$TMP/bad.conf"
 "$BUILD/trustmilter" -n -c "$TMP/bad.conf" >"$TMP/n2.out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "bad.conf:2" "$TMP/n2.out"; ok $? "-n rejects a bad file with file:line"
-printf 'milter: { internal_networks = ["10.0.0.0/33"]; };\n' >"$TMP/bad2.conf"
+printf 'milter: { user = "root"; internal_networks = ["10.0.0.0/33"]; };\n' >"$TMP/bad2.conf"
 "$BUILD/trustmilter" -n -c "$TMP/bad2.conf" >"$TMP/n3.out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "internal_networks" "$TMP/n3.out"; ok $? "-n rejects a bad network"
 printf 'milter: { user = "no-such-user-tm"; };\n' >"$TMP/bad3.conf"
 "$BUILD/trustmilter" -n -c "$TMP/bad3.conf" >"$TMP/n4.out" 2>&1; rc=$?
 [ $rc = 1 ] && grep -q "no such user" "$TMP/n4.out"; ok $? "-n rejects an unknown milter.user"
 "$BUILD/trustmilter" -V | grep -q "^trustmilter [0-9]"; ok $? "-V prints the version"
+
+# Least privilege: started as root with milter.user empty, -n and a start
+# refuse with one line; "root" must be said explicitly (the file above).
+sed 's/user = "root";/user = "";/' "$TMP/tm.conf" >"$TMP/nouser.conf"
+"$BUILD/trustmilter" -n -c "$TMP/nouser.conf" >"$TMP/n5.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q 'refusing to run as root: milter.user is empty' "$TMP/n5.out"
+ok $? "-n refuses an empty milter.user as root"
+timeout 10 "$BUILD/trustmilter" -f -c "$TMP/nouser.conf" >"$TMP/nouser.out" 2>&1; rc=$?
+[ $rc = 1 ] && [ "$(grep -c 'refusing to run as root' "$TMP/nouser.out")" = 1 ] && [ ! -S "$SOCK" ]
+ok $? "start as root with an empty milter.user: refused with one line, no socket"
+if ! getent passwd trustmilter >/dev/null; then
+	sed '/user = "root";/d' "$TMP/tm.conf" >"$TMP/defuser.conf"
+	"$BUILD/trustmilter" -n -c "$TMP/defuser.conf" >"$TMP/n6.out" 2>&1; rc=$?
+	[ $rc = 1 ] && grep -q 'milter.user "trustmilter": no such user' "$TMP/n6.out"
+	ok $? "default milter.user is trustmilter: a clear error where that user is missing"
+	timeout 10 "$BUILD/trustmilter" -f -c "$TMP/defuser.conf" >"$TMP/defuser.out" 2>&1; rc=$?
+	[ $rc = 1 ] && grep -q 'no such user' "$TMP/defuser.out"; ok $? "start: missing milter.user is a clear error"
+fi
+
+# The pid file is written as root before the privilege drop: a symbolic or
+# hard link there, or a directory others can write to, is refused.
+mkdir -m 755 "$TMP/run"
+echo "precious" >"$TMP/victim"
+ln -s "$TMP/victim" "$TMP/run/tm.pid"
+sed "s|drain_seconds = 5;|drain_seconds = 5; pidfile = \"$TMP/run/tm.pid\";|" "$TMP/tm.conf" >"$TMP/pid.conf"
+timeout 10 "$BUILD/trustmilter" -f -c "$TMP/pid.conf" >"$TMP/pid1.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "symbolic link: refused" "$TMP/pid1.out" && [ "$(cat "$TMP/victim")" = precious ]
+ok $? "pid file: a symbolic link is refused, its target untouched"
+rm -f "$TMP/run/tm.pid"; ln "$TMP/victim" "$TMP/run/tm.pid"
+timeout 10 "$BUILD/trustmilter" -f -c "$TMP/pid.conf" >"$TMP/pid2.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "one link: refused" "$TMP/pid2.out" && [ "$(cat "$TMP/victim")" = precious ]
+ok $? "pid file: a hard link is refused, its target untouched"
+rm -f "$TMP/run/tm.pid"; chmod 1777 "$TMP/run"
+timeout 10 "$BUILD/trustmilter" -f -c "$TMP/pid.conf" >"$TMP/pid3.out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "writable by others than root" "$TMP/pid3.out" && [ ! -e "$TMP/run/tm.pid" ]
+ok $? "pid file: a directory writable by others is refused"
+chmod 755 "$TMP/run"
 
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!

@@ -49,7 +49,7 @@ OPID=$!
 SOCK=$TMP/tm.sock
 printf '%s\n' 'authserv_id = "mx.sender.test";' \
 	"dns: { forwarders = [\"$DNS\"]; transparent_zones = [\"test.\", \"invalid.\"]; timeout_ms = 1500; };" \
-	"milter: { socket = \"unix:$SOCK\"; socket_owner = \"root:postfix\"; log_stderr = \"yes\";" \
+	"milter: { socket = \"unix:$SOCK\"; user = \"root\"; socket_owner = \"root:postfix\"; log_stderr = \"yes\";" \
 	'          internal_networks = ["127.0.0.0/8"]; egress_addresses = ["192.0.2.10"]; };' >"$TMP/tm.conf"
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!

@@ -9,7 +9,7 @@ by a real unbound (tests/lib/dnsd.py).
 Asserts: expected signals per message; the score is the sum of the listed
 weights; the compliance header and Authentication-Results (iprev) carry the
 result; thresholds become spam.score.* findings and act through the policy
-(reject/quarantine); the classes order (clean transactional and marketing
+(reject/junk); the classes order (clean transactional and marketing
 below phishing and blatant spam); outbound skips connection signals; the DNS
 cap is a signal; docs/SIGNALS.md lists the signal table exactly.
 
@@ -235,7 +235,7 @@ def extra_checks(dns, corpus, manifest):
     # dry run: decided reject, enforced accept
     conf5 = write_conf(os.path.join(TMP, "tm-dry.conf"), dns, "")
     with open(conf5, "a") as f:
-        f.write("policy: { dry_run = true; };\n")
+        f.write("policy: { mode = \"enforce\"; dry_run = true; };\n")
     j = check(conf5, os.path.join(corpus, "spam-money.eml"), env["spam-money.eml"])
     ok(j.get("action") == "reject" and j.get("action_enforced") == "accept", "dry run: only annotated",
        (j.get("action"), j.get("action_enforced")))

@@ -31,12 +31,13 @@ DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_al
 SOCK=$TMP/tm.sock
 MPORT=$(pf_free_port)
 mkdir -p "$TMP/db" && chmod 777 "$TMP/db"
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='socket_owner = "root:postfix";'
+if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
 else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
+policy: { mode = "enforce"; };
 milter: { socket = "unix:$SOCK"; $USERCONF internal_networks = []; drain_seconds = 20; log_stderr = "yes"; };
 audit: { store = "sqlite:$TMP/db/audit.db"; batch_size = 3; };
 metrics: { listen = "127.0.0.1:$MPORT"; };
