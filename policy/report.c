@@ -304,7 +304,7 @@ int session_report_text(const session *s, buf *o)
 	if (s->v.decided == ACT_REJECT || s->v.decided == ACT_TEMPFAIL)
 		text_row(o, "", "SMTP reply: %s %s %s", s->v.rcode, s->v.xcode, s->v.reply);
 	if (s->v.dry_run && s->v.decided != ACT_ACCEPT)
-		text_row(o, "", "monitor mode: only annotated, delivered (policy.mode = \"enforce\" acts)");
+		text_row(o, "", "monitor mode: only annotated, the message is delivered");
 	if (s->authres)
 		buf_printf(o, "  Authentication-Results: %s\n", s->authres);
 	return buf_overflowed(o) ? -1 : 0;
