@@ -12,7 +12,8 @@
 enum verdict_action { ACT_ACCEPT = 0, ACT_QUARANTINE, ACT_TEMPFAIL, ACT_REJECT, ACT_DISCARD };
 
 #define VERDICT_MAX_ADD 4
-#define VERDICT_MAX_REMOVE 16
+#define VERDICT_MAX_REMOVE 128  /* every forged field the header store keeps:
+                                  HDR_CAP_AUTHRES + HDR_CAP_COMPLIANCE (hdr.h) */
 
 struct verdict_header {
 	char name[64];
