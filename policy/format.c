@@ -473,23 +473,27 @@ static size_t scan_at_domains(const char *p, size_t n, struct format_outcome *ou
 }
 
 /* authors_of_field - the author domains of one From field, parsed into l. A
- * clean field gives its addresses' domains; a field with a syntax error or
- * more than ADDR_MAX addresses also gets the '@' scan. A field or address
- * that yields no valid domain marks the set unreadable. */
+ * clean field gives its addresses' domains, and an address without a valid
+ * domain marks the set unreadable; a field with a syntax error or more than
+ * ADDR_MAX addresses also gets the '@' scan, and is unreadable only when
+ * neither gives a domain. */
 static void authors_of_field(const struct hdr_field *fld, const struct addr_list *l,
                              struct format_outcome *out)
 {
 	size_t found = 0;
+	int clean = !l->syntax_error && !l->more, bad = 0;
 	for (size_t i = 0; i < l->count; i++) {
 		const char *d = l->a[i].domain;
 		if (add_author(out, d, strlen(d)) == 0)
 			found++;
 		else
-			out->author_unreadable = 1;
+			bad = 1;
 	}
-	if (l->syntax_error || l->more)
+	if (!clean)
 		found += scan_at_domains(fld->unfolded, fld->ulen, out);
-	if (found == 0)
+	/* a clean list's address without a domain is one a reader sees as such;
+	 * in unparsable text only "no domain at all" is */
+	if (found == 0 || (clean && bad))
 		out->author_unreadable = 1;
 }
 
