@@ -9,7 +9,10 @@
  * from_status says why not), the parsed From list, the Date and the
  * Message-ID. It never guesses: a From that parses differently depending on
  * how one reads it (from_status FORMAT_FROM_SYNTAX) has no author domain, and
- * deciding what that means (reject, score) is the verdict's job.
+ * deciding what that means (reject, score) is the verdict's job. For that it
+ * also collects every author domain any From field could be read as
+ * (authors[]; see format_authors in format.c), so that DMARC can apply the
+ * strictest of them (docs/ARCHITECTURE.md, "Hostile input").
  *
  * Findings (stable names):
  *   format.from_missing            no From field (RFC 5322 3.6)
