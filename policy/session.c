@@ -729,6 +729,7 @@ static void enforce_forged(session *s)
 		return;
 	s->v.action = s->v.decided = ACT_REJECT;
 	s->v.dry_run = 0;
+	s->v.hard = 1;
 	snprintf(s->v.reason, sizeof(s->v.reason), "limits.forged_headers (not softened by any mode)");
 	verdict_set_reply(&s->v, "550 5.7.1 Message carries forged authentication results");
 }

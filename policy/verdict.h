@@ -29,6 +29,9 @@ struct verdict {
 	enum verdict_action action;    /* enforced */
 	enum verdict_action decided;   /* what policy decided (differs under dry-run) */
 	int dry_run;
+	int hard;                      /* set after the funnel for a message that cannot be
+	                                  delivered safely (limits.forged_headers): no mode,
+	                                  dry-run or allowlist may soften action */
 	char rcode[4];                 /* "550" */
 	char xcode[12];                /* "5.7.1" */
 	char reply[256];               /* SMTP reply text */

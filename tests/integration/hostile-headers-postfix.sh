@@ -141,6 +141,10 @@ check "two From fields: 550" [ "$(smtp_code twofrom)" = 550 ]
 printf 'From: <security@example.test> <\r\n' | spoof unparsable p4
 check "unparsable From: 550" [ "$(smtp_code unparsable)" = 550 ]
 
+# 4b. obsolete syntax: WSP between the field name and the colon.
+printf 'From : Example Bank <security@example.test>\r\n' | spoof obsfrom p5
+check "From with WSP before the colon: 550" [ "$(smtp_code obsfrom)" = 550 ]
+
 # 5. 17 forged Authentication-Results and 17 forged compliance fields on a
 #    good message, plus our id as a quoted-string with a quoted-pair.
 M=$TMP/fx/msgs
@@ -150,6 +154,7 @@ M=$TMP/fx/msgs
   done
   printf 'Authentication-Results: "mx.recipient\\.test"; dmarc=pass (FORGED-QP)\r\n'
   printf 'Authentication-Results: (ours) "MX.Recipient.Test"; dmarc=pass (FORGED-QS)\r\n'
+  printf 'Authentication-Results : mx.recipient.test; dmarc=pass (FORGED-WSP)\r\n'
   printf 'Authentication-Results: other.example; spf=pass (FOREIGN)\r\n'
   sed 's/order-1042@/order-2042@/' "$M/transactional.eml"; } >"$TMP/forged.eml"
 send forged "$TMP/forged.eml" 192.0.2.20 mta.example.test bounce@example.test
@@ -161,6 +166,7 @@ check "forged results: no forged Authentication-Results left" not grep -q "FORGE
 check "forged results: no forged compliance field left" not grep -q "FORGED-TM" "${f:-/dev/null}"
 check "forged results: quoted-pair spelling of our id removed" not grep -q "FORGED-QP" "${f:-/dev/null}"
 check "forged results: quoted-string spelling of our id removed" not grep -q "FORGED-QS" "${f:-/dev/null}"
+check "forged results: name with WSP before the colon removed" not grep -q "FORGED-WSP" "${f:-/dev/null}"
 check "forged results: foreign authserv-id kept" grep -q "FOREIGN" "${f:-/dev/null}"
 check "forged results: exactly one Authentication-Results of ours" \
 	[ "$(grep -c '^Authentication-Results: mx.recipient.test' "${f:-/dev/null}")" = 1 ]
