@@ -491,8 +491,8 @@ static void dmarc_unread(struct dmarc_outcome *out, int unseen)
 	out->result = AR_FAIL;
 	if (unseen) {
 		out->policy = out->disposition = DMARC_P_REJECT;
-		snprintf(out->problem, sizeof(out->problem), "author domains past the caps were not "
-		         "evaluated: read as failing a reject policy");
+		snprintf(out->problem, sizeof(out->problem), "author domains past the caps (or the DNS "
+		         "budget) were not evaluated: read as failing a reject policy");
 	} else {
 		snprintf(out->problem, sizeof(out->problem), "a From field gives no author domain: "
 		         "read as failing");
@@ -567,7 +567,10 @@ static void eval_dmarc(session *s)
 		dmarc_unread(o, 0);
 		dmarc_consider(s, o, "");
 	}
-	if (fo->authors_incomplete) {
+	/* several domains and the DNS budget ran out: a domain may have been left
+	 * at temperror by the others' lookups, so read the set as incomplete */
+	int starved = fo->nauthors > 1 && s->budget.max && s->budget.used >= s->budget.max;
+	if (fo->authors_incomplete || starved) {
 		dmarc_unread(o, 1);
 		dmarc_consider(s, o, "");
 	}
