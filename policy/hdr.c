@@ -71,6 +71,8 @@ static int class_index(const hdr_set *h, const char *name, size_t nlen)
 /* hdr_class_of - see hdr.h. */
 const struct hdr_class *hdr_class_of(const hdr_set *h, const char *name, size_t nlen)
 {
+	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+		nlen--;     /* as hdr_add */
 	int c = class_index(h, name, nlen);
 	return c < 0 ? NULL : &classes[c];
 }

@@ -88,6 +88,7 @@ static void test_hdr_protected(void)
 	T_INT(hdr_add(h, "X-D", 3, "4", 1), -1, "protected: they do not free general room");
 	T_INT(hdr_add(h, "From ", 5, " a@b", 4), 0, "protected: obs WSP before the colon");
 	T_INT(hdr_count_name(h, "From"), 2, "protected: stored as From");
+	T_OK(hdr_class_of(h, "From\t", 5) != NULL, "protected: class of a name with WSP after it");
 	T_OK(hdr_class_of(h, "ARC", 3) == NULL, "protected: ARC- needs more than the prefix");
 	T_OK(hdr_class_of(h, "Subject", 7) == NULL, "protected: Subject is not");
 	T_STR(hdr_class_of(h, "X-Trustmilter", 13)->finding, "limits.compliance_fields",
