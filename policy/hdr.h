@@ -37,8 +37,8 @@ struct hdr_field {
 typedef struct hdr_set hdr_set;
 
 /* Per-class caps of the protected fields. Real mail has one From and Sender,
- * a few signatures and results; the caps bound memory (about 520 KB of
- * protected fields at most) while leaving room far above real mail. */
+ * a few signatures and results; the caps (with the byte caps in hdr.c, 292 KB
+ * in all) bound memory while leaving room far above real mail. */
 #define HDR_CAP_FROM 16            /* From fields; more than one is already a finding */
 #define HDR_CAP_SENDER 16
 #define HDR_CAP_DKIM 64            /* DKIM-Signature; the verifier examines 8 (DKIM_MAX_SIGS) */
