@@ -100,7 +100,7 @@ int audit_from_session(const session *s, struct audit_record *r)
 	cpy(r->helo, sizeof(r->helo), s->helo);
 	cpy(r->mail_from_domain, sizeof(r->mail_from_domain), s->mf_domain);
 	str_lower(r->mail_from_domain);
-	cpy(r->from_domain, sizeof(r->from_domain), s->from_domain);
+	cpy(r->from_domain, sizeof(r->from_domain), session_author(s));
 	str_lower(r->from_domain);
 	cpy(r->spf_result, sizeof(r->spf_result), result_name(s->spf.result));
 	cpy(r->spf_domain, sizeof(r->spf_domain), s->spf.domain);

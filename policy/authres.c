@@ -98,11 +98,11 @@ static void comment(buf *b, const char *text)
 	buf_putc(b, ')');
 }
 
-/* authres_servid - skip CFWS, take the authserv-id up to ';' or WSP. */
-int authres_servid(const char *v, size_t n, char *out, size_t outsz)
+/* skip_cfws - past WSP, line breaks and (nested) comments from i; n when a
+ * comment is not closed. */
+static size_t skip_cfws(const char *v, size_t n, size_t i)
 {
-	size_t i = 0;
-	int depth = 0;
+	size_t depth = 0;   /* a counter: no recursion on hostile nesting */
 	while (i < n) {
 		char c = v[i];
 		if (depth) {
@@ -121,15 +121,47 @@ int authres_servid(const char *v, size_t n, char *out, size_t outsz)
 			break;
 		}
 	}
-	size_t s = i;
-	while (i < n && v[i] != ';' && v[i] != ' ' && v[i] != '\t' && v[i] != '(' &&
-	       v[i] != '\r' && v[i] != '\n')
-		i++;
-	if (i == s)
+	return depth ? n : i;
+}
+
+/* authres_servid - the authserv-id after leading CFWS (RFC 8601 2.2: a
+ * value, i.e. an RFC 2045 token or an RFC 5322 quoted-string). A
+ * quoted-string is decoded: quoted-pairs give their character, folding is
+ * dropped, and an unclosed one runs to the end (read as the sender would like
+ * it read). A token ends at ';', '(' , '"' or whitespace. Returns the length
+ * written to out (NUL-terminated), -1 when there is no id or it does not fit. */
+int authres_servid(const char *v, size_t n, char *out, size_t outsz)
+{
+	size_t i = skip_cfws(v, n, 0), o = 0;
+	if (i >= n || outsz == 0)
 		return -1;
-	if (v[s] == '"' && i - s >= 2 && v[i - 1] == '"')
-		s++, i--;
-	return str_copy(out, outsz, v + s, i - s);
+	if (v[i] == '"') {
+		for (i++; i < n && v[i] != '"'; i++) {
+			char c = v[i];
+			if (c == '\r' || c == '\n')
+				continue;
+			if (c == '\\' && i + 1 < n)
+				c = v[++i];
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = c;
+		}
+	} else {
+		for (; i < n && !strchr(";( \t\r\n\"", v[i]) && v[i] != '\0'; i++) {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = v[i];
+		}
+	}
+	while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t'))
+		o--;           /* FWS before the closing quote */
+	size_t s = 0;
+	while (s < o && (out[s] == ' ' || out[s] == '\t'))
+		s++;
+	memmove(out, out + s, o - s);
+	o -= s;
+	out[o] = '\0';
+	return o ? (int)o : -1;
 }
 
 /* spf_part - "spf=RESULT smtp.mailfrom=..." or smtp.helo for the null path. */
@@ -188,7 +220,7 @@ static void dmarc_part(const session *s, buf *seg)
 	} else if (d->problem[0]) {
 		comment(seg, d->problem);
 	}
-	prop(seg, "header.from", s->from_domain);
+	prop(seg, "header.from", session_author(s));
 	if (d->record_found)
 		prop(seg, "policy.dmarc", dmarc_policy_name(d->policy));
 }

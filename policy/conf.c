@@ -46,9 +46,12 @@ static const struct conf_key keys[] = {
 	{ "bulk.campaign_header", CONF_STR, "", 0, 0, NULL,
 	  "Header field whose value names the campaign; empty: List-Id, then Feedback-ID." },
 	{ "limits.header_count", CONF_INT, "1000", 50, 100000, NULL,
-	  "Header fields kept per message; more gives the finding limits.headers." },
+	  "Header fields kept per message; more gives the finding limits.headers. From, Sender, "
+	  "DKIM-Signature, ARC-*, Authentication-Results, List-Unsubscribe(-Post) and the "
+	  "compliance field are kept outside this cap, each class with its own." },
 	{ "limits.header_bytes", CONF_INT, "262144", 8192, 16777216, NULL,
-	  "Bytes of header fields kept per message; more gives the finding limits.headers." },
+	  "Bytes of header fields kept per message; more gives the finding limits.headers. "
+	  "The protected fields (see limits.header_count) are counted apart." },
 	{ "policy.mode", CONF_STR, "monitor", 0, 0, "monitor|enforce",
 	  "monitor (the default): every message is checked, annotated (Authentication-Results, the "
 	  "compliance header), logged and recorded with the action the rules decide, but nothing "

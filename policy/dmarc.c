@@ -288,6 +288,21 @@ const char *dmarc_policy_name(enum dmarc_policy p)
 	}
 }
 
+/* dmarc_severity - see dmarc.h. */
+int dmarc_severity(const struct dmarc_outcome *o)
+{
+	switch (o->result) {
+	case AR_PASS: return 0;
+	case AR_NONE: return 1;
+	case AR_PERMERROR: return 2;
+	case AR_TEMPERROR: return 4;
+	default:
+		break;
+	}
+	/* fail (and anything unexpected): by what the policy asks */
+	return o->disposition == DMARC_P_REJECT ? 6 : o->disposition == DMARC_P_QUARANTINE ? 5 : 3;
+}
+
 /* ---------------------------------------------------------------- names */
 
 /* norm_domain - lowercase (p,n) into out without a trailing dot; -1 if it

@@ -81,6 +81,11 @@ int dmarc_evaluate(dns_resolver *dns, dns_budget *budget, enum dmarc_mode mode,
                    const struct dmarc_input *in, struct dmarc_outcome *out);
 /* dmarc_record_parse - parse one DMARC TXT value; 0 ok, -1 not a valid record (err says why). */
 int dmarc_record_parse(const char *p, size_t n, struct dmarc_record *out, char *err, size_t errlen);
+/* dmarc_severity - how strict an outcome's reading is, for choosing among
+ * several author domains (RFC 9989 11.5: apply the strictest): pass 0 < none 1
+ * < permerror 2 < fail with disposition none 3 < temperror 4 (it may hide a
+ * reject) < fail quarantine 5 < fail reject 6. */
+int dmarc_severity(const struct dmarc_outcome *o);
 /* dmarc_policy_name - "none", "quarantine", "reject"; "unspecified" for UNSPEC. */
 const char *dmarc_policy_name(enum dmarc_policy p);
 /* dmarc_evaluate_view - dmarc_evaluate() through a DNS view (tests). */

@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include "format.h"
 #include "buf.h"
@@ -421,6 +422,107 @@ static void check_from(const hdr_set *h, findings *f, struct format_outcome *out
 	}
 }
 
+/* add_author - one author domain (p,n) to the set, lowercased, once; 0 added
+ * or already there, -1 not a valid domain name. */
+static int add_author(struct format_outcome *out, const char *p, size_t n)
+{
+	if (n > 0 && p[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= ADDR_DOMAIN_MAX || !addr_domain_valid(p, n))
+		return -1;
+	for (size_t i = 0; i < out->nauthors; i++)
+		if (mem_caseeq(out->authors[i], strlen(out->authors[i]), p, n))
+			return 0;
+	if (out->nauthors >= FORMAT_AUTHORS_MAX) {
+		out->authors_incomplete = 1;
+		return 0;
+	}
+	char *d = out->authors[out->nauthors++];
+	str_copy(d, ADDR_DOMAIN_MAX, p, n);
+	str_lower(d);
+	return 0;
+}
+
+/* is_domain_char - what the '@' scan takes as part of a domain. */
+static int is_domain_char(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* scan_at_domains - the rule for a From field that does not parse cleanly:
+ * every '@' followed (after optional WSP) by a run of letters, digits, '-',
+ * '_' and '.' that is a valid domain name gives an author domain, wherever it
+ * stands (display name and comments included: a reader may show any of
+ * them). Returns how many valid domains were seen. */
+static size_t scan_at_domains(const char *p, size_t n, struct format_outcome *out)
+{
+	size_t found = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '@')
+			continue;
+		size_t s = i + 1;
+		while (s < n && (p[s] == ' ' || p[s] == '\t'))
+			s++;
+		size_t e = s;
+		while (e < n && is_domain_char((unsigned char)p[e]))
+			e++;
+		if (add_author(out, p + s, e - s) == 0)
+			found++;
+	}
+	return found;
+}
+
+/* authors_of_field - the author domains of one From field, parsed into l. A
+ * clean field gives its addresses' domains, and an address without a valid
+ * domain marks the set unreadable; a field with a syntax error or more than
+ * ADDR_MAX addresses also gets the '@' scan, and is unreadable only when
+ * neither gives a domain. */
+static void authors_of_field(const struct hdr_field *fld, const struct addr_list *l,
+                             struct format_outcome *out)
+{
+	size_t found = 0;
+	int clean = !l->syntax_error && !l->more, bad = 0;
+	for (size_t i = 0; i < l->count; i++) {
+		const char *d = l->a[i].domain;
+		if (add_author(out, d, strlen(d)) == 0)
+			found++;
+		else
+			bad = 1;
+	}
+	if (!clean)
+		found += scan_at_domains(fld->unfolded, fld->ulen, out);
+	/* a clean list's address without a domain is one a reader sees as such;
+	 * in unparsable text only "no domain at all" is */
+	if (found == 0 || (clean && bad))
+		out->author_unreadable = 1;
+}
+
+/* format_authors - every author domain of every From field (the first one
+ * is already parsed in out->from); see struct format_outcome. */
+static void format_authors(const hdr_set *h, struct format_outcome *out)
+{
+	size_t nfrom = hdr_count_name(h, "From");
+	if (nfrom == 0)
+		out->author_unreadable = 1;
+	if (hdr_refused_class(h, "From"))
+		out->authors_incomplete = 1;
+	if (nfrom >= 1)
+		authors_of_field(hdr_find(h, "From", 0), &out->from, out);
+	if (nfrom < 2)
+		return;
+	struct addr_list *l = malloc(sizeof(*l));   /* 12 KB: not on the stack */
+	if (l == NULL) {
+		out->authors_incomplete = 1;            /* unknown is read as the worst case */
+		return;
+	}
+	for (size_t i = 1; i < nfrom; i++) {
+		const struct hdr_field *fld = hdr_find(h, "From", i);
+		addr_parse_list(fld->unfolded, fld->ulen, l);
+		authors_of_field(fld, l, out);
+	}
+	free(l);
+}
+
 /* check_sender - Sender must be one mailbox (RFC 5322 3.6.2). */
 static void check_sender(const hdr_set *h, findings *f)
 {
@@ -507,6 +609,9 @@ void format_outcome_reset(struct format_outcome *out)
 	out->date_zone = 0;
 	out->msgid_status = 0;
 	out->message_id[0] = '\0';
+	out->nauthors = 0;
+	out->authors_incomplete = 0;
+	out->author_unreadable = 0;
 }
 
 /* format_check - see format.h. */
@@ -514,6 +619,7 @@ void format_check(const hdr_set *h, findings *f, struct format_outcome *out)
 {
 	format_outcome_reset(out);
 	check_from(h, f, out);
+	format_authors(h, out);
 	check_sender(h, f);
 	check_date(h, f, out);
 	check_msgid(h, f, out);

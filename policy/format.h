@@ -9,7 +9,10 @@
  * from_status says why not), the parsed From list, the Date and the
  * Message-ID. It never guesses: a From that parses differently depending on
  * how one reads it (from_status FORMAT_FROM_SYNTAX) has no author domain, and
- * deciding what that means (reject, score) is the verdict's job.
+ * deciding what that means (reject, score) is the verdict's job. For that it
+ * also collects every author domain any From field could be read as
+ * (authors[]; see format_authors in format.c), so that DMARC can apply the
+ * strictest of them (docs/ARCHITECTURE.md, "Hostile input").
  *
  * Findings (stable names):
  *   format.from_missing            no From field (RFC 5322 3.6)
@@ -44,6 +47,11 @@
 #include "hdr.h"
 #include "findings.h"
 
+/* Distinct author domains collected from all From fields and evaluated by
+ * DMARC; RFC 9989 11.5 asks receivers to limit them. Past it the set is
+ * incomplete (authors_incomplete) and read as the worst case. */
+#define FORMAT_AUTHORS_MAX 8
+
 /* A msg-id cannot be folded (RFC 5322 3.6.4), so it fits one 998-octet line. */
 #define FORMAT_MSGID_MAX 1000
 
@@ -73,6 +81,14 @@ struct format_outcome {
 	int date_zone;                /* the zone as written, minutes east of UTC */
 	enum format_msgid msgid_status;
 	char message_id[FORMAT_MSGID_MAX]; /* "<left@right>", CFWS removed, when OK */
+	/* Every author domain a reader could take from the message (format_authors
+	 * in format.c says how they are collected), for DMARC's strictest reading. */
+	size_t nauthors;
+	char authors[FORMAT_AUTHORS_MAX][ADDR_DOMAIN_MAX]; /* lowercased, no trailing dot */
+	int authors_incomplete;       /* From fields refused by their cap, or more distinct
+	                               * domains than FORMAT_AUTHORS_MAX: one may be missing */
+	int author_unreadable;        /* no From, or a From field or address that gives
+	                               * no valid domain */
 };
 
 /* format_outcome_reset - an empty outcome (nothing checked); the address

@@ -9,12 +9,31 @@
 #include "hdr.h"
 #include "buf.h"
 
+/* The protected classes (see hdr.h); the compliance entry's name is the
+ * set's compliance name. Byte caps: 292 KB in all (stored twice: raw and
+ * unfolded), far above real mail (ten ARC hops are about 25 KB). */
+static const struct hdr_class classes[] = {
+	{ "From", 0, HDR_CAP_FROM, 32 * 1024, "limits.from_fields" },
+	{ "Sender", 0, HDR_CAP_SENDER, 16 * 1024, "limits.sender_fields" },
+	{ "DKIM-Signature", 0, HDR_CAP_DKIM, 64 * 1024, "limits.dkim_signature_fields" },
+	{ "ARC-", 1, HDR_CAP_ARC, 64 * 1024, "limits.arc_fields" },
+	{ "Authentication-Results", 0, HDR_CAP_AUTHRES, 64 * 1024, "limits.authres_fields" },
+	{ "List-Unsubscribe", 0, HDR_CAP_LIST_UNSUB, 16 * 1024, "limits.list_unsubscribe_fields" },
+	{ "List-Unsubscribe-Post", 0, HDR_CAP_LIST_UNSUB, 4 * 1024, "limits.list_unsubscribe_fields" },
+	{ NULL, 0, HDR_CAP_COMPLIANCE, 32 * 1024, "limits.compliance_fields" },
+};
+#define NCLASSES (sizeof(classes) / sizeof(classes[0]))
+
 struct hdr_set {
 	struct hdr_field *f;
 	size_t count, alloc;
-	size_t bytes;
+	size_t bytes;              /* general fields only */
 	size_t max_count, max_bytes;
 	size_t refused;
+	const char *compliance;    /* our compliance field name, "" none (not owned) */
+	size_t ccount[NCLASSES];   /* protected fields kept, per class */
+	size_t cbytes[NCLASSES];
+	size_t crefused[NCLASSES];
 };
 
 /* hdr_new - an empty set with the given caps (0 means the default). */
@@ -25,7 +44,45 @@ hdr_set *hdr_new(size_t max_count, size_t max_bytes)
 		return NULL;
 	h->max_count = max_count ? max_count : HDR_DEFAULT_MAX_COUNT;
 	h->max_bytes = max_bytes ? max_bytes : HDR_DEFAULT_MAX_BYTES;
+	h->compliance = "";
 	return h;
+}
+
+/* hdr_set_compliance - see hdr.h. */
+void hdr_set_compliance(hdr_set *h, const char *name)
+{
+	h->compliance = name ? name : "";
+}
+
+/* class_index - index into classes[] of a field name, or -1. */
+static int class_index(const hdr_set *h, const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < NCLASSES; i++) {
+		const char *cn = classes[i].name ? classes[i].name : h->compliance;
+		size_t cl = strlen(cn);
+		if (cl == 0)
+			continue;
+		if (classes[i].prefix ? (nlen > cl && mem_caseeq(name, cl, cn, cl))
+		                      : mem_caseeq(name, nlen, cn, cl))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* hdr_class_of - see hdr.h. */
+const struct hdr_class *hdr_class_of(const hdr_set *h, const char *name, size_t nlen)
+{
+	while (nlen > 0 && (name[nlen - 1] == ' ' || name[nlen - 1] == '\t'))
+		nlen--;     /* as hdr_add */
+	int c = class_index(h, name, nlen);
+	return c < 0 ? NULL : &classes[c];
+}
+
+/* hdr_refused_class - see hdr.h. */
+size_t hdr_refused_class(const hdr_set *h, const char *name)
+{
+	int c = class_index(h, name, strlen(name));
+	return c < 0 ? 0 : h->crefused[c];
 }
 
 /* hdr_reset - drop all fields, keep the caps. */
@@ -36,6 +93,9 @@ void hdr_reset(hdr_set *h)
 	h->count = 0;
 	h->bytes = 0;
 	h->refused = 0;
+	memset(h->ccount, 0, sizeof(h->ccount));
+	memset(h->cbytes, 0, sizeof(h->cbytes));
+	memset(h->crefused, 0, sizeof(h->crefused));
 }
 
 /* hdr_free - release, NULL accepted. */
@@ -83,13 +143,40 @@ static int name_ok(const char *p, size_t n)
 	return 1;
 }
 
-/* hdr_add - store one field if both caps allow it. */
+/* class_total - protected fields kept (not counted by the general cap). */
+static size_t class_total(const hdr_set *h)
+{
+	size_t t = 0;
+	for (size_t i = 0; i < NCLASSES; i++)
+		t += h->ccount[i];
+	return t;
+}
+
+/* over_cap - would a field of nlen+vlen bytes pass count or bytes? */
+static int over_cap(size_t count, size_t max_count, size_t bytes, size_t max_bytes,
+                    size_t nlen, size_t vlen)
+{
+	return count >= max_count || nlen > max_bytes || vlen > max_bytes - nlen ||
+	       bytes > max_bytes - nlen - vlen;
+}
+
+/* hdr_add - store one field if its caps allow it: a protected field its
+ * class's caps, any other field the general caps. */
 int hdr_add(hdr_set *h, const char *name, size_t nlen, const char *value, size_t vlen)
 {
+	while (nlen > 0 && is_wsp(name[nlen - 1]))
+		nlen--;     /* obs-optional: "From :" names the From field */
 	if (!name_ok(name, nlen))
 		return -2;
-	if (h->count >= h->max_count || nlen > h->max_bytes || vlen > h->max_bytes - nlen ||
-	    h->bytes > h->max_bytes - nlen - vlen) {
+	int c = class_index(h, name, nlen);
+	if (c >= 0) {
+		if (over_cap(h->ccount[c], classes[c].max_count, h->cbytes[c], classes[c].max_bytes,
+		             nlen, vlen)) {
+			h->crefused[c]++;
+			return -3;
+		}
+	} else if (over_cap(h->count - class_total(h), h->max_count, h->bytes, h->max_bytes,
+	                    nlen, vlen)) {
 		h->refused++;
 		return -1;
 	}
@@ -97,7 +184,7 @@ int hdr_add(hdr_set *h, const char *name, size_t nlen, const char *value, size_t
 		size_t na = h->alloc ? h->alloc * 2 : 32;
 		struct hdr_field *nf = realloc(h->f, na * sizeof(*nf));
 		if (nf == NULL) {
-			h->refused++;
+			h->refused++;     /* out of memory: reported like a cap */
 			return -1;
 		}
 		h->f = nf;
@@ -124,7 +211,12 @@ int hdr_add(hdr_set *h, const char *name, size_t nlen, const char *value, size_t
 	f->vlen = vlen;
 	f->unfolded = u;
 	f->ulen = ulen;
-	h->bytes += nlen + vlen;
+	if (c >= 0) {
+		h->ccount[c]++;
+		h->cbytes[c] += nlen + vlen;
+	} else {
+		h->bytes += nlen + vlen;
+	}
 	return 0;
 }
 

@@ -69,7 +69,7 @@ static void json_dmarc(jw *w, const session *s)
 	const struct dmarc_outcome *d = &s->dmarc;
 	jw_obj(w, "dmarc");
 	jw_str(w, "result", result_name(d->result));
-	jw_str(w, "from_domain", s->from_domain);
+	jw_str(w, "from_domain", session_author(s));
 	jw_str(w, "policy", d->record_found ? dmarc_policy_name(d->policy) : NULL);
 	jw_str(w, "disposition", dmarc_policy_name(d->disposition ? d->disposition : DMARC_P_NONE));
 	jw_str(w, "policy_domain", d->policy_domain);
@@ -92,6 +92,17 @@ static void json_dmarc(jw *w, const session *s)
 		jw_null(w, "record");
 	}
 	jw_str(w, "problem", d->problem);
+	jw_arr(w, "authors");
+	for (size_t i = 0; i < s->nauthors; i++) {
+		const struct dmarc_author *a = &s->authors[i];
+		jw_obj(w, NULL);
+		jw_str(w, "domain", a->domain);
+		jw_str(w, "result", result_name(a->result));
+		jw_str(w, "disposition", dmarc_policy_name(a->disposition ? a->disposition
+		                                                          : DMARC_P_NONE));
+		jw_end_obj(w);
+	}
+	jw_end_arr(w);
 	jw_end_obj(w);
 }
 
@@ -316,7 +327,7 @@ int session_log_line(const session *s, buf *o)
 	char helo[80], from[80], mf[120], q[64];
 	str_printable(q, sizeof(q), s->queue_id, strlen(s->queue_id));
 	str_printable(helo, sizeof(helo), s->helo, strlen(s->helo));
-	str_printable(from, sizeof(from), s->from_domain, strlen(s->from_domain));
+	str_printable(from, sizeof(from), session_author(s), strlen(session_author(s)));
 	str_printable(mf, sizeof(mf), s->mail_from, strlen(s->mail_from));
 	buf_printf(o, "%s: dir=%s%s%s client=%s helo=%s mailfrom=<%s> from=%s spf=%s dkim=",
 	           q, s->dir == DIR_OUTBOUND ? "outbound" : "inbound",

@@ -129,6 +129,7 @@ session *session_new(tm_env *env)
 		session_free(s);
 		return NULL;
 	}
+	hdr_set_compliance(s->hdrs, env->compliance_name);
 	str_copy(s->queue_id, sizeof(s->queue_id), "NOQUEUE", 7);
 	return s;
 }
@@ -159,6 +160,8 @@ static void message_clear(session *s)
 	s->body_bytes = 0;
 	s->ar_seen = 0;
 	s->comp_seen = 0;
+	s->ar_removed = s->comp_removed = 0;
+	s->nauthors = 0;
 	s->failed = 0;
 }
 
@@ -285,22 +288,39 @@ int session_rcpt(session *s, const char *path)
 	return 0;
 }
 
-/* is_ours - does this Authentication-Results value carry our authserv-id? */
+/* is_ours - does this Authentication-Results value carry our authserv-id?
+ * Compared after CFWS and quoted-string decoding (authres_servid), ASCII
+ * case-insensitively, and with one trailing dot ignored on either side: a
+ * field a reader could take for ours is removed. */
 static int is_ours(const session *s, const char *v, size_t n)
 {
 	char id[256];
-	if (authres_servid(v, n, id, sizeof(id)) < 0)
+	int il = authres_servid(v, n, id, sizeof(id));
+	if (il <= 0)
 		return 0;
-	return mem_caseeq(id, strlen(id), s->env->authserv_id, strlen(s->env->authserv_id));
+	size_t ml = strlen(s->env->authserv_id), l = (size_t)il;
+	if (l > 1 && id[l - 1] == '.')
+		l--;
+	if (ml > 1 && s->env->authserv_id[ml - 1] == '.')
+		ml--;
+	return mem_caseeq(id, l, s->env->authserv_id, ml);
 }
 
-/* note_removal - remember the nth field of this name for removal (RFC 8601 5). */
-static void note_removal(session *s, const char *name, unsigned index)
+_Static_assert(VERDICT_MAX_REMOVE >= HDR_CAP_AUTHRES + HDR_CAP_COMPLIANCE,
+               "the removal list holds every forged field the header store can hold");
+
+/* note_removal - remember the nth field of this name for removal (RFC 8601
+ * 5). Each name may use its header class's cap (HDR_CAP_AUTHRES,
+ * HDR_CAP_COMPLIANCE); past it the message cannot be delivered without a
+ * forged field, and limits.forged_headers rejects it (enforce_forged). */
+static void note_removal(session *s, const char *name, unsigned index, unsigned *used, size_t cap)
 {
-	if (s->v.nremove >= VERDICT_MAX_REMOVE) {
-		findings_add(s->f, "limits.forged_headers", "too many forged %s fields to remove", name);
+	if (*used >= cap || s->v.nremove >= VERDICT_MAX_REMOVE) {
+		findings_add(s->f, "limits.forged_headers", "more than %zu forged %s fields to remove",
+		             cap, name);
 		return;
 	}
+	(*used)++;
 	struct verdict_remove *r = &s->v.remove[s->v.nremove++];
 	str_copy(r->name, sizeof(r->name), name, strlen(name));
 	r->index = index;
@@ -315,9 +335,15 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 	if (memchr(value, '\0', vlen))
 		findings_add(s->f, "format.header_nul", "the %.*s field contains a NUL byte",
 		             (int)(nlen > 64 ? 64 : nlen), name);
-	if (r == -1)
+	if (r == -1) {
 		findings_add(s->f, "limits.headers", "header section larger than the configured caps");
-	else if (r == -2)
+	} else if (r == -3) {
+		const struct hdr_class *hc = hdr_class_of(s->hdrs, name, nlen);
+		if (hc)
+			findings_add(s->f, hc->finding, "more %s fields than kept (%zu fields, %zu bytes)",
+			             hc->name ? hc->name : s->env->compliance_name, hc->max_count,
+			             hc->max_bytes);
+	} else if (r == -2)
 		findings_add(s->f, "format.header_name", "a header field name has invalid characters");
 	if (s->dkim)
 		dkim_verify_header(s->dkim, name, nlen, value, vlen);
@@ -325,10 +351,12 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 	if (mem_caseeq(name, nlen, "Authentication-Results", 22)) {
 		s->ar_seen++;
 		if (is_ours(s, value, vlen))
-			note_removal(s, "Authentication-Results", s->ar_seen);
+			note_removal(s, "Authentication-Results", s->ar_seen, &s->ar_removed,
+			             HDR_CAP_AUTHRES);
 	} else if (comp[0] && mem_caseeq(name, nlen, comp, s->env->compliance_len)) {
 		/* any incoming compliance header claims to be ours: drop it */
-		note_removal(s, comp, ++s->comp_seen);
+		s->comp_seen++;
+		note_removal(s, comp, s->comp_seen, &s->comp_removed, HDR_CAP_COMPLIANCE);
 	}
 	return 0;
 }
@@ -440,60 +468,126 @@ static void eval_dkim(session *s)
 	(void)any_pass;
 }
 
-/* eval_dmarc - needs the single From domain. */
-static void eval_dmarc(session *s)
+/* dmarc_one - DMARC for one author domain into out. */
+static void dmarc_one(session *s, const char *domain, struct dmarc_outcome *out)
 {
-	memset(&s->dmarc, 0, sizeof(s->dmarc));
-	if (s->from_domain[0] == '\0') {
-		s->dmarc.result = AR_NONE;
-		snprintf(s->dmarc.problem, sizeof(s->dmarc.problem),
-		         "no single From domain to evaluate");
-		return;
-	}
-	const char *spfdom = s->spf.domain;
-	struct dmarc_input in = { .from_domain = s->from_domain,
+	struct dmarc_input in = { .from_domain = domain,
 	                          .spf_result = s->spf_evaluated ? s->spf.result : AR_NONE,
-	                          .spf_domain = spfdom, .nsigs = s->nsigs, .sigs = s->sigs };
+	                          .spf_domain = s->spf.domain, .nsigs = s->nsigs, .sigs = s->sigs };
 	/* RFC 7489 pct sampling: keyed on the Message-ID so that a retried message
 	 * gets the same disposition; the queue id when there is none */
 	const struct hdr_field *mid = hdr_find(s->hdrs, "Message-ID", 0);
 	in.sample_key = mid && mid->ulen ? mid->unfolded : s->queue_id;
-	dmarc_evaluate(s->env->dns, &s->budget, s->env->dmarc_mode, &in, &s->dmarc);
-	s->dmarc_evaluated = 1;
+	dmarc_evaluate(s->env->dns, &s->budget, s->env->dmarc_mode, &in, out);
+}
+
+/* dmarc_unread - the reading of an author we could not evaluate: a From
+ * without a domain fails (nothing authenticates it); a domain we did not see
+ * (refused by a cap, or past FORMAT_AUTHORS_MAX) may be any domain, so it is
+ * read as failing a p=reject policy. */
+static void dmarc_unread(struct dmarc_outcome *out, int unseen)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = AR_FAIL;
+	if (unseen) {
+		out->policy = out->disposition = DMARC_P_REJECT;
+		snprintf(out->problem, sizeof(out->problem), "author domains past the caps (or the DNS "
+		         "budget) were not evaluated: read as failing a reject policy");
+	} else {
+		snprintf(out->problem, sizeof(out->problem), "a From field gives no author domain: "
+		         "read as failing");
+	}
+}
+
+/* dmarc_consider - keep o in s->dmarc when it is stricter; note the reading. */
+static void dmarc_consider(session *s, const struct dmarc_outcome *o, const char *domain)
+{
+	if (s->nauthors == 0 || dmarc_severity(o) > dmarc_severity(&s->dmarc))
+		memcpy(&s->dmarc, o, sizeof(*o));
+	if (s->nauthors < SESSION_MAX_AUTHORS) {
+		struct dmarc_author *a = &s->authors[s->nauthors++];
+		str_copy(a->domain, sizeof(a->domain), domain, strlen(domain));
+		a->result = o->result;
+		a->disposition = o->disposition;
+	}
+}
+
+/* dmarc_findings - the findings of the strictest reading. */
+static void dmarc_findings(session *s)
+{
 	const struct dmarc_outcome *d = &s->dmarc;
+	const char *dom = d->from_domain[0] ? d->from_domain : "an unreadable author";
 	switch (d->result) {
 	case AR_PASS:
 		break;
 	case AR_NONE:
-		findings_add(s->f, "dmarc.no_record", "no DMARC record for %s%s%s", s->from_domain,
+		findings_add(s->f, "dmarc.no_record", "no DMARC record for %s%s%s", dom,
 		             d->problem[0] ? ": " : "", d->problem);
 		break;
 	case AR_TEMPERROR:
 		findings_add(s->f, "dmarc.temperror", "DMARC lookup for %s failed temporarily: %s",
-		             s->from_domain, d->problem);
+		             dom, d->problem);
 		break;
 	case AR_PERMERROR:
 		findings_add(s->f, "dmarc.permerror", "DMARC record for %s unusable: %s",
-		             s->from_domain, d->problem);
+		             dom, d->problem);
 		break;
 	default:
-		findings_add(s->f, "dmarc.fail", "neither SPF nor DKIM passed aligned with %s "
-		             "(policy %s)", s->from_domain, dmarc_policy_name(d->policy));
+		if (d->from_domain[0])
+			findings_add(s->f, "dmarc.fail", "neither SPF nor DKIM passed aligned with %s "
+			             "(policy %s)", dom, dmarc_policy_name(d->policy));
+		else
+			findings_add(s->f, "dmarc.fail", "%s", d->problem);
 		if (d->disposition == DMARC_P_REJECT)
 			findings_add(s->f, "dmarc.disposition.reject", "the policy of %s asks to reject",
-			             d->policy_domain);
+			             d->policy_domain[0] ? d->policy_domain : dom);
 		else if (d->disposition == DMARC_P_QUARANTINE)
 			findings_add(s->f, "dmarc.disposition.quarantine",
-			             "the policy of %s asks to quarantine", d->policy_domain);
+			             "the policy of %s asks to quarantine",
+			             d->policy_domain[0] ? d->policy_domain : dom);
 		break;
 	}
+}
+
+/* eval_dmarc - DMARC for every author domain the From fields give, the
+ * strictest reading kept (RFC 9989 11.5; docs/ARCHITECTURE.md "Ambiguity").
+ * A clean single From is the one-domain case of the same loop. */
+static void eval_dmarc(session *s)
+{
+	const struct format_outcome *fo = &s->fo;
+	memset(&s->dmarc, 0, sizeof(s->dmarc));
+	s->nauthors = 0;
+	struct dmarc_outcome oc;   /* ~3 KB */
+	struct dmarc_outcome *o = &oc;
+	for (size_t i = 0; i < fo->nauthors; i++) {
+		dmarc_one(s, fo->authors[i], o);
+		dmarc_consider(s, o, fo->authors[i]);
+	}
+	if (fo->author_unreadable) {
+		dmarc_unread(o, 0);
+		dmarc_consider(s, o, "");
+	}
+	/* several domains and the DNS budget ran out: a domain may have been left
+	 * at temperror by the others' lookups, so read the set as incomplete */
+	int starved = fo->nauthors > 1 && s->budget.max && s->budget.used >= s->budget.max;
+	if (fo->authors_incomplete || starved) {
+		dmarc_unread(o, 1);
+		dmarc_consider(s, o, "");
+	}
+	s->dmarc_evaluated = s->nauthors > 0;
+	if (s->nauthors > 1)
+		findings_add(s->f, "dmarc.multiple_authors", "%zu author readings evaluated; the "
+		             "strictest (%s for %s) applies", s->nauthors, result_name(s->dmarc.result),
+		             s->dmarc.from_domain[0] ? s->dmarc.from_domain : "an unreadable author");
+	dmarc_findings(s);
+	const struct dmarc_outcome *d = &s->dmarc;
 	if (s->nsigs && !d->dkim_aligned && d->result != AR_TEMPERROR) {
 		int any_pass = 0;
 		for (size_t i = 0; i < s->nsigs; i++)
 			any_pass |= s->sigs[i].result == AR_PASS;
 		if (any_pass)
 			findings_add(s->f, "dkim.not_aligned", "no passing signature aligns with %s",
-			             s->from_domain[0] ? s->from_domain : "the From domain");
+			             d->from_domain[0] ? d->from_domain : "the From domain");
 	}
 }
 
@@ -594,6 +688,55 @@ static const char *allowlisted(const session *s, char *why, size_t whysz)
 	return NULL;
 }
 
+/* act_rank - strength of an action, as the funnel ranks them. */
+static int act_rank(enum verdict_action a)
+{
+	return a == ACT_REJECT || a == ACT_DISCARD ? 3 : a == ACT_TEMPFAIL ? 2 :
+	       a == ACT_QUARANTINE ? 1 : 0;
+}
+
+/* decide_each - without a single author domain, the domain rules of every
+ * author domain are tried and the strongest decision kept (the message
+ * never escapes a rule that a single From of one of its domains would
+ * meet). -1 out of memory (the caller decides without domain rules). */
+static int decide_each(session *s, struct verdict_input *in)
+{
+	struct verdict *best = malloc(sizeof(*best));   /* ~10 KB: not on the stack */
+	if (best == NULL)
+		return -1;
+	int have = 0;
+	for (size_t i = 0; i < s->nauthors; i++) {
+		if (s->authors[i].domain[0] == '\0')
+			continue;
+		in->from_domain = s->authors[i].domain;
+		s->v.reason[0] = '\0';
+		verdict_decide(in, &s->v);
+		if (!have || act_rank(s->v.decided) > act_rank(best->decided))
+			memcpy(best, &s->v, sizeof(*best));
+		have = 1;
+	}
+	if (have)
+		memcpy(&s->v, best, sizeof(*best));
+	free(best);
+	in->from_domain = NULL;
+	return have ? 0 : -1;
+}
+
+/* enforce_forged - forged Authentication-Results or compliance fields past
+ * the removal list cannot be removed, so the message cannot be delivered
+ * safely: it is rejected whatever dry-run, monitoring or an allowlist say
+ * (docs/ARCHITECTURE.md, "Forged results"). */
+static void enforce_forged(session *s)
+{
+	if (!findings_has(s->f, "limits.forged_headers"))
+		return;
+	s->v.action = s->v.decided = ACT_REJECT;
+	s->v.dry_run = 0;
+	s->v.hard = 1;
+	snprintf(s->v.reason, sizeof(s->v.reason), "limits.forged_headers (not softened by any mode)");
+	verdict_set_reply(&s->v, "550 5.7.1 Message carries forged authentication results");
+}
+
 /* decide - run the verdict funnel over the findings. */
 static void decide(session *s)
 {
@@ -615,7 +758,9 @@ static void decide(session *s)
 	in.nrules = conf_list(c, s->dir == DIR_OUTBOUND ? "policy.outbound.actions"
 	                                                : "policy.inbound.actions", &in.rules);
 	in.ndomain_rules = conf_list(c, "policy.domain_actions", &in.domain_rules);
-	verdict_decide(&in, &s->v);
+	if (s->from_domain[0] || in.ndomain_rules == 0 || s->nauthors < 2 || decide_each(s, &in) < 0)
+		verdict_decide(&in, &s->v);
+	enforce_forged(s);
 }
 
 /* add_headers - Authentication-Results first, then the compliance header. */

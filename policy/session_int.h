@@ -37,6 +37,14 @@ struct tm_env {
 	metrics *metrics;          /* live counters (not owned), or NULL */
 };
 
+/* One author domain's DMARC reading (several when the From is ambiguous). */
+struct dmarc_author {
+	char domain[ADDR_DOMAIN_MAX];      /* "" for a From that gives no domain */
+	enum auth_result result;
+	enum dmarc_policy disposition;
+};
+#define SESSION_MAX_AUTHORS (FORMAT_AUTHORS_MAX + 1)  /* + the unreadable/unevaluated reading */
+
 /* Per-provider bulk-sender readiness. */
 struct readiness {
 	int ready;
@@ -72,6 +80,8 @@ struct session {
 	unsigned long long body_bytes;
 	unsigned ar_seen;          /* Authentication-Results fields seen (for removal index) */
 	unsigned comp_seen;        /* compliance header fields seen (for removal index) */
+	unsigned ar_removed;       /* forged Authentication-Results noted for removal */
+	unsigned comp_removed;     /* compliance fields noted for removal */
 	int failed;                /* an internal error (allocation): eom gives policy.on_error */
 	struct verdict v;
 	/* results, valid after eom */
@@ -82,8 +92,10 @@ struct session {
 	int spf_evaluated;
 	size_t nsigs;
 	const struct dkim_sig *sigs; /* nsigs results, owned by dkim (kept until the next message) */
-	struct dmarc_outcome dmarc;
+	struct dmarc_outcome dmarc;       /* the strictest reading over every author domain */
 	int dmarc_evaluated;
+	size_t nauthors;                  /* readings considered (dmarc_author each) */
+	struct dmarc_author authors[SESSION_MAX_AUTHORS];
 	int bulk;
 	char bulk_reason[128];
 	char campaign[256];
@@ -101,13 +113,21 @@ struct session {
 	struct spam_outcome spam;  /* score and signals (spam.evaluated 0: not run) */
 };
 
+/* session_author - the author domain to show: the single From domain, else
+ * the domain of the strictest DMARC reading ("" when none could be read). */
+static inline const char *session_author(const session *s)
+{
+	return s->from_domain[0] ? s->from_domain : s->dmarc.from_domain;
+}
+
 /* authres_build - the Authentication-Results value for s (heap string). */
 char *authres_build(const session *s);
 /* compliance_build - the compliance header value for s (heap string). */
 char *compliance_build(const session *s);
 /* authres_quote - append v as an RFC 8601 value: a token, or a quoted-string. */
 void authres_value(buf *b, const char *v);
-/* authres_servid - the authserv-id of an Authentication-Results value, into out. */
+/* authres_servid - the authserv-id of an Authentication-Results value, into
+ * out, after CFWS and quoted-string decoding; its length, or -1 (authres.c). */
 int authres_servid(const char *v, size_t n, char *out, size_t outsz);
 
 #endif

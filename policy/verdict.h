@@ -17,7 +17,8 @@ enum verdict_action { ACT_ACCEPT = 0, ACT_QUARANTINE, ACT_TEMPFAIL, ACT_REJECT, 
 #define ACT_LAST ACT_JUNK
 
 #define VERDICT_MAX_ADD 5   /* A-R, compliance, Received-SPF, X-Spam-Flag */
-#define VERDICT_MAX_REMOVE 16
+#define VERDICT_MAX_REMOVE 128  /* every forged field the header store keeps:
+                                  HDR_CAP_AUTHRES + HDR_CAP_COMPLIANCE (hdr.h) */
 
 struct verdict_header {
 	char name[64];
@@ -33,6 +34,9 @@ struct verdict {
 	enum verdict_action action;    /* enforced */
 	enum verdict_action decided;   /* what policy decided (differs in monitor mode) */
 	int dry_run;                   /* monitor mode: decided, logged, not enforced */
+	int hard;                      /* set after the funnel for a message that cannot be
+	                                  delivered safely (limits.forged_headers): no mode,
+	                                  dry-run or allowlist may soften action */
 	char rcode[4];                 /* "550" */
 	char xcode[12];                /* "5.7.1" */
 	char reply[256];               /* SMTP reply text */

@@ -5,13 +5,17 @@
  * as a milter might hand it over); a line starting with SP/HTAB continues the
  * previous field, anything else is "name: value" (a line without a colon is
  * dropped, as the MTA would not pass it on). The whole input is also given
- * to the Date and Message-ID parsers directly. Checks: outcome strings are
- * terminated, from_domain is set exactly when the status is OK.
+ * to the Date and Message-ID parsers directly, and to the authserv-id
+ * reader of Authentication-Results. Checks: outcome strings are terminated,
+ * from_domain is set exactly when the status is OK, the author domains are
+ * within their cap, valid and lowercase, and the authserv-id fits and has
+ * the length returned.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "format.h"
+#include "session_int.h"
 
 /* flush - add the pending field (name [ns,nl), value [vs,ve)) to h. */
 static void flush(hdr_set *h, const char *p, size_t ns, size_t nl, size_t vs, size_t ve)
@@ -29,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(p, data, size);
 
 	hdr_set *h = hdr_new(200, 64 * 1024);
+	if (h)
+		hdr_set_compliance(h, "X-Trustmilter");
 	findings *f = findings_new();
 	struct format_outcome *o = malloc(sizeof(*o));
 	if (h == NULL || f == NULL || o == NULL)
@@ -64,6 +70,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((o->from_status == FORMAT_FROM_OK) != (o->from_domain[0] != '\0'))
 		abort();
 	if (o->from.count > ADDR_MAX)
+		abort();
+	if (o->nauthors > FORMAT_AUTHORS_MAX)
+		abort();
+	for (size_t i = 0; i < o->nauthors; i++) {
+		const char *d = o->authors[i];
+		if (memchr(d, '\0', ADDR_DOMAIN_MAX) == NULL || !addr_domain_valid(d, strlen(d)))
+			abort();
+		for (; *d; d++)
+			if (*d >= 'A' && *d <= 'Z')
+				abort();
+	}
+	if (o->from_status == FORMAT_FROM_OK &&
+	    (o->nauthors != 1 || o->author_unreadable || strcmp(o->authors[0], o->from_domain) != 0))
+		abort();
+
+	char id[64];
+	int il = authres_servid(p, size, id, sizeof(id));
+	if (il == 0 || il >= (int)sizeof(id) || (il > 0 && strlen(id) > (size_t)il))
 		abort();
 
 	time_t t;

@@ -136,8 +136,10 @@ def cases(conf):
     nm = names(j)
     ok(rc == 1 and any(x.startswith("format.from") for x in nm) and any("date" in x for x in nm)
        and any("message_id" in x for x in nm), "malformed: format findings", nm)
-    ok(j.get("dmarc", {}).get("result") == "none" and j.get("dmarc", {}).get("from_domain") == "",
-       "malformed: no single From domain, DMARC not guessed", j.get("dmarc"))
+    ok(j.get("dmarc", {}).get("result") == "none" and j.get("dmarc", {}).get("from_domain") == "other.test"
+       and [a["domain"] for a in j.get("dmarc", {}).get("authors", [])] == ["example.test", "other.test"]
+       and "dmarc.multiple_authors" in nm,
+       "malformed: no single From domain, each author domain evaluated, the strictest reported", j.get("dmarc"))
 
     # dry run and outbound rules through --set
     rc, j, err = case_with(conf, "spoofed.eml", ["--set", "policy.dry_run=true"])

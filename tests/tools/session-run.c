@@ -6,6 +6,8 @@
  *   connect HOST IP | helo NAME | direction inbound|outbound | macro NAME VALUE
  *   mail PATH | rcpt PATH | header NAME: VALUE | eoh | body TEXT | eom | abort
  *   set KEY=VALUE   (configuration override, before the first event)
+ *   repeat N header NAME: VALUE   (N fields; "{}" in the value becomes 0..N-1;
+ *                   a VALUE of "{size=K}" is K bytes of 'x' instead)
  *   # comment, expect ... (ignored here: the runner checks them)
  * Output after each eom: the report JSON line, then "verdict" lines:
  *   add NAME: VALUE / remove NAME INDEX / action ACTION ENFORCED / reply CODE X TEXT
@@ -50,6 +52,44 @@ static void print_verdict(const session *s, const struct verdict *v)
 	session_log_line(s, b);
 	printf("log %s\n", buf_data(b));
 	buf_free(b);
+}
+
+/* repeat_header - "N NAME: VALUE": N header events (see the file comment). */
+static int repeat_header(session *s, char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+	if (n < 0 || n > 1000000 || strncmp(end, " header ", 8) != 0)
+		return -1;
+	char *name = end + 8, *colon = strchr(name, ':');
+	if (colon == NULL)
+		return -1;
+	*colon = '\0';
+	const char *tmpl = colon + 1;
+	long size = 0;
+	if (sscanf(tmpl, " {size=%ld}", &size) == 1 && (size < 1 || size > 1000000))
+		return -1;
+	char *v = malloc(size > 0 ? (size_t)size + 2 : strlen(tmpl) + 32);
+	if (v == NULL)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		size_t vl = 0;
+		if (size > 0) {
+			v[0] = ' ';
+			memset(v + 1, 'x', (size_t)size);
+			vl = (size_t)size + 1;
+		} else {
+			const char *br = strstr(tmpl, "{}");
+			if (br)
+				vl = (size_t)snprintf(v, strlen(tmpl) + 32, "%.*s%ld%s", (int)(br - tmpl), tmpl,
+				                      i, br + 2);
+			else
+				vl = (size_t)snprintf(v, strlen(tmpl) + 32, "%s", tmpl);
+		}
+		session_header(s, name, strlen(name), v, vl);
+	}
+	free(v);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -119,6 +159,9 @@ int main(int argc, char **argv)
 				return 2;
 			size_t vl = unescape(colon + 1);
 			session_header(s, arg, (size_t)(colon - arg), colon + 1, vl);
+		} else if (strcmp(line, "repeat") == 0) {
+			if (repeat_header(s, arg) < 0)
+				return 2;
 		} else if (strcmp(line, "eoh") == 0) {
 			session_eoh(s);
 		} else if (strcmp(line, "body") == 0) {

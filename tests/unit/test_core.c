@@ -12,6 +12,7 @@
 #include "json.h"
 #include "verdict.h"
 #include "conf.h"
+#include "session_int.h"
 
 static void test_buf(void)
 {
@@ -69,11 +70,54 @@ static void test_findings(void)
 	findings_free(f);
 }
 
+/* test_hdr_protected - protected classes survive the general caps. */
+static void test_hdr_protected(void)
+{
+	hdr_set *h = hdr_new(2, 100);
+	hdr_set_compliance(h, "X-Trustmilter");
+	T_INT(hdr_add(h, "X-A", 3, "1", 1), 0, "protected: general field 1");
+	T_INT(hdr_add(h, "X-B", 3, "2", 1), 0, "protected: general field 2");
+	T_INT(hdr_add(h, "X-C", 3, "3", 1), -1, "protected: general count cap reached");
+	static const char *const names[] = {
+		"From", "sender", "DKIM-Signature", "ARC-Seal", "arc-message-signature",
+		"Authentication-Results", "List-Unsubscribe", "List-Unsubscribe-Post", "x-trustmilter",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		T_INT(hdr_add(h, names[i], strlen(names[i]), " v", 2), 0,
+		      "protected: %s kept past the general caps", names[i]);
+	T_INT(hdr_add(h, "X-D", 3, "4", 1), -1, "protected: they do not free general room");
+	T_INT(hdr_add(h, "From ", 5, " a@b", 4), 0, "protected: obs WSP before the colon");
+	T_INT(hdr_count_name(h, "From"), 2, "protected: stored as From");
+	T_OK(hdr_class_of(h, "From\t", 5) != NULL, "protected: class of a name with WSP after it");
+	T_OK(hdr_class_of(h, "ARC", 3) == NULL, "protected: ARC- needs more than the prefix");
+	T_OK(hdr_class_of(h, "Subject", 7) == NULL, "protected: Subject is not");
+	T_STR(hdr_class_of(h, "X-Trustmilter", 13)->finding, "limits.compliance_fields",
+	      "protected: compliance class finding");
+	hdr_free(h);
+
+	h = hdr_new(0, 0);
+	size_t i;
+	for (i = 0; i < HDR_CAP_FROM; i++)
+		hdr_add(h, "From", 4, " a@b", 4);
+	T_INT(hdr_add(h, "From", 4, " c@d", 4), -3, "protected: From count cap");
+	T_INT(hdr_refused_class(h, "from"), 1, "protected: refusal counted per class");
+	T_STR(hdr_class_of(h, "From", 4)->finding, "limits.from_fields", "protected: From finding");
+	T_INT(hdr_refused_class(h, "Subject"), 0, "protected: unprotected name has none");
+	hdr_reset(h);
+	T_INT(hdr_refused_class(h, "From"), 0, "protected: reset clears the refusals");
+	char *big = malloc(40 * 1024);
+	memset(big, 'x', 40 * 1024);
+	T_INT(hdr_add(h, "From", 4, big, 40 * 1024), -3, "protected: From byte cap");
+	T_INT(hdr_add(h, "From", 4, big, 1024), 0, "protected: a smaller From still fits");
+	free(big);
+	hdr_free(h);
+}
+
 static void test_hdr(void)
 {
 	hdr_set *h = hdr_new(3, 100);
-	T_INT(hdr_add(h, "From", 4, " a@b\r\n\tc", 8), 0, "hdr: add folded");
-	T_STR(hdr_find(h, "from", 0)->unfolded, "a@b\tc", "hdr: unfolded and trimmed");
+	T_INT(hdr_add(h, "Reply-To", 8, " a@b\r\n\tc", 8), 0, "hdr: add folded");
+	T_STR(hdr_find(h, "reply-to", 0)->unfolded, "a@b\tc", "hdr: unfolded and trimmed");
 	T_INT(hdr_add(h, "Bad Name", 8, "x", 1), -2, "hdr: space in a name refused");
 	T_INT(hdr_add(h, "To", 2, "x", 1), 0, "hdr: second");
 	T_INT(hdr_add(h, "To", 2, "y", 1), 0, "hdr: third");
@@ -89,6 +133,38 @@ static void test_hdr(void)
 	T_INT(hdr_add(h, "Subject", 7, big, sizeof(big)), -1, "hdr: byte cap");
 	T_INT(hdr_add(h, "X", 1, "\0\0", 2), 0, "hdr: NUL bytes in a value are stored");
 	hdr_free(h);
+	test_hdr_protected();
+}
+
+/* test_servid - the authserv-id of an Authentication-Results value. */
+static void test_servid(void)
+{
+	static const struct { const char *v, *want; } c[] = {
+		{ " mx.example.net; dkim=pass", "mx.example.net" },
+		{ "mx.example.net;", "mx.example.net" },
+		{ " (comment (nested \\) still)) mx.example.net 1; none", "mx.example.net" },
+		{ "\r\n\t\"mx.example\\.net\"; dmarc=pass", "mx.example.net" },
+		{ " \"mx.exa\r\n mple.net \" ; none", "mx.exa mple.net" },
+		{ " \"mx.example.net", "mx.example.net" },
+		{ " mx.example.net(comment); none", "mx.example.net" },
+		{ " \"\\m\\x\".example.net; none", "mx" },
+		{ " (unclosed mx.example.net; dkim=pass", NULL },
+		{ " ; none", NULL },
+		{ " \"\"; none", NULL },
+		{ "", NULL },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char id[64];
+		int n = authres_servid(c[i].v, strlen(c[i].v), id, sizeof(id));
+		if (c[i].want == NULL) {
+			T_INT(n, -1, "servid %zu: none", i);
+		} else {
+			T_INT(n, (int)strlen(c[i].want), "servid %zu: length", i);
+			T_STR(n >= 0 ? id : "", c[i].want, "servid %zu: value", i);
+		}
+	}
+	char small[4];
+	T_INT(authres_servid(" mx.example.net;", 16, small, sizeof(small)), -1, "servid: too long");
 }
 
 static void test_cidr(void)
@@ -277,6 +353,7 @@ int main(void)
 	test_buf();
 	test_findings();
 	test_hdr();
+	test_servid();
 	test_cidr();
 	test_json();
 	test_verdict();

@@ -402,8 +402,30 @@ static void test_psl(void)
 	}
 }
 
+/* test_severity - the order of readings for several author domains. */
+static void test_severity(void)
+{
+	struct dmarc_outcome o;
+	memset(&o, 0, sizeof(o));
+	int last = -1;
+	static const struct { enum auth_result r; enum dmarc_policy d; const char *name; } seq[] = {
+		{ AR_PASS, DMARC_P_UNSPEC, "pass" }, { AR_NONE, DMARC_P_UNSPEC, "none" },
+		{ AR_PERMERROR, DMARC_P_UNSPEC, "permerror" }, { AR_FAIL, DMARC_P_NONE, "fail none" },
+		{ AR_TEMPERROR, DMARC_P_UNSPEC, "temperror" },
+		{ AR_FAIL, DMARC_P_QUARANTINE, "fail quarantine" }, { AR_FAIL, DMARC_P_REJECT, "fail reject" },
+	};
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		o.result = seq[i].r;
+		o.disposition = seq[i].d;
+		int sv = dmarc_severity(&o);
+		T_OK(sv > last, "severity: %s is stricter than the one before", seq[i].name);
+		last = sv;
+	}
+}
+
 int main(void)
 {
+	test_severity();
 	test_records();
 	test_eval();
 	test_walk_cap();

@@ -236,6 +236,66 @@ static void names(const findings *f, char *out, size_t sz)
 	buf_free(b);
 }
 
+/* Author domains: every domain of every From field (format_authors). */
+static const struct acase {
+	const char *name;
+	const char *hdrs[4];
+	const char *authors;      /* comma-joined */
+	int unreadable, incomplete;
+} acases[] = {
+	{ "one", { "From: a@Example.COM." }, "example.com", 0, 0 },
+	{ "two fields", { "From: a@x.example", "From: b@y.example" }, "x.example,y.example", 0, 0 },
+	{ "two addresses", { "From: a@x.example, b@y.example, c@X.example" }, "x.example,y.example", 0, 0 },
+	{ "missing", { "Subject: s" }, "", 1, 0 },
+	{ "no domain", { "From: user" }, "", 1, 0 },
+	{ "one without domain", { "From: a@x.example, user" }, "x.example", 1, 0 },
+	{ "unparsable", { "From: <x@example.test> <" }, "example.test", 0, 0 },
+	{ "unparsable, display", { "From: \"ceo@bank.example\" (unclosed" }, "bank.example", 0, 0 },
+	{ "unparsable, spaced @", { "From: x@ bank.example <" }, "bank.example", 0, 0 },
+	{ "unparsable, nothing", { "From: nobody at all <" }, "", 1, 0 },
+	{ "literal", { "From: a@[192.0.2.1]" }, "", 1, 0 },
+	{ "nine domains", { "From: a@d1.example, a@d2.example, a@d3.example, a@d4.example, "
+	                    "a@d5.example, a@d6.example, a@d7.example, a@d8.example, a@d9.example" },
+	  "d1.example,d2.example,d3.example,d4.example,d5.example,d6.example,d7.example,d8.example", 0, 1 },
+};
+
+/* test_authors - the table above, plus From fields past their cap and a
+ * From with more addresses than ADDR_MAX (the '@' scan still sees them). */
+static void test_authors(findings *f, struct format_outcome *o)
+{
+	char got[2048];
+	for (size_t i = 0; i < sizeof(acases) / sizeof(acases[0]); i++) {
+		const struct acase *c = &acases[i];
+		hdr_set *h = load(c->hdrs);
+		format_check(h, f, o);
+		got[0] = '\0';
+		for (size_t j = 0; j < o->nauthors; j++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", j ? "," : "",
+			         o->authors[j]);
+		T_STR(got, c->authors, "authors %s: domains", c->name);
+		T_INT(o->author_unreadable, c->unreadable, "authors %s: unreadable", c->name);
+		T_INT(o->authors_incomplete, c->incomplete, "authors %s: incomplete", c->name);
+		hdr_free(h);
+	}
+	hdr_set *h = hdr_new(0, 0);
+	for (int i = 0; i <= HDR_CAP_FROM; i++)
+		hdr_add(h, "From", 4, " a@x.example", 12);
+	format_check(h, f, o);
+	T_INT(o->authors_incomplete, 1, "authors: From fields past the cap make the set incomplete");
+	hdr_free(h);
+	buf *b = buf_new(1 << 16);
+	for (int i = 0; i < ADDR_MAX; i++)
+		buf_printf(b, "a%d@x.example, ", i);
+	buf_puts(b, "z@bank.example");
+	h = hdr_new(0, 0);
+	hdr_add(h, "From", 4, buf_data(b), buf_len(b));
+	format_check(h, f, o);
+	T_INT(o->nauthors, 2, "authors: the address past ADDR_MAX is scanned");
+	T_STR(o->authors[1], "bank.example", "authors: its domain");
+	hdr_free(h);
+	buf_free(b);
+}
+
 /* test_check - the table above. */
 static void test_check(void)
 {
@@ -291,6 +351,8 @@ static void test_check(void)
 	T_INT(o->from_status, FORMAT_FROM_MULTIPLE_DOMAINS, "many From: no single domain (not all seen)");
 	hdr_free(h);
 	buf_free(b);
+
+	test_authors(f, o);
 
 	/* findings may be NULL */
 	h = load(ccases[3].hdrs);

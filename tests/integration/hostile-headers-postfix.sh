@@ -1,0 +1,184 @@
+#!/bin/bash
+# hostile-headers-postfix - header tricks that once bought a better verdict,
+# sent through a real, private Postfix to the daemon:
+#   - 1,000 junk fields (limits.header_count) or three ~87 KB junk fields
+#     (limits.header_bytes) in front of a spoofed From of a p=reject domain;
+#   - two From fields, and an unparsable From, naming that domain;
+#   - 17 forged Authentication-Results and 17 forged compliance fields, and a
+#     quoted-pair spelling of our authserv-id: all removed before delivery;
+#   - more forged results than the removal list holds: rejected.
+# The reject rules are set explicitly (and enforcement, where the
+# configuration knows policy.mode), so the test holds whatever the defaults.
+set -u
+SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${TM_BUILD:-$SRC/build}
+TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
+DNSD=$SRC/tests/lib/dnsd.py
+. "$SRC/tests/lib/postfix.sh"
+
+ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
+check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
+not() { ! "$@"; }
+skip_all() { echo "ok - hostile-headers-postfix # SKIP $1"; exit 0; }
+
+[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
+pf_available || skip_all "needs root, postfix and smtp-sink"
+command -v swaks >/dev/null || skip_all "needs swaks"
+
+chmod 755 "$TMP"
+MPID=
+cleanup() {
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	pf_stop
+	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
+	>/dev/null 2>&1 || skip_all "fixture build failed"
+printf 'nodmarc.test:\n  - TXT: "v=spf1 -all"\n' >>"$TMP/fx/zones.yaml"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+
+SOCK=$TMP/tm.sock
+if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='socket_owner = "root:postfix";'
+else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+
+# policy_conf - the policy section: explicit reject rules, and enforcement
+# when this build knows policy.mode (the default there only annotates).
+policy_conf() {
+	local mode=
+	printf 'policy: { mode = "enforce"; };\n' >"$TMP/probe.conf"
+	"$BUILD/trustmilter" -n -c "$TMP/probe.conf" >/dev/null 2>&1 && mode='mode = "enforce";'
+	printf 'policy: { %s dry_run = false; inbound: { actions = ["dmarc.disposition.reject=reject", "dmarc.disposition.quarantine=quarantine"]; }; };\n' "$mode"
+}
+
+cat >"$TMP/tm.conf" <<EOF
+authserv_id = "mx.recipient.test";
+hostname = "mx.recipient.test";
+dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
+$(policy_conf)
+milter: {
+  socket = "unix:$SOCK";
+  socket_mode = 432;
+  $USERCONF
+  internal_networks = ["127.0.0.0/8", "::1/128"];
+  timeout = 30;
+  log_stderr = "yes";
+};
+EOF
+chmod 644 "$TMP/tm.conf"
+"$BUILD/trustmilter" -n -c "$TMP/tm.conf" >"$TMP/check.out" 2>&1 || { cat "$TMP/check.out"; skip_all "configuration refused"; }
+
+wait_log() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+send() {
+	local name=$1 file=$2 ip=$3 helo=$4 mf=$5
+	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo "$helo" --from "$mf" --to bob@recipient.test \
+		--xclient "ADDR=$ip NAME=[UNAVAILABLE]" --data "$file" --timeout 60 >"$TMP/$name.out" 2>&1
+}
+smtp_code() {
+	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
+}
+delivered_with() {
+	local f
+	for f in $(pf_delivered | tac); do
+		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
+MPID=$!
+wait_log "starting" || { cat "$TMP/milter.log"; skip_all "daemon did not start"; }
+pf_setup "$TMP/pf" "unix:$SOCK"
+pf_start || { ok 1 "postfix starts"; exit 1; }
+ok 0 "postfix and daemon start"
+
+# spoof NAME MSGID - a spoofed message of the p=reject domain example.test
+# (sent from outside its SPF record, unsigned); header fields come from stdin.
+spoof() {
+	{ cat; printf 'To: bob@recipient.test\r\nSubject: Verify your account\r\n'
+	  printf 'Date: Sun, 22 Nov 2026 09:20:00 +0000\r\nMessage-ID: <%s@spoof.invalid>\r\n\r\n' "$2"
+	  printf 'Please log in.\r\n'; } >"$TMP/$1.eml"
+	send "$1" "$TMP/$1.eml" 198.51.100.7 unknown.invalid security@example.test
+}
+FROM='From: Example Bank <security@example.test>\r\n'
+
+# 0. the plain spoof is rejected (the baseline the tricks must not improve on).
+printf "$FROM" | spoof plain p0
+check "plain spoof: 550" [ "$(smtp_code plain)" = 550 ]
+
+# 1. 1,000 junk fields in front of From.
+for i in $(seq 1 1000); do printf 'X-Junk-%d: padding\r\n' "$i"; done | { cat; printf "$FROM"; } | spoof count p1
+check "1000 junk fields + spoofed From: 550" [ "$(smtp_code count)" = 550 ]
+check "1000 junk fields: logged dmarc=fail, action=reject" wait_log "from=example.test .*dmarc=fail.*action=reject"
+
+# 2. large junk fields in front of From that fill limits.header_bytes
+#    (262,144), then fields of a few bytes that use up whatever room is left
+#    (Postfix's own Received field, which the milter sees too, has no fixed
+#    size), so the From field is past the general cap. Postfix keeps only
+#    about 60 KB of one field (the rest of a longer one is dropped before the
+#    milter sees it), so four 55 KB fields and one of 40 KB stand in for the
+#    three ~87 KB fields of the original report.
+big() { local i; printf 'X-Junk-%s: x' "$1"; for i in $(seq 1 "$2"); do printf '\r\n %0997d' 0; done; printf '\r\n'; }
+{ big 1 55; big 2 55; big 3 55; big 4 55; big 5 40; for i in $(seq 1 600); do printf 'X-F: ab\r\n'; done
+  printf "$FROM"; } | spoof bytes p2
+check "262 KB of junk fields + spoofed From: 550" [ "$(smtp_code bytes)" = 550 ]
+check "262 KB of junk fields: the byte cap was reached" \
+	[ "$(grep -c 'findings=limits.headers.*dmarc.disposition.reject' "$TMP/milter.log")" = 2 ]
+
+# 3. two From fields, the spoofed one second.
+printf "From: friend@nodmarc.test\r\n$FROM" | spoof twofrom p3
+check "two From fields: 550" [ "$(smtp_code twofrom)" = 550 ]
+
+# 4. an unparsable From naming the domain.
+printf 'From: <security@example.test> <\r\n' | spoof unparsable p4
+check "unparsable From: 550" [ "$(smtp_code unparsable)" = 550 ]
+
+# 4b. obsolete syntax: WSP between the field name and the colon.
+printf 'From : Example Bank <security@example.test>\r\n' | spoof obsfrom p5
+check "From with WSP before the colon: 550" [ "$(smtp_code obsfrom)" = 550 ]
+
+# 5. 17 forged Authentication-Results and 17 forged compliance fields on a
+#    good message, plus our id as a quoted-string with a quoted-pair.
+M=$TMP/fx/msgs
+{ for i in $(seq 1 17); do
+	printf 'Authentication-Results: mx.recipient.test; dkim=pass header.d=example.test; dmarc=pass (FORGED-AR-%d)\r\n' "$i"
+	printf 'X-Trustmilter: v=1; action=accept; findings=none (FORGED-TM-%d)\r\n' "$i"
+  done
+  printf 'Authentication-Results: "mx.recipient\\.test"; dmarc=pass (FORGED-QP)\r\n'
+  printf 'Authentication-Results: (ours) "MX.Recipient.Test"; dmarc=pass (FORGED-QS)\r\n'
+  printf 'Authentication-Results : mx.recipient.test; dmarc=pass (FORGED-WSP)\r\n'
+  printf 'Authentication-Results: other.example; spf=pass (FOREIGN)\r\n'
+  sed 's/order-1042@/order-2042@/' "$M/transactional.eml"; } >"$TMP/forged.eml"
+send forged "$TMP/forged.eml" 192.0.2.20 mta.example.test bounce@example.test
+check "forged results: 250" [ "$(smtp_code forged)" = 250 ]
+pf_wait_delivered 1
+f=$(delivered_with "order-2042@example.test")
+check "forged results: delivered" [ -n "$f" ]
+check "forged results: no forged Authentication-Results left" not grep -q "FORGED-AR" "${f:-/dev/null}"
+check "forged results: no forged compliance field left" not grep -q "FORGED-TM" "${f:-/dev/null}"
+check "forged results: quoted-pair spelling of our id removed" not grep -q "FORGED-QP" "${f:-/dev/null}"
+check "forged results: quoted-string spelling of our id removed" not grep -q "FORGED-QS" "${f:-/dev/null}"
+check "forged results: name with WSP before the colon removed" not grep -q "FORGED-WSP" "${f:-/dev/null}"
+check "forged results: foreign authserv-id kept" grep -q "FOREIGN" "${f:-/dev/null}"
+check "forged results: exactly one Authentication-Results of ours" \
+	[ "$(grep -c '^Authentication-Results: mx.recipient.test' "${f:-/dev/null}")" = 1 ]
+check "forged results: exactly one compliance field" [ "$(grep -c '^X-Trustmilter:' "${f:-/dev/null}")" = 1 ]
+check "forged results: ours says dmarc=pass" grep -q "dmarc=pass" "${f:-/dev/null}"
+
+# 6. more forged results than the removal list holds (64): rejected.
+{ for i in $(seq 1 65); do printf 'Authentication-Results: mx.recipient.test; dmarc=pass\r\n'; done
+  sed 's/order-1042@/order-2043@/' "$M/transactional.eml"; } >"$TMP/overflow.eml"
+send overflow "$TMP/overflow.eml" 192.0.2.20 mta.example.test bounce@example.test
+check "65 forged results: 550" [ "$(smtp_code overflow)" = 550 ]
+check "65 forged results: not delivered" not delivered_with "order-2043@example.test"
+
+check "no spoof was delivered" not delivered_with "spoof.invalid"
+exit 0
