@@ -27,8 +27,9 @@ struct mp_conn {
 	char *macros[MP_STAGES];    /* "name\0value\0..." as sent */
 	size_t maclen[MP_STAGES];
 	char *reply;                /* "rcode xcode text", set by mp_setreply */
-	unsigned char *in;
+	unsigned char *in;          /* only while a packet is incomplete (mp_received_at) */
 	size_t inlen, incap;
+	long long partial_since;    /* when the incomplete packet's first byte arrived */
 	unsigned char *out;
 	size_t outoff, outlen, outcap;
 	int out_failed;
@@ -511,9 +512,7 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room)
 	}
 	if (want < c->inlen + 1)
 		want = c->inlen + 1;
-	/* grow to fit; give a grown buffer back between messages */
-	if (c->incap < want || (c->incap > IN_START && want == IN_START && c->inlen < IN_START &&
-				!c->in_msg)) {
+	if (c->incap < want) {
 		unsigned char *p = realloc(c->in, want);
 		if (p == NULL)
 			return NULL;
@@ -536,8 +535,9 @@ static long packet_len(mp_conn *c, size_t off)
 	return (long)len;
 }
 
-int mp_received(mp_conn *c, size_t n)
+int mp_received_at(mp_conn *c, size_t n, long long now)
 {
+	int was_partial = c->inlen > 0;
 	c->inlen += n;
 	size_t off = 0;
 	int r = 0;
@@ -565,7 +565,25 @@ int mp_received(mp_conn *c, size_t n)
 		memmove(c->in, c->in + off, c->inlen - off);
 		c->inlen -= off;
 	}
+	/* the rest began in this read unless it is the packet that was waiting */
+	if (c->inlen > 0 && (!was_partial || off > 0))
+		c->partial_since = now;
+	if (c->inlen == 0) {      /* between commands a connection holds no input buffer */
+		free(c->in);
+		c->in = NULL;
+		c->incap = 0;
+	}
 	return r;
+}
+
+int mp_received(mp_conn *c, size_t n)
+{
+	return mp_received_at(c, n, 0);
+}
+
+long long mp_deadline(const mp_conn *c, long long now, long long timeout, long long idle)
+{
+	return c->inlen > 0 ? c->partial_since + timeout : now + idle;
 }
 
 int mp_feed(mp_conn *c, const unsigned char *p, size_t n)
@@ -598,8 +616,12 @@ const unsigned char *mp_output(const mp_conn *c, size_t *len)
 void mp_output_done(mp_conn *c, size_t n)
 {
 	c->outoff += n;
-	if (c->outoff >= c->outlen)
+	if (c->outoff >= c->outlen) {   /* all written: give the buffer back */
 		c->outoff = c->outlen = 0;
+		free(c->out);
+		c->out = NULL;
+		c->outcap = 0;
+	}
 }
 
 int mp_partial(const mp_conn *c)
