@@ -159,7 +159,7 @@ static const struct conf_key keys[] = {
 	  "Seconds one milter command may take to arrive, from its first byte to its last "
 	  "however slowly the bytes come, and a write to the MTA may block. A connection that "
 	  "exceeds it is closed (the MTA applies its milter_default_action)." },
-	{ "milter.idle_timeout", CONF_INT, "360", 10, 86400, NULL,
+	{ "milter.idle_timeout", CONF_INT, "360", 1, 86400, NULL,
 	  "Seconds the MTA may be silent between commands before the connection is closed. "
 	  "Postfix keeps one milter connection per SMTP session and sends nothing while the SMTP "
 	  "client pauses, up to smtpd_timeout (300 s) per pause; the default leaves a minute "
