@@ -28,9 +28,10 @@
  * SMTP sessions would, then measures a new client: -I IDLE connections
  * negotiate, send CONNECT and HELO and stay silent; -S SLOW connections go
  * as far as the end of the header and then trickle a body chunk one byte
- * every -T SECS (default 2) to each of them; -M HELD connections send a
- * whole message but EOM and then most of a 64 KB body chunk (the most state
- * a connection can make the milter hold). Once all are open, -R PID reads
+ * every -T SECS (default 2) to each of them; -M HELD connections each have
+ * one message evaluated, then send a second whole message but EOM and then
+ * most of a 64 KB body chunk (the most state a connection can make the
+ * milter hold). Once all are open, -R PID reads
  * that process's VmRSS and VmHWM from /proc, then -P PROBES (default 5) new
  * clients in turn each send one message on a new connection and wait for
  * the verdict; their latency is measured from connect to final reply.
@@ -683,6 +684,13 @@ static int hold_open(struct holders *hs, size_t i, enum hold mode, struct counte
 	if (mode == HOLD_NONE)
 		return flush(c);
 	int expect = 0;
+	if (mode == HOLD_MID) {   /* a connection that has already had a message evaluated */
+		enum outcome oc = message(c, 2000000 + i, &expect);
+		if (oc != OC_OK && oc != OC_REJECT && oc != OC_TEMPFAIL && oc != OC_DISCARD && oc != OC_OTHER)
+			return -1;
+		if (oc != OC_OK)
+			cmd(c, SMFIC_ABORT, NULL, 0, NULL, 0);
+	}
 	return message_hold(c, 1000000 + i, &expect, mode) == OC_CONTINUE ? 0 : -1;
 }
 
