@@ -44,6 +44,7 @@
 
 #define STOP_GRACE_S 2           /* after the drain: workers to notice the end */
 #define ACCEPT_PAUSE_MS 100      /* out of descriptors: accept again after this */
+#define ENGINE_READ_MAX 65536    /* one read, on the worker's stack */
 
 /* Why a connection's wait ends (econn.wait). */
 enum wait_kind { WAIT_COMMAND, WAIT_IDLE };
@@ -68,7 +69,8 @@ struct engine {
 	void *arg;
 	pthread_mutex_t lock;
 	pthread_cond_t done;        /* a connection or a worker ended (for the drain) */
-	unsigned nworkers, nidle;   /* all workers, those waiting in epoll_wait; guarded by lock */
+	unsigned nworkers;          /* all workers; guarded by lock */
+	unsigned nidle;             /* atomic: workers waiting in epoll_wait */
 	int closed;                 /* the listener is shut down; guarded by lock */
 	long long accept_resume;    /* accepting paused until then (0: not paused); guarded by lock */
 	struct econn *conns;        /* open connections; guarded by lock */
@@ -268,15 +270,28 @@ engine *engine_new(const char *spec, const struct engine_limits *lim, const stru
 
 /* ---- one connection ---- */
 
-/* send_all - write the queued replies; -1 on error or timeout (SO_SNDTIMEO). */
-static int send_all(int fd, mp_conn *mp)
+/* send_all - write the queued replies; a full socket buffer may make us
+ * wait up to timeout seconds in all. -1 on error or timeout. */
+static int send_all(int fd, mp_conn *mp, unsigned timeout)
 {
 	size_t len;
 	const unsigned char *p = mp_output(mp, &len);
+	long long until = 0;
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			long long now = now_ms();
+			if (until == 0)
+				until = now + 1000LL * timeout;
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			if (now >= until || poll(&pf, 1, (int)(until - now)) == 0) {
+				errno = EAGAIN;
+				return -1;
+			}
+			continue;
+		}
 		if (w <= 0)
 			return -1;
 		mp_output_done(mp, (size_t)w);
@@ -298,23 +313,20 @@ static const char *cut_reason(const engine *e, int wait, char *out, size_t n)
 
 /* handle - a worker's turn on a ready connection: read what has arrived,
  * handle every complete command, write the replies. 0: the connection goes
- * back to the set (its deadline set); -1: it is over (QUIT, EOF, error,
- * deadline, or a stop between messages). */
+ * back to the set (its deadline set); 1: the same, but nothing had arrived;
+ * -1: it is over (QUIT, EOF, error, deadline, or a stop between messages). */
 static int handle(engine *e, struct econn *ec)
 {
 	int stopping = __atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE);
+	int got = 0;
+	unsigned char in[ENGINE_READ_MAX];   /* commands are handled in place */
 	for (;;) {
-		size_t room;
-		unsigned char *p = mp_inbuf(ec->mp, &room);
-		if (p == NULL) {
-			syslog(LOG_ERR, "milter connection: out of memory");
-			return -1;
-		}
-		ssize_t r = recv(ec->fd, p, room, MSG_DONTWAIT);
+		ssize_t r = recv(ec->fd, in, sizeof(in), MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;      /* nothing (more) for now */
+		got = 1;
 		if (r <= 0) {
 			char why[128];
 			int cut = __atomic_load_n(&ec->cut, __ATOMIC_ACQUIRE);
@@ -334,8 +346,8 @@ static int handle(engine *e, struct econn *ec)
 			int one = 1;
 			setsockopt(ec->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		}
-		int st = mp_received_at(ec->mp, (size_t)r, now_ms());
-		if (send_all(ec->fd, ec->mp) != 0) {
+		int st = mp_input_at(ec->mp, in, (size_t)r, now_ms());
+		if (send_all(ec->fd, ec->mp, e->lim.timeout) != 0) {
 			syslog(LOG_WARNING, "milter connection: write: %s",
 			       errno == EAGAIN ? "timeout (milter.timeout)" : strerror(errno));
 			return -1;
@@ -346,14 +358,14 @@ static int handle(engine *e, struct econn *ec)
 			return -1;
 		if (__atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE) && !mp_in_message(ec->mp))
 			return -1;
-		if ((size_t)r < room)
+		if ((size_t)r < sizeof(in))
 			break;      /* the socket had no more: wait in the set */
 	}
 	long long now = now_ms();
 	long long dl = mp_deadline(ec->mp, now, 1000LL * e->lim.timeout, 1000LL * e->lim.idle_timeout);
 	__atomic_store_n(&ec->wait, mp_partial(ec->mp) ? WAIT_COMMAND : WAIT_IDLE, __ATOMIC_RELEASE);
 	__atomic_store_n(&ec->deadline, dl, __ATOMIC_RELEASE);
-	return 0;
+	return got ? 0 : 1;
 }
 
 /* ---- connections ---- */
@@ -404,19 +416,12 @@ static void log_refused(engine *e, long long now, int force)
 	e->refused_logged = now;
 }
 
-/* conn_start - a new connection into the set, or closed at once over the cap. */
+/* conn_start - a new connection: served at once (the MTA negotiates right
+ * after connecting, so its first command is often there already), then
+ * into the set; closed at once over the cap. */
 static void conn_start(engine *e, int fd)
 {
 	long long now = now_ms();
-	pthread_mutex_lock(&e->lock);
-	if (e->nconns >= e->lim.max_conns) {
-		e->refused++;
-		log_refused(e, now, 0);
-		pthread_mutex_unlock(&e->lock);
-		close(fd);
-		return;
-	}
-	pthread_mutex_unlock(&e->lock);
 	struct econn *ec = calloc(1, sizeof(*ec));
 	mp_conn *mp = ec ? mp_new(e->h, e->arg) : NULL;
 	if (mp == NULL) {
@@ -427,47 +432,60 @@ static void conn_start(engine *e, int fd)
 	}
 	ec->fd = fd;
 	ec->mp = mp;
-	/* the MTA negotiates right after connecting: the first command is due at once */
-	ec->wait = WAIT_COMMAND;
-	ec->deadline = now + 1000LL * e->lim.timeout;
-	struct timeval tv = { .tv_sec = (time_t)e->lim.timeout, .tv_usec = 0 };
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	pthread_mutex_lock(&e->lock);
-	conn_link(e, ec);
+	int over = e->nconns >= e->lim.max_conns;
+	if (over) {
+		e->refused++;
+		log_refused(e, now, 0);
+	} else {
+		conn_link(e, ec);
+	}
 	pthread_mutex_unlock(&e->lock);
+	if (over) {
+		mp_free(mp);
+		free(ec);
+		close(fd);
+		return;
+	}
+	int h = handle(e, ec);
+	if (h < 0) {
+		conn_end(e, ec);
+		return;
+	}
+	if (h == 1) {
+		/* nothing came yet: the first command is due within milter.timeout */
+		__atomic_store_n(&ec->wait, WAIT_COMMAND, __ATOMIC_RELEASE);
+		__atomic_store_n(&ec->deadline, now + 1000LL * e->lim.timeout, __ATOMIC_RELEASE);
+	}
 	if (arm(e, EPOLL_CTL_ADD, fd, ec) != 0) {
 		syslog(LOG_ERR, "epoll: %s", strerror(errno));
 		conn_end(e, ec);
 	}
 }
 
-/* accept_all - take every waiting connection, then watch the listener
- * again; out of descriptors, pause (the deadline check resumes). */
-static void accept_all(engine *e)
+/* accept_one - take one waiting connection and let another worker watch
+ * the listener while this one serves it; out of descriptors, pause (the
+ * deadline check resumes). */
+static void accept_one(engine *e)
 {
-	for (;;) {
-		int fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd >= 0) {
-			conn_start(e, fd);
-			continue;
-		}
-		int err = errno;
-		if (err == EINTR || err == ECONNABORTED || err == EPROTO)
-			continue;
+	int fd;
+	do
+		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO));
+	int err = errno;
+	if (fd >= 0 || err == EAGAIN || err == EWOULDBLOCK) {
+		/* after engine_run removed the listener this fails harmlessly */
+		arm(e, EPOLL_CTL_MOD, e->lfd, &e->lfd);
+	} else {
 		pthread_mutex_lock(&e->lock);
-		if (e->closed) {
-			pthread_mutex_unlock(&e->lock);
-			return;
-		}
-		if (err == EAGAIN || err == EWOULDBLOCK) {
-			arm(e, EPOLL_CTL_MOD, e->lfd, &e->lfd);
-		} else {
+		if (!e->closed) {
 			syslog(LOG_ERR, "accept: %s", strerror(err));
 			e->accept_resume = now_ms() + ACCEPT_PAUSE_MS;
 		}
 		pthread_mutex_unlock(&e->lock);
-		return;
 	}
+	if (fd >= 0)
+		conn_start(e, fd);
 }
 
 /* ---- workers ---- */
@@ -480,14 +498,11 @@ static int spawn(engine *e);
 static void *worker(void *arg)
 {
 	engine *e = arg;
-	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		e->nidle++;
-		pthread_mutex_unlock(&e->lock);
+		__atomic_add_fetch(&e->nidle, 1, __ATOMIC_ACQ_REL);
 		struct epoll_event ev;
 		int n = epoll_wait(e->epfd, &ev, 1, -1);
-		pthread_mutex_lock(&e->lock);
-		e->nidle--;
+		unsigned idle = __atomic_sub_fetch(&e->nidle, 1, __ATOMIC_ACQ_REL);
 		if (n < 0 && errno != EINTR) {
 			syslog(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
@@ -496,22 +511,25 @@ static void *worker(void *arg)
 			continue;
 		if (ev.data.ptr == &e->quit_fd)
 			break;
-		if (e->nidle == 0 && e->nworkers < ENGINE_MAX_WORKERS && spawn(e) != 0)
-			syslog(LOG_WARNING, "cannot start another worker thread: ready connections "
-			       "wait until one is free");
-		pthread_mutex_unlock(&e->lock);
+		if (idle == 0) {
+			pthread_mutex_lock(&e->lock);
+			if (e->nworkers < ENGINE_MAX_WORKERS && spawn(e) != 0)
+				syslog(LOG_WARNING, "cannot start another worker thread: ready "
+				       "connections wait until one is free");
+			pthread_mutex_unlock(&e->lock);
+		}
 		if (ev.data.ptr == &e->lfd) {
-			accept_all(e);
+			accept_one(e);
 		} else {
 			struct econn *ec = ev.data.ptr;
 			__atomic_store_n(&ec->deadline, 0, __ATOMIC_RELEASE);
-			if (handle(e, ec) != 0 || arm(e, EPOLL_CTL_MOD, ec->fd, ec) != 0)
+			if (handle(e, ec) < 0 || arm(e, EPOLL_CTL_MOD, ec->fd, ec) != 0)
 				conn_end(e, ec);
 		}
-		pthread_mutex_lock(&e->lock);
-		if (e->nidle >= ENGINE_IDLE_MAX)
+		if (__atomic_load_n(&e->nidle, __ATOMIC_ACQUIRE) >= ENGINE_IDLE_MAX)
 			break;
 	}
+	pthread_mutex_lock(&e->lock);
 	e->nworkers--;
 	pthread_cond_broadcast(&e->done);
 	pthread_mutex_unlock(&e->lock);

@@ -85,6 +85,10 @@ int mp_received(mp_conn *c, size_t n);
  * byte is remembered for mp_deadline. Between commands (nothing incomplete)
  * the connection holds no input buffer. */
 int mp_received_at(mp_conn *c, size_t n, long long now);
+/* mp_input_at - n bytes at p arrived at now: process them in place; only
+ * an incomplete packet at the end is copied (the hot path copies nothing).
+ * Returns as mp_received. */
+int mp_input_at(mp_conn *c, const unsigned char *p, size_t n, long long now);
 /* mp_deadline - when the connection's wait ends: an incomplete command must
  * be whole by its first byte's arrival + timeout however its bytes trickle
  * in; between commands the MTA may be silent until now + idle (now: the

@@ -313,9 +313,13 @@ static void test_order_and_quit_nc(void)
 	mp_free(c);
 }
 
-/* feed_at - n bytes arriving at time now (ms), through mp_inbuf like engine.c. */
+static int in_place;   /* feed_at: through mp_input_at (engine.c) or mp_inbuf */
+
+/* feed_at - n bytes arriving at time now (ms). */
 static int feed_at(mp_conn *c, const unsigned char *p, size_t n, long long now)
 {
+	if (in_place)
+		return mp_input_at(c, p, n, now);
 	while (n > 0) {
 		size_t room;
 		unsigned char *dst = mp_inbuf(c, &room);
@@ -372,9 +376,48 @@ static void test_deadlines(void)
 	mp_free(c);
 }
 
+/* mp_input_at: packets handled in place, only an incomplete one copied;
+ * the same events however the bytes are cut. */
+static void test_input_in_place(void)
+{
+	struct pk p = { .n = 0 };
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	size_t neg = p.n;
+	message(&p);
+	char first[4096] = "";
+	for (size_t cut = 1; cut <= 7; cut++) {
+		struct rec r = { .at_eom = MP_CONTINUE };
+		mp_conn *c = mp_new(&H, &r);
+		int rc = mp_input_at(c, p.b, neg, 1);
+		size_t len;
+		mp_output(c, &len);
+		mp_output_done(c, len);
+		/* the rest in pieces of cut * 13 bytes: packets split anywhere */
+		for (size_t off = neg; off < p.n && rc == 0; off += cut * 13)
+			rc = mp_input_at(c, p.b + off, p.n - off < cut * 13 ? p.n - off : cut * 13, 2);
+		T_INT(rc, 0, "message in pieces handled in place");
+		T_OK(!mp_partial(c), "nothing left incomplete");
+		if (cut == 1)
+			snprintf(first, sizeof(first), "%s", r.log);
+		else if (strcmp(first, r.log) != 0)
+			T_STR(r.log, first, "same events whatever the cut");
+		mp_free(c);
+	}
+	T_OK(strstr(first, "E;") != NULL, "end of message reached");
+	/* a packet over the cap is refused from its length alone */
+	struct rec r = { .at_eom = MP_CONTINUE };
+	mp_conn *c = mp_new(&H, &r);
+	unsigned char big[4] = { 0x10, 0, 0, 0 };
+	T_INT(mp_input_at(c, big, 4, 1), -1, "length over the cap refused in place");
+	mp_free(c);
+}
+
 int main(void)
 {
 	test_deadlines();
+	in_place = 1;
+	test_deadlines();
+	test_input_in_place();
 	test_postfix_flow();
 	test_no_nr_support();
 	test_reply_text();
