@@ -16,7 +16,8 @@
  * wakes.
  *
  * Limits (engine_limits): a command must arrive whole within timeout
- * seconds of its first byte, however slowly the bytes come; between
+ * seconds of its first byte, however slowly the bytes come (the first
+ * command, negotiation, within timeout of the connect); between
  * commands the MTA may be silent for idle_timeout seconds; a connection
  * that breaks either is closed with a log line (the MTA applies its
  * milter_default_action to the message). At most max_conns connections are
