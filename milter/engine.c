@@ -1,5 +1,6 @@
 /*
- * engine - the milter server: listener, worker pool, drain (see engine.h).
+ * engine - the milter server: listener, connections, workers, drain (see
+ * engine.h).
  *
  * Why our own server and not libmilter's: Debian's libmilter 8.17 runs each
  * command through its worker pool. After every burst of commands the worker
@@ -7,10 +8,15 @@
  * wakes a worker (a condition variable), which polls the socket again and
  * reads the command with two reads. Postfix flushes every milter command on
  * its own, so under Postfix that came to about 250 system calls and a thread
- * creation per message, more CPU than the policy checks. Here a connection
- * stays on one thread: one blocking read takes whatever the MTA has sent,
- * every complete command in it is handled, and all replies leave in one
- * write.
+ * creation per message, more CPU than the policy checks. Here the workers
+ * wait in epoll_wait themselves: a burst costs the wake-up, one read, one
+ * write when there are replies, and the re-arm; nothing is handed between
+ * threads.
+ *
+ * Why not a thread per connection (the earlier design): an idle or slow
+ * connection then holds a thread, its stack pages and its allocations for
+ * as long as the MTA keeps it, and the thread cap decides when new clients
+ * start to wait. In the epoll set it holds only its state.
  */
 #define _GNU_SOURCE 1   /* accept4, pipe2 */
 #include <errno.h>
@@ -18,12 +24,16 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,29 +42,51 @@
 #include "engine.h"
 #include "buf.h"
 
-#define STOP_GRACE_S 2                 /* after the drain: workers to notice their closed sockets */
+#define STOP_GRACE_S 2           /* after the drain: workers to notice the end */
+#define ACCEPT_PAUSE_MS 100      /* out of descriptors: accept again after this */
+#define ENGINE_READ_MAX 65536    /* one read, on the worker's stack */
+
+/* Why a connection's wait ends (econn.wait). */
+enum wait_kind { WAIT_COMMAND, WAIT_IDLE };
 
 struct econn {
 	int fd;
 	mp_conn *mp;
+	long long deadline;         /* atomic: monotonic ms; 0 while a worker holds it */
+	int wait;                   /* atomic: enum wait_kind of the deadline */
+	int cut;                    /* atomic: shut down by the deadline check */
 	struct econn *prev, *next;
 };
 
 struct engine {
 	int lfd;
-	int tcp;                    /* TCP: acknowledge each read at once (see serve) */
+	int epfd;
+	int quit_fd;                /* eventfd: readable once the workers must leave */
+	int tcp;                    /* TCP: acknowledge each read at once (see handle) */
 	int stop_pipe[2];
-	unsigned timeout;
+	struct engine_limits lim;
 	const struct mp_handler *h;
 	void *arg;
 	pthread_mutex_t lock;
 	pthread_cond_t done;        /* a connection or a worker ended (for the drain) */
-	unsigned nworkers, nidle;   /* all workers, those waiting in accept; guarded by lock */
+	unsigned nworkers;          /* all workers; guarded by lock */
+	unsigned nidle;             /* atomic: workers waiting in epoll_wait */
 	int closed;                 /* the listener is shut down; guarded by lock */
+	long long accept_resume;    /* accepting paused until then (0: not paused); guarded by lock */
 	struct econn *conns;        /* open connections; guarded by lock */
 	unsigned nconns;
+	unsigned long refused;      /* over max_conns since the last log line; guarded by lock */
+	long long refused_logged;   /* when that line was written; guarded by lock */
 	int stopping;               /* atomic */
 };
+
+/* now_ms - the monotonic clock in milliseconds. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- listening socket ---- */
 
@@ -163,8 +195,33 @@ static int listen_spec(const char *spec, char *err, size_t errlen)
 	return -1;
 }
 
-engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *h, void *arg,
-		   char *err, size_t errlen)
+/* fd_room - raise the soft descriptor limit to the hard one; the number of
+ * connections that then fit. */
+static unsigned fd_room(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 4000000000u)
+		return 4000000000u;
+	return rl.rlim_cur > ENGINE_FD_RESERVE * 2 ? (unsigned)(rl.rlim_cur - ENGINE_FD_RESERVE)
+						   : (unsigned)(rl.rlim_cur / 2);
+}
+
+/* arm - (re)start watching fd for input, once. */
+static int arm(engine *e, int op, int fd, void *ptr)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLONESHOT, .data.ptr = ptr };
+	return epoll_ctl(e->epfd, op, fd, &ev);
+}
+
+engine *engine_new(const char *spec, const struct engine_limits *lim, const struct mp_handler *h,
+		   void *arg, char *err, size_t errlen)
 {
 	engine *e = calloc(1, sizeof(*e));
 	if (e == NULL) {
@@ -173,8 +230,8 @@ engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *
 	}
 	e->h = h;
 	e->arg = arg;
-	e->timeout = timeout;
-	e->lfd = -1;
+	e->lim = *lim;
+	e->lfd = e->epfd = e->quit_fd = -1;
 	e->stop_pipe[0] = e->stop_pipe[1] = -1;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -182,14 +239,29 @@ engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->done, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pipe2(e->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-		snprintf(err, errlen, "pipe: %s", strerror(errno));
+	unsigned room = fd_room();
+	if (e->lim.max_conns > room) {
+		syslog(LOG_WARNING, "milter.max_connections %u does not fit the descriptor limit "
+		       "(RLIMIT_NOFILE; systemd: LimitNOFILE): at most %u connections", e->lim.max_conns, room);
+		e->lim.max_conns = room;
+	}
+	if (pipe2(e->stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    (e->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (e->quit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		snprintf(err, errlen, "pipe/epoll/eventfd: %s", strerror(errno));
 		engine_free(e);
 		return NULL;
 	}
+	struct epoll_event qev = { .events = EPOLLIN, .data.ptr = &e->quit_fd };
 	e->lfd = listen_spec(spec, err, errlen);
 	e->tcp = engine_unix_path(spec) == NULL;
 	if (e->lfd < 0) {
+		engine_free(e);
+		return NULL;
+	}
+	if (fcntl(e->lfd, F_SETFL, O_NONBLOCK) != 0 ||
+	    epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->quit_fd, &qev) != 0) {
+		snprintf(err, errlen, "listener: %s", strerror(errno));
 		engine_free(e);
 		return NULL;
 	}
@@ -198,15 +270,28 @@ engine *engine_new(const char *spec, unsigned timeout, const struct mp_handler *
 
 /* ---- one connection ---- */
 
-/* send_all - write the queued replies; -1 on error or timeout. */
-static int send_all(int fd, mp_conn *mp)
+/* send_all - write the queued replies; a full socket buffer may make us
+ * wait up to timeout seconds in all. -1 on error or timeout. */
+static int send_all(int fd, mp_conn *mp, unsigned timeout)
 {
 	size_t len;
 	const unsigned char *p = mp_output(mp, &len);
+	long long until = 0;
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			long long now = now_ms();
+			if (until == 0)
+				until = now + 1000LL * timeout;
+			struct pollfd pf = { .fd = fd, .events = POLLOUT };
+			if (now >= until || poll(&pf, 1, (int)(until - now)) == 0) {
+				errno = EAGAIN;
+				return -1;
+			}
+			continue;
+		}
 		if (w <= 0)
 			return -1;
 		mp_output_done(mp, (size_t)w);
@@ -215,37 +300,42 @@ static int send_all(int fd, mp_conn *mp)
 	return 0;
 }
 
-/* serve - read, handle, reply until the MTA quits, an error, or a stop
- * between messages. */
-static void serve(engine *e, struct econn *ec)
+/* cut_reason - the log text for a connection the deadline check closed. */
+static const char *cut_reason(const engine *e, int wait, char *out, size_t n)
 {
-	if (e->timeout > 0) {
-		struct timeval tv = { .tv_sec = (time_t)e->timeout, .tv_usec = 0 };
-		setsockopt(ec->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(ec->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	unsigned silent = 0;     /* seconds without a byte, between commands */
+	if (wait == WAIT_COMMAND)
+		snprintf(out, n, "a command did not arrive whole within milter.timeout (%u s)",
+			 e->lim.timeout);
+	else
+		snprintf(out, n, "the MTA was silent for milter.idle_timeout (%u s)", e->lim.idle_timeout);
+	return out;
+}
+
+/* handle - a worker's turn on a ready connection: read what has arrived,
+ * handle every complete command, write the replies. 0: the connection goes
+ * back to the set (its deadline set); 1: the same, but nothing had arrived;
+ * -1: it is over (QUIT, EOF, error, deadline, or a stop between messages). */
+static int handle(engine *e, struct econn *ec)
+{
+	int stopping = __atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE);
+	int got = 0;
+	unsigned char in[ENGINE_READ_MAX];   /* commands are handled in place */
 	for (;;) {
-		size_t room;
-		unsigned char *p = mp_inbuf(ec->mp, &room);
-		if (p == NULL) {
-			syslog(LOG_ERR, "milter connection: out of memory");
-			return;
-		}
-		ssize_t r = recv(ec->fd, p, room, 0);
+		ssize_t r = recv(ec->fd, in, sizeof(in), MSG_DONTWAIT);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && errno == EAGAIN && !mp_partial(ec->mp) && e->timeout > 0 &&
-		    (silent += e->timeout) < ENGINE_SILENCE_MAX_S &&
-		    !__atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE))
-			continue;
-		silent = 0;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;      /* nothing (more) for now */
+		got = 1;
 		if (r <= 0) {
-			if (r < 0 && !__atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE))
-				syslog(LOG_WARNING, "milter connection: read: %s", errno != EAGAIN ? strerror(errno) :
-				       mp_partial(ec->mp) ? "a command did not arrive within milter.timeout" :
-				       "the MTA was silent for an hour");
-			return;
+			char why[128];
+			int cut = __atomic_load_n(&ec->cut, __ATOMIC_ACQUIRE);
+			if (cut)
+				syslog(LOG_WARNING, "milter connection closed: %s",
+				       cut_reason(e, __atomic_load_n(&ec->wait, __ATOMIC_ACQUIRE), why, sizeof(why)));
+			else if (r < 0 && !stopping)
+				syslog(LOG_WARNING, "milter connection: read: %s", strerror(errno));
+			return -1;
 		}
 		if (e->tcp) {
 			/* Acknowledge now. Postfix writes milter commands without
@@ -256,22 +346,29 @@ static void serve(engine *e, struct econn *ec)
 			int one = 1;
 			setsockopt(ec->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		}
-		int st = mp_received(ec->mp, (size_t)r);
-		if (send_all(ec->fd, ec->mp) != 0) {
+		int st = mp_input_at(ec->mp, in, (size_t)r, now_ms());
+		if (send_all(ec->fd, ec->mp, e->lim.timeout) != 0) {
 			syslog(LOG_WARNING, "milter connection: write: %s",
 			       errno == EAGAIN ? "timeout (milter.timeout)" : strerror(errno));
-			return;
+			return -1;
 		}
 		if (st < 0)
 			syslog(LOG_WARNING, "milter connection closed: %s", mp_error(ec->mp));
 		if (st != 0)
-			return;
+			return -1;
 		if (__atomic_load_n(&e->stopping, __ATOMIC_ACQUIRE) && !mp_in_message(ec->mp))
-			return;
+			return -1;
+		if ((size_t)r < sizeof(in))
+			break;      /* the socket had no more: wait in the set */
 	}
+	long long now = now_ms();
+	long long dl = mp_deadline(ec->mp, now, 1000LL * e->lim.timeout, 1000LL * e->lim.idle_timeout);
+	__atomic_store_n(&ec->wait, mp_partial(ec->mp) ? WAIT_COMMAND : WAIT_IDLE, __ATOMIC_RELEASE);
+	__atomic_store_n(&ec->deadline, dl, __ATOMIC_RELEASE);
+	return got ? 0 : 1;
 }
 
-/* ---- workers ---- */
+/* ---- connections ---- */
 
 static void conn_link(engine *e, struct econn *ec)
 {
@@ -294,64 +391,145 @@ static void conn_unlink(engine *e, struct econn *ec)
 	e->nconns--;
 }
 
-static int spawn(engine *e);
-
-/* take - one accepted connection, from its first command to its end. */
-static void take(engine *e, int fd)
+/* conn_end - close a connection the calling worker holds. */
+static void conn_end(engine *e, struct econn *ec)
 {
-	struct econn ec = { .fd = fd, .mp = mp_new(e->h, e->arg) };
-	if (ec.mp == NULL) {
+	pthread_mutex_lock(&e->lock);
+	conn_unlink(e, ec);   /* before close: the drain and the deadline check must never shut down a reused fd */
+	pthread_cond_broadcast(&e->done);
+	pthread_mutex_unlock(&e->lock);
+	mp_free(ec->mp);      /* the handler's close (may log, free a session) */
+	close(ec->fd);
+	free(ec);
+}
+
+/* log_refused - the "cap reached" line, at most once per ENGINE_REFUSE_LOG_S
+ * (lock held); force: write pending counts however recent the last line. */
+static void log_refused(engine *e, long long now, int force)
+{
+	if (e->refused == 0 || (!force && e->refused_logged != 0 &&
+				now - e->refused_logged < 1000LL * ENGINE_REFUSE_LOG_S))
+		return;
+	syslog(LOG_WARNING, "milter.max_connections (%u) reached: %lu new connection(s) refused "
+	       "(closed at once; the MTA applies its milter_default_action)", e->lim.max_conns, e->refused);
+	e->refused = 0;
+	e->refused_logged = now;
+}
+
+/* conn_start - a new connection: served at once (the MTA negotiates right
+ * after connecting, so its first command is often there already), then
+ * into the set; closed at once over the cap. */
+static void conn_start(engine *e, int fd)
+{
+	long long now = now_ms();
+	struct econn *ec = calloc(1, sizeof(*ec));
+	mp_conn *mp = ec ? mp_new(e->h, e->arg) : NULL;
+	if (mp == NULL) {
 		syslog(LOG_ERR, "milter connection: out of memory");
+		free(ec);
 		close(fd);
 		return;
 	}
+	ec->fd = fd;
+	ec->mp = mp;
 	pthread_mutex_lock(&e->lock);
-	conn_link(e, &ec);
+	int over = e->nconns >= e->lim.max_conns;
+	if (over) {
+		e->refused++;
+		log_refused(e, now, 0);
+	} else {
+		conn_link(e, ec);
+	}
 	pthread_mutex_unlock(&e->lock);
-	serve(e, &ec);
-	pthread_mutex_lock(&e->lock);
-	conn_unlink(e, &ec);   /* before close: the drain must never shut down a reused fd */
-	pthread_mutex_unlock(&e->lock);
-	mp_free(ec.mp);        /* the handler's close (may log, free a session) */
-	close(fd);
+	if (over) {
+		mp_free(mp);
+		free(ec);
+		close(fd);
+		return;
+	}
+	int h = handle(e, ec);
+	if (h < 0) {
+		conn_end(e, ec);
+		return;
+	}
+	if (h == 1) {
+		/* nothing came yet: the first command is due within milter.timeout */
+		__atomic_store_n(&ec->wait, WAIT_COMMAND, __ATOMIC_RELEASE);
+		__atomic_store_n(&ec->deadline, now + 1000LL * e->lim.timeout, __ATOMIC_RELEASE);
+	}
+	if (arm(e, EPOLL_CTL_ADD, fd, ec) != 0) {
+		syslog(LOG_ERR, "epoll: %s", strerror(errno));
+		conn_end(e, ec);
+	}
 }
 
-/* worker - accept a connection and serve it, again and again. The kernel
- * hands each new connection to exactly one thread blocked in accept, so
- * nothing is passed between threads; a worker that takes the last waiting
- * place starts another, and one finds enough others waiting leaves. */
+/* accept_one - take one waiting connection and let another worker watch
+ * the listener while this one serves it; out of descriptors, pause (the
+ * deadline check resumes). */
+static void accept_one(engine *e)
+{
+	int fd;
+	do
+		fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO));
+	int err = errno;
+	if (fd >= 0 || err == EAGAIN || err == EWOULDBLOCK) {
+		/* after engine_run removed the listener this fails harmlessly */
+		arm(e, EPOLL_CTL_MOD, e->lfd, &e->lfd);
+	} else {
+		pthread_mutex_lock(&e->lock);
+		if (!e->closed) {
+			syslog(LOG_ERR, "accept: %s", strerror(err));
+			e->accept_resume = now_ms() + ACCEPT_PAUSE_MS;
+		}
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (fd >= 0)
+		conn_start(e, fd);
+}
+
+/* ---- workers ---- */
+
+static int spawn(engine *e);
+
+/* worker - take a ready connection (or the listener) from the set, handle
+ * it, put it back; again and again until the engine ends. A worker that
+ * leaves none waiting starts another; one that finds enough waiting leaves. */
 static void *worker(void *arg)
 {
 	engine *e = arg;
-	pthread_mutex_lock(&e->lock);
-	while (!e->closed) {
-		e->nidle++;
-		pthread_mutex_unlock(&e->lock);
-		int fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC);
-		int err = errno;
-		pthread_mutex_lock(&e->lock);
-		e->nidle--;
-		if (fd < 0) {
-			if (e->closed || err == EINTR || err == EAGAIN || err == ECONNABORTED || err == EPROTO)
-				continue;
-			/* out of descriptors or memory: wait for connections to end */
-			pthread_mutex_unlock(&e->lock);
-			syslog(LOG_ERR, "accept: %s", strerror(err));
-			struct timespec ts = { 0, 100 * 1000000L };
-			nanosleep(&ts, NULL);
-			pthread_mutex_lock(&e->lock);
-			continue;
+	for (;;) {
+		__atomic_add_fetch(&e->nidle, 1, __ATOMIC_ACQ_REL);
+		struct epoll_event ev;
+		int n = epoll_wait(e->epfd, &ev, 1, -1);
+		unsigned idle = __atomic_sub_fetch(&e->nidle, 1, __ATOMIC_ACQ_REL);
+		if (n < 0 && errno != EINTR) {
+			syslog(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			break;
 		}
-		if (e->nidle == 0 && e->nworkers < ENGINE_MAX_WORKERS && spawn(e) != 0)
-			syslog(LOG_WARNING, "cannot start another worker thread: new connections "
-			       "wait until one is free");
-		pthread_mutex_unlock(&e->lock);
-		take(e, fd);
-		pthread_mutex_lock(&e->lock);
-		pthread_cond_broadcast(&e->done);
-		if (e->nidle >= ENGINE_IDLE_MAX)
+		if (n <= 0)
+			continue;
+		if (ev.data.ptr == &e->quit_fd)
+			break;
+		if (idle == 0) {
+			pthread_mutex_lock(&e->lock);
+			if (e->nworkers < ENGINE_MAX_WORKERS && spawn(e) != 0)
+				syslog(LOG_WARNING, "cannot start another worker thread: ready "
+				       "connections wait until one is free");
+			pthread_mutex_unlock(&e->lock);
+		}
+		if (ev.data.ptr == &e->lfd) {
+			accept_one(e);
+		} else {
+			struct econn *ec = ev.data.ptr;
+			__atomic_store_n(&ec->deadline, 0, __ATOMIC_RELEASE);
+			if (handle(e, ec) < 0 || arm(e, EPOLL_CTL_MOD, ec->fd, ec) != 0)
+				conn_end(e, ec);
+		}
+		if (__atomic_load_n(&e->nidle, __ATOMIC_ACQUIRE) >= ENGINE_IDLE_MAX)
 			break;
 	}
+	pthread_mutex_lock(&e->lock);
 	e->nworkers--;
 	pthread_cond_broadcast(&e->done);
 	pthread_mutex_unlock(&e->lock);
@@ -373,29 +551,73 @@ static int spawn(engine *e)
 	return 0;
 }
 
+/* ---- deadlines ---- */
+
+/* tick - the periodic duties (lock held): shut down every connection past
+ * its deadline (its worker then closes it and logs why), resume a paused
+ * accept, write a pending "cap reached" line. */
+static void tick(engine *e)
+{
+	long long now = now_ms();
+	for (struct econn *c = e->conns; c; c = c->next) {
+		long long dl = __atomic_load_n(&c->deadline, __ATOMIC_ACQUIRE);
+		if (dl != 0 && now >= dl && !__atomic_load_n(&c->cut, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&c->cut, 1, __ATOMIC_RELEASE);
+			shutdown(c->fd, SHUT_RDWR);
+		}
+	}
+	if (e->accept_resume != 0 && now >= e->accept_resume && !e->closed) {
+		e->accept_resume = 0;
+		arm(e, EPOLL_CTL_MOD, e->lfd, &e->lfd);
+	}
+	log_refused(e, now, 0);
+}
+
+/* wait_until - timed wait on e->done (lock held), at most one tick long,
+ * then the tick; nonzero once past t. */
+static int wait_until(engine *e, const struct timespec *t)
+{
+	struct timespec tick_end;
+	clock_gettime(CLOCK_MONOTONIC, &tick_end);
+	tick_end.tv_nsec += ENGINE_TICK_MS * 1000000L;
+	if (tick_end.tv_nsec >= 1000000000L) {
+		tick_end.tv_sec++;
+		tick_end.tv_nsec -= 1000000000L;
+	}
+	int last = tick_end.tv_sec > t->tv_sec || (tick_end.tv_sec == t->tv_sec && tick_end.tv_nsec >= t->tv_nsec);
+	int r = pthread_cond_timedwait(&e->done, &e->lock, last ? t : &tick_end);
+	tick(e);
+	return last && r == ETIMEDOUT;
+}
+
 /* ---- run, stop, drain ---- */
 
 int engine_run(engine *e)
 {
 	pthread_mutex_lock(&e->lock);
 	int rc = spawn(e);
+	if (rc == 0)
+		rc = arm(e, EPOLL_CTL_ADD, e->lfd, &e->lfd);
 	pthread_mutex_unlock(&e->lock);
 	if (rc != 0) {
-		syslog(LOG_ERR, "cannot start a worker thread");
+		syslog(LOG_ERR, "cannot start a worker thread or watch the listener");
 		return -1;
 	}
 	struct pollfd pf = { .fd = e->stop_pipe[0], .events = POLLIN };
-	while (poll(&pf, 1, -1) < 0 && errno == EINTR)
-		;
-	/* stop accepting: shutdown wakes every thread blocked in accept */
+	for (;;) {
+		int n = poll(&pf, 1, ENGINE_TICK_MS);
+		if (n > 0)
+			break;
+		pthread_mutex_lock(&e->lock);
+		tick(e);
+		pthread_mutex_unlock(&e->lock);
+	}
+	/* stop accepting */
 	pthread_mutex_lock(&e->lock);
 	e->closed = 1;
+	epoll_ctl(e->epfd, EPOLL_CTL_DEL, e->lfd, NULL);
 	shutdown(e->lfd, SHUT_RDWR);
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += STOP_GRACE_S;
-	while (e->nidle > 0 && pthread_cond_timedwait(&e->done, &e->lock, &until) != ETIMEDOUT)
-		;
+	log_refused(e, now_ms(), 1);
 	pthread_mutex_unlock(&e->lock);
 	return 0;
 }
@@ -404,12 +626,6 @@ void engine_stop(engine *e)
 {
 	char x = 's';
 	(void)!write(e->stop_pipe[1], &x, 1);
-}
-
-/* wait_until - timed wait on e->done (lock held); nonzero once past t. */
-static int wait_until(engine *e, const struct timespec *t)
-{
-	return pthread_cond_timedwait(&e->done, &e->lock, t) == ETIMEDOUT;
 }
 
 /* count_in_msg - connections in the middle of a message (lock held). */
@@ -438,6 +654,11 @@ unsigned engine_drain(engine *e, unsigned seconds)
 		shutdown(c->fd, SHUT_RDWR);
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += STOP_GRACE_S;
+	while (e->nconns > 0 && !wait_until(e, &until))
+		;
+	/* the workers leave: the quit event stays readable for all of them */
+	uint64_t one = 1;
+	(void)!write(e->quit_fd, &one, sizeof(one));
 	while (e->nworkers > 0 && !wait_until(e, &until))
 		;
 	pthread_mutex_unlock(&e->lock);
@@ -457,16 +678,14 @@ void engine_free(engine *e)
 	if (e == NULL)
 		return;
 	pthread_mutex_lock(&e->lock);
-	unsigned busy = e->nworkers;
+	unsigned busy = e->nworkers + e->nconns;
 	pthread_mutex_unlock(&e->lock);
 	if (busy > 0)
 		return;   /* a worker still runs: leave everything to the process exit */
-	if (e->lfd >= 0)
-		close(e->lfd);
-	if (e->stop_pipe[0] >= 0)
-		close(e->stop_pipe[0]);
-	if (e->stop_pipe[1] >= 0)
-		close(e->stop_pipe[1]);
+	int fds[] = { e->lfd, e->epfd, e->quit_fd, e->stop_pipe[0], e->stop_pipe[1] };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	pthread_cond_destroy(&e->done);
 	pthread_mutex_destroy(&e->lock);
 	free(e);

@@ -236,8 +236,9 @@ static void open_socket(const conf *c, struct runtime *rt)
 	char err[ERR_MAX];
 	if (path != NULL && socket_in_use(path))
 		fatal("%s: another process is listening on this socket", path);
-	rt->eng = engine_new(sock, (unsigned)conf_int(c, "milter.timeout"), callbacks_handler(),
-			     &rt->d, err, sizeof(err));
+	struct engine_limits lim = { (unsigned)conf_int(c, "milter.timeout"),
+		(unsigned)conf_int(c, "milter.idle_timeout"), (unsigned)conf_int(c, "milter.max_connections") };
+	rt->eng = engine_new(sock, &lim, callbacks_handler(), &rt->d, err, sizeof(err));
 	if (rt->eng == NULL)
 		fatal("%s", err);
 	if (path == NULL)
@@ -402,9 +403,11 @@ static void restart_only(const conf *old, const conf *nc)
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(conf_str(old, keys[i]), conf_str(nc, keys[i])) != 0)
 			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", keys[i]);
-	if (conf_int(old, "milter.timeout") != conf_int(nc, "milter.timeout") ||
-	    conf_int(old, "milter.socket_mode") != conf_int(nc, "milter.socket_mode"))
-		syslog(LOG_WARNING, "reload: milter.timeout/socket_mode changed; takes effect at restart");
+	static const char *const ints[] = { "milter.timeout", "milter.idle_timeout",
+		"milter.max_connections", "milter.socket_mode" };
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (conf_int(old, ints[i]) != conf_int(nc, ints[i]))
+			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", ints[i]);
 }
 
 /* reload - SIGUSR1: a new environment replaces the old one, or, when the

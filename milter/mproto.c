@@ -27,8 +27,9 @@ struct mp_conn {
 	char *macros[MP_STAGES];    /* "name\0value\0..." as sent */
 	size_t maclen[MP_STAGES];
 	char *reply;                /* "rcode xcode text", set by mp_setreply */
-	unsigned char *in;
+	unsigned char *in;          /* only while a packet is incomplete (mp_received_at) */
 	size_t inlen, incap;
+	long long partial_since;    /* when the incomplete packet's first byte arrived */
 	unsigned char *out;
 	size_t outoff, outlen, outcap;
 	int out_failed;
@@ -511,9 +512,7 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room)
 	}
 	if (want < c->inlen + 1)
 		want = c->inlen + 1;
-	/* grow to fit; give a grown buffer back between messages */
-	if (c->incap < want || (c->incap > IN_START && want == IN_START && c->inlen < IN_START &&
-				!c->in_msg)) {
+	if (c->incap < want) {
 		unsigned char *p = realloc(c->in, want);
 		if (p == NULL)
 			return NULL;
@@ -524,11 +523,13 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room)
 	return c->in + c->inlen;
 }
 
-/* packet_len - the length field of the packet at off (4 bytes are there);
+/* packet_len - the length field of the packet at p (4 bytes are there);
  * -1 with c->err if it is zero or over the cap. */
-static long packet_len(mp_conn *c, size_t off)
+static long packet_len(mp_conn *c, const unsigned char *p)
 {
-	size_t len = len_at(c, off);
+	uint32_t nl;
+	memcpy(&nl, p, 4);
+	size_t len = ntohl(nl);
 	if (len == 0 || len > MP_MAX_PACKET) {
 		c->err = len == 0 ? "empty milter packet" : "milter packet over the size cap";
 		return -1;
@@ -536,21 +537,21 @@ static long packet_len(mp_conn *c, size_t off)
 	return (long)len;
 }
 
-int mp_received(mp_conn *c, size_t n)
+/* run_packets - dispatch every complete packet in (p, n); *used: the bytes
+ * they took. 0 go on, 1 quit, -1 error (a length alone is enough to refuse
+ * a packet before its data). */
+static int run_packets(mp_conn *c, const unsigned char *p, size_t n, size_t *used)
 {
-	c->inlen += n;
 	size_t off = 0;
 	int r = 0;
-	while (r == 0 && c->inlen - off >= 5) {
-		long len = packet_len(c, off);
-		if (len < 0) {
-			r = -1;
+	while (r == 0 && n - off >= 5) {
+		long len = packet_len(c, p + off);
+		if (len < 0)
+			return -1;
+		if (n - off < 4 + (size_t)len)
 			break;
-		}
-		if (c->inlen - off < 4 + (size_t)len)
-			break;
-		int cmd = c->in[off + 4];
-		const unsigned char *d = c->in + off + 5;
+		int cmd = p[off + 4];
+		const unsigned char *d = p + off + 5;
 		off += 4 + (size_t)len;
 		r = dispatch(c, cmd, d, (size_t)len - 1);
 		if (r == 0 && c->out_failed) {
@@ -558,14 +559,86 @@ int mp_received(mp_conn *c, size_t n)
 			r = -1;
 		}
 	}
-	/* a packet whose length alone has arrived is refused before its data */
-	if (r == 0 && c->inlen - off >= 4 && packet_len(c, off) < 0)
+	if (r == 0 && n - off >= 4 && packet_len(c, p + off) < 0)
 		r = -1;
+	*used = off;
+	return r;
+}
+
+/* drop_input - between commands a connection holds no input buffer. */
+static void drop_input(mp_conn *c)
+{
+	free(c->in);
+	c->in = NULL;
+	c->incap = 0;
+}
+
+int mp_received_at(mp_conn *c, size_t n, long long now)
+{
+	int was_partial = c->inlen > 0;
+	c->inlen += n;
+	size_t off = 0;
+	int r = run_packets(c, c->in, c->inlen, &off);
 	if (off > 0) {
 		memmove(c->in, c->in + off, c->inlen - off);
 		c->inlen -= off;
 	}
+	/* the rest began in this read unless it is the packet that was waiting */
+	if (c->inlen > 0 && (!was_partial || off > 0))
+		c->partial_since = now;
+	if (c->inlen == 0)
+		drop_input(c);
 	return r;
+}
+
+int mp_input_at(mp_conn *c, const unsigned char *p, size_t n, long long now)
+{
+	while (n > 0 && c->inlen > 0) {   /* complete the packet that waits */
+		size_t room;
+		unsigned char *dst = mp_inbuf(c, &room);
+		if (dst == NULL) {
+			c->err = "out of memory";
+			return -1;
+		}
+		size_t k = n < room ? n : room;
+		memcpy(dst, p, k);
+		p += k;
+		n -= k;
+		int r = mp_received_at(c, k, now);
+		if (r != 0)
+			return r;
+	}
+	size_t used = 0;
+	int r = n > 0 ? run_packets(c, p, n, &used) : 0;
+	if (r != 0 || used == n)
+		return r;
+	p += used;                         /* an incomplete packet: keep it */
+	n -= used;
+	c->partial_since = now;
+	while (n > 0) {
+		size_t room;
+		unsigned char *dst = mp_inbuf(c, &room);
+		if (dst == NULL) {
+			c->err = "out of memory";
+			return -1;
+		}
+		size_t k = n < room ? n : room;
+		memcpy(dst, p, k);
+		c->inlen += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+int mp_received(mp_conn *c, size_t n)
+{
+	return mp_received_at(c, n, 0);
+}
+
+long long mp_deadline(const mp_conn *c, long long now, long long timeout, long long idle)
+{
+	return c->inlen > 0 ? c->partial_since + timeout : now + idle;
 }
 
 int mp_feed(mp_conn *c, const unsigned char *p, size_t n)
@@ -598,8 +671,12 @@ const unsigned char *mp_output(const mp_conn *c, size_t *len)
 void mp_output_done(mp_conn *c, size_t n)
 {
 	c->outoff += n;
-	if (c->outoff >= c->outlen)
+	if (c->outoff >= c->outlen) {   /* all written: give the buffer back */
 		c->outoff = c->outlen = 0;
+		free(c->out);
+		c->out = NULL;
+		c->outcap = 0;
+	}
 }
 
 int mp_partial(const mp_conn *c)

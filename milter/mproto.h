@@ -80,10 +80,25 @@ unsigned char *mp_inbuf(mp_conn *c, size_t *room);
 /* mp_received - n bytes were read into mp_inbuf(); process every complete
  * packet. 0: go on; 1: the MTA said QUIT; -1: error (see mp_error). */
 int mp_received(mp_conn *c, size_t n);
+/* mp_received_at - mp_received, told when the bytes arrived (milliseconds
+ * on any monotonic clock): the arrival of an incomplete command's first
+ * byte is remembered for mp_deadline. Between commands (nothing incomplete)
+ * the connection holds no input buffer. */
+int mp_received_at(mp_conn *c, size_t n, long long now);
+/* mp_input_at - n bytes at p arrived at now: process them in place; only
+ * an incomplete packet at the end is copied (the hot path copies nothing).
+ * Returns as mp_received. */
+int mp_input_at(mp_conn *c, const unsigned char *p, size_t n, long long now);
+/* mp_deadline - when the connection's wait ends: an incomplete command must
+ * be whole by its first byte's arrival + timeout however its bytes trickle
+ * in; between commands the MTA may be silent until now + idle (now: the
+ * last read). */
+long long mp_deadline(const mp_conn *c, long long now, long long timeout, long long idle);
 /* mp_feed - copy (p, n) in and process it (for tests and fuzzing). */
 int mp_feed(mp_conn *c, const unsigned char *p, size_t n);
 
-/* mp_output - the replies to write; mp_output_done - n of them were written. */
+/* mp_output - the replies to write; mp_output_done - n of them were written
+ * (once all are, the output buffer is freed until the next reply). */
 const unsigned char *mp_output(const mp_conn *c, size_t *len);
 void mp_output_done(mp_conn *c, size_t n);
 

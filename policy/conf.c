@@ -175,9 +175,21 @@ static const struct conf_key keys[] = {
 	  "are closed at once). Transfers still in progress then get the MTA's "
 	  "milter_default_action (tempfail): no mail is lost." },
 	{ "milter.timeout", CONF_INT, "60", 1, 3600, NULL,
-	  "Seconds a write to the MTA may block, and the rest of a milter command may take once "
-	  "it started arriving. Between commands the MTA may be silent for up to an hour: "
-	  "Postfix keeps one milter connection per SMTP session, and SMTP clients pause." },
+	  "Seconds one milter command may take to arrive, from its first byte to its last "
+	  "however slowly the bytes come, and a write to the MTA may block. A connection that "
+	  "exceeds it is closed (the MTA applies its milter_default_action)." },
+	{ "milter.idle_timeout", CONF_INT, "360", 1, 86400, NULL,
+	  "Seconds the MTA may be silent between commands before the connection is closed. "
+	  "Postfix keeps one milter connection per SMTP session and sends nothing while the SMTP "
+	  "client pauses, up to smtpd_timeout (300 s) per pause; the default leaves a minute "
+	  "over that. With a larger smtpd_timeout, or Sendmail (Timeout.command, 1 h), raise it "
+	  "to match, or a session that paused longer gets the MTA's milter_default_action." },
+	{ "milter.max_connections", CONF_INT, "10000", 1, 1000000, NULL,
+	  "Open milter connections at most (each SMTP session holds one; idle connections cost "
+	  "memory but no thread). A connection past it is closed at once, so the MTA applies "
+	  "its milter_default_action; one log line per minute says how many were refused. Needs "
+	  "as many file descriptors (plus 256): the daemon raises its soft RLIMIT_NOFILE to the "
+	  "hard limit (systemd: LimitNOFILE) and lowers the cap to fit, with a warning." },
 	{ "audit.store", CONF_STR, "", 0, 0, NULL,
 	  "Where every message's audit record goes: \"sqlite:/var/lib/trustmilter/audit.db\" "
 	  "(created on first use, WAL mode) or \"postgresql://user@host:5432/db\" (libpq URI or "

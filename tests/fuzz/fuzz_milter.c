@@ -5,8 +5,9 @@
  * end of message with an action picked from the input.
  *
  * The first input byte picks the read size (1..256 bytes per read), so
- * packet framing is tried at every boundary. After every read the output is
- * drained, as the engine does. Checks: the output is well-formed packets;
+ * packet framing is tried at every boundary; its low bit picks the input
+ * path: in place (mp_input_at, as engine.c reads) or through mp_feed. After
+ * every read the output is drained, as the engine does. Checks: the output is well-formed packets;
  * after an error no further input is accepted.
  */
 #include <arpa/inet.h>
@@ -95,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	size_t step = (size_t)data[0] + 1;
+	int in_place = data[0] & 1;      /* engine.c's path (mp_input_at) or mp_feed */
 	data++, size--;
 	struct st s = { 0 };
 	mp_conn *c = mp_new(&H, &s);
@@ -103,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = 0;
 	while (size > 0 && rc == 0) {
 		size_t k = size < step ? size : step;
-		rc = mp_feed(c, data, k);
+		rc = in_place ? mp_input_at(c, data, k, 0) : mp_feed(c, data, k);
 		check_output(c);
 		data += k;
 		size -= k;

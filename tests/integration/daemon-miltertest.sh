@@ -233,47 +233,148 @@ kill -TERM "$MPID"; wait "$MPID"; rc=$?; MPID=
 ok $rc "SIGTERM: clean exit"
 [ ! -S "$SOCK" ]; ok $? "SIGTERM: socket removed"
 
-# Timeouts (milter.timeout = 1): silence between commands is allowed (Postfix
-# keeps the milter connection for the whole SMTP session); a command whose
-# first bytes came must be complete within milter.timeout.
-sed 's/drain_seconds = 5;/drain_seconds = 5; timeout = 1;/' "$TMP/tm.conf" >"$TMP/tm-t.conf"
+# Timeouts (milter.timeout = 2, milter.idle_timeout = 4): silence between
+# commands longer than milter.timeout is allowed (Postfix keeps the milter
+# connection for the whole SMTP session) up to milter.idle_timeout; a
+# command whose first bytes came must be complete within milter.timeout of
+# its first byte, even when more bytes keep arriving.
+sed 's/drain_seconds = 5;/drain_seconds = 5; timeout = 2; idle_timeout = 4;/' "$TMP/tm.conf" >"$TMP/tm-t.conf"
 "$BUILD/trustmilter" -f -c "$TMP/tm-t.conf" >"$TMP/milter-t.log" 2>&1 &
 MPID=$!
 for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
-/usr/bin/python3 - "$SOCK" <<'PY' >"$TMP/timeouts.out" 2>&1
+cat >"$TMP/mc.py" <<'PY'
 import socket, struct, sys, time
 def optneg():
     return struct.pack(">IcIII", 13, b"O", 6, 0x1ff, 0x1fffff)
-def connect():
+def connect(path, timeout=10):
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(sys.argv[1])
+    s.settimeout(timeout)
+    s.connect(path)
     return s
-# idle: negotiate, stay silent for 2.5 timeouts, negotiate again
-s = connect()
-s.sendall(optneg())
-first = s.recv(4096)
-time.sleep(2.5)
+def negotiated(path):
+    s = connect(path)
+    s.sendall(optneg())
+    r = s.recv(4096)
+    return s if r[4:5] == b"O" else None
+def closed_after(s):
+    """seconds until the daemon closes s (None if it sends data or never closes)"""
+    t0 = time.time()
+    try:
+        return time.time() - t0 if s.recv(4096) == b"" else None
+    except (socket.timeout, ConnectionResetError):
+        return None
+PY
+/usr/bin/python3 - "$SOCK" "$TMP" <<'PY' >"$TMP/timeouts.out" 2>&1
+import socket, sys, time
+sys.path.insert(0, sys.argv[2])
+from mc import *
+path = sys.argv[1]
+# idle within the limit: negotiate, stay silent for 3 s (> timeout), negotiate again
+s = negotiated(path)
+time.sleep(3)
 s.sendall(optneg())
 again = s.recv(4096)
-print("idle:", "ok" if first[4:5] == b"O" and again[4:5] == b"O" else "closed")
+print("idle:", "ok" if again[4:5] == b"O" else "closed")
 s.close()
+# idle past the limit: closed after idle_timeout (4 s) of silence
+s = negotiated(path)
+t = closed_after(s)
+print("idle-limit:", "closed" if t is not None and 3.5 <= t < 6.5 else "open %r" % t)
 # partial: 3 bytes of a length field, then nothing: the daemon closes
-s = connect()
-s.sendall(optneg())
-s.recv(4096)
+s = negotiated(path)
 s.sendall(b"\0\0\0")
+t = closed_after(s)
+print("partial:", "closed" if t is not None and t < 4 else "open")
+# trickle: a 40-byte HELO one byte every 0.25 s: cut 2 s after its first byte
+s = negotiated(path)
+pkt = struct.pack(">Ic", 36, b"H") + b"h" * 34 + b"\0"
 t0 = time.time()
-try:
-    data = s.recv(4096)
-except socket.timeout:
-    data = None
-print("partial:", "closed" if data == b"" and time.time() - t0 < 4 else "open")
+cut = None
+for b in pkt:
+    try:
+        s.send(bytes([b]))
+    except OSError:
+        cut = time.time() - t0
+        break
+    s.settimeout(0.25)
+    try:
+        if s.recv(4096) == b"":
+            cut = time.time() - t0
+            break
+    except socket.timeout:
+        pass
+print("trickle:", "cut" if cut is not None and 1.8 <= cut < 4 else "not cut %r" % cut)
 PY
-grep -q "^idle: ok" "$TMP/timeouts.out"; ok $? "timeout: silence between commands keeps the connection"
+grep -q "^idle: ok" "$TMP/timeouts.out"; ok $? "timeout: silence between commands longer than milter.timeout keeps the connection"
+grep -q "^idle-limit: closed" "$TMP/timeouts.out"; ok $? "idle_timeout: a connection silent for milter.idle_timeout is closed"
+grep -q "the MTA was silent for milter.idle_timeout (4 s)" "$TMP/milter-t.log"; ok $? "idle_timeout: logged"
 grep -q "^partial: closed" "$TMP/timeouts.out"; ok $? "timeout: a partly received command is cut after milter.timeout"
-grep -q "a command did not arrive within milter.timeout" "$TMP/milter-t.log"; ok $? "timeout: logged"
+grep -q "^trickle: cut" "$TMP/timeouts.out"; ok $? "timeout: a command trickled a byte at a time is cut milter.timeout after its first byte"
+grep -q "a command did not arrive whole within milter.timeout (2 s)" "$TMP/milter-t.log"; ok $? "timeout: logged"
+grep -v "^ok - " "$TMP/timeouts.out" | grep -v "^[a-z-]*: \(ok\|closed\|cut\)$" | sed 's/^/#   /'
 kill -TERM "$MPID"; wait "$MPID"; MPID=
+
+# milter.max_connections = 3: a fourth connection is closed at once with one
+# log line (not one per refusal); once one closes a new one is served; a good
+# client gets its verdict while the other places are held by slow clients.
+sed 's/drain_seconds = 5;/drain_seconds = 5; max_connections = 3;/' "$TMP/tm.conf" >"$TMP/tm-c.conf"
+"$BUILD/trustmilter" -f -c "$TMP/tm-c.conf" >"$TMP/milter-c.log" 2>&1 &
+MPID=$!
+for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+/usr/bin/python3 - "$SOCK" "$TMP" <<'PY' >"$TMP/cap.out" 2>&1
+import socket, sys, time
+sys.path.insert(0, sys.argv[2])
+from mc import *
+path = sys.argv[1]
+held = [negotiated(path) for _ in range(3)]
+print("held:", "ok" if all(held) else "failed")
+refused = 0
+for _ in range(5):
+    s = connect(path)
+    try:
+        s.sendall(optneg())
+        r = s.recv(4096)
+    except OSError:
+        r = b""
+    refused += r == b""
+    s.close()
+print("refused:", refused)
+held.pop().close()
+time.sleep(0.5)
+s = negotiated(path)
+print("after-close:", "served" if s else "refused")
+s.close()
+PY
+grep -q "^held: ok" "$TMP/cap.out" && grep -q "^refused: 5" "$TMP/cap.out"; ok $? "max_connections: connections past the cap are closed at once"
+[ "$(grep -c "milter.max_connections (3) reached: 1 new connection(s) refused" "$TMP/milter-c.log")" = 1 ] &&
+	[ "$(grep -c "max_connections" "$TMP/milter-c.log")" = 1 ]; ok $? "max_connections: one log line for five refusals"
+grep -q "^after-close: served" "$TMP/cap.out"; ok $? "max_connections: after one closes a new one is served"
+grep -v "^ok - " "$TMP/cap.out" | grep -v "^\(held: ok\|refused: 5\|after-close: served\)$" | sed 's/^/#   /'
+# two slow clients trickle commands (one mid-message), the third place is free
+/usr/bin/python3 - "$SOCK" "$TMP" <<'PY' >"$TMP/slow.out" 2>&1 &
+import socket, struct, sys, time
+sys.path.insert(0, sys.argv[2])
+from mc import *
+path = sys.argv[1]
+conns = [negotiated(path) for _ in range(2)]
+pkt = struct.pack(">Ic", 200, b"B") + b"x" * 199
+for i in range(len(pkt)):
+    for s in conns:
+        s.send(pkt[i:i + 1])
+    if i == 20:
+        open(sys.argv[2] + "/slow.ready", "w").close()
+    time.sleep(0.05)
+PY
+SLOW=$!
+for i in $(seq 1 100); do [ -e "$TMP/slow.ready" ] && break; sleep 0.1; done
+run_lua "max_connections: a good client gets its verdict while slow clients hold the other places" '
+local conn = open("192.0.2.20", "mta.example.test")
+message(conn, "QSLOW1", "<bounce@example.test>", GOOD, "hello\r\n")
+if mt.getreply(conn) ~= SMFIR_CONTINUE and mt.getreply(conn) ~= SMFIR_ACCEPT then error("no verdict") end
+mt.disconnect(conn)'
+kill "$SLOW" 2>/dev/null; wait "$SLOW" 2>/dev/null
+kill -TERM "$MPID"; wait "$MPID"; MPID=
+grep -q "milter.max_connections (3) reached: 4 new connection(s) refused" "$TMP/milter-c.log"; ok $? "max_connections: refusals not yet logged are logged at stop"
 
 # milter.log_stderr: "yes" (every run above) copies each line to standard
 # error; "no" keeps standard error for start-up errors only.

@@ -15,12 +15,30 @@
  *
  * Usage: milterload -s SOCKET [-c CONNS] [-n MESSAGES] [-k PER_CONN] [-W]
  *                   [-i IP] [-H HELO] [-f FROM] [-t RCPT] [-e TEXT] [-w SECS] FILE...
+ *        milterload -s SOCKET [-I IDLE] [-S SLOW] [-M HELD] [-T SECS] [-P PROBES]
+ *                   [-R PID] [other options as above] FILE...
  *   SOCKET      unix:/path or inet:PORT@HOST (IPv4 address)
  *   -k PER      messages per connection (0: one connection per thread for all)
  *   -W          write each command as soon as it is made (Postfix's milter
  *               client flushes after every command) instead of one write per
  *               round trip
  *   -e TEXT     count messages where a header the milter added contains TEXT
+ *
+ * The second form holds connections open the way a crowd of slow or stuck
+ * SMTP sessions would, then measures a new client: -I IDLE connections
+ * negotiate, send CONNECT and HELO and stay silent; -S SLOW connections go
+ * as far as the end of the header and then trickle a body chunk one byte
+ * every -T SECS (default 2) to each of them; -M HELD connections each have
+ * one message evaluated, then send a second whole message but EOM and then
+ * most of a 64 KB body chunk (the most state a connection can make the
+ * milter hold). Once all are open, -R PID reads
+ * that process's VmRSS and VmHWM from /proc, then -P PROBES (default 5) new
+ * clients in turn each send one message on a new connection and wait for
+ * the verdict; their latency is measured from connect to final reply.
+ * Prints: idle=.. slow=.. held=.. alive=.. (still open after the probes)
+ * probes=.. probe_ok=.. median_ms=.. max_ms=.. rss_kib=.. hwm_kib=..; exit 0
+ * when every probe got a verdict and every held connection is still open.
+ *
  * The message files (RFC 5322, LF or CRLF line ends) are sent in turn.
  * Prints one line: messages=.. ok=.. reject=.. tempfail=.. discard=..
  * other=.. errors=.. expect=.. seconds=.. rate=..  Exit 0 when every
@@ -37,6 +55,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -78,6 +98,10 @@ struct opts {
 	const char *ip, *helo, *from, *rcpt, *expect;
 	unsigned timeout;
 	int write_each;            /* -W: one write per command, as Postfix's milter client does */
+	unsigned idle, slow, held; /* -I, -S, -M: connections to hold open */
+	unsigned trickle_s;        /* -T: seconds between two bytes of a slow connection */
+	unsigned probes;           /* -P */
+	long rss_pid;              /* -R */
 	struct msgfile files[MAX_FILES];
 	size_t nfiles;
 	int unix_sock;
@@ -97,7 +121,7 @@ struct conn {
 	unsigned long pflags;      /* negotiated protocol flags */
 	unsigned char *out;
 	size_t outlen, outcap;
-	unsigned char in[INBUF_SIZE];
+	unsigned char *in;         /* INBUF_SIZE, allocated on connect */
 	size_t inoff, inlen;
 	unsigned char *pkt;        /* current reply packet */
 	size_t pktcap;
@@ -264,7 +288,7 @@ static int read_bytes(struct conn *c, unsigned char *dst, size_t n)
 {
 	while (n > 0) {
 		if (c->inoff == c->inlen) {
-			ssize_t r = read(c->fd, c->in, sizeof(c->in));
+			ssize_t r = read(c->fd, c->in, INBUF_SIZE);
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0)
@@ -410,6 +434,8 @@ static enum outcome open_conn(struct conn *c)
 		return OC_ERROR;
 	c->inoff = c->inlen = 0;
 	c->on_conn = 0;
+	if (c->in == NULL && (c->in = malloc(INBUF_SIZE)) == NULL)
+		return OC_ERROR;
 	uint32_t neg[3] = { htonl(MILTER_VERSION), htonl(OFFER_ACTIONS), htonl(OFFER_PROTO) };
 	cmd(c, SMFIC_OPTNEG, neg, sizeof(neg), NULL, 0);
 	if (flush(c) != 0)
@@ -466,8 +492,14 @@ static void close_conn(struct conn *c)
 	c->outlen = 0;
 }
 
-/* message - one transaction; returns its outcome (OC_ERROR: drop the connection). */
-static enum outcome message(struct conn *c, unsigned long num, int *expect)
+enum hold { HOLD_NONE, HOLD_SLOW, HOLD_MID };
+#define HELD_CHUNK_SENT 49152       /* of a 64 KB body chunk, for HOLD_MID */
+
+/* message - one transaction; returns its outcome (OC_ERROR: drop the
+ * connection). With a hold mode it stops early and writes what it has:
+ * HOLD_SLOW before the body, HOLD_MID before EOM with most of one more body
+ * chunk (OC_CONTINUE then). */
+static enum outcome message_hold(struct conn *c, unsigned long num, int *expect, enum hold hold)
 {
 	const struct opts *o = c->o;
 	const struct msgfile *m = &o->files[num % o->nfiles];
@@ -508,6 +540,8 @@ static enum outcome message(struct conn *c, unsigned long num, int *expect)
 		if ((oc = step(c, SMFIP_NR_EOH)) != OC_CONTINUE)
 			return oc;
 	}
+	if (hold == HOLD_SLOW)
+		return flush(c) == 0 ? OC_CONTINUE : OC_ERROR;
 	if (!(c->pflags & SMFIP_NOBODY)) {
 		for (size_t off = 0; off < m->bodylen; off += MILTER_CHUNK_SIZE) {
 			size_t len = m->bodylen - off < MILTER_CHUNK_SIZE ? m->bodylen - off : MILTER_CHUNK_SIZE;
@@ -520,10 +554,25 @@ static enum outcome message(struct conn *c, unsigned long num, int *expect)
 				return oc;
 		}
 	}
+	if (hold == HOLD_MID) {
+		static unsigned char part[HELD_CHUNK_SENT];
+		uint32_t len = htonl(1 + MILTER_CHUNK_SIZE);
+		char code = SMFIC_BODY;
+		memset(part, 'x', sizeof(part));
+		put(c, &len, 4);
+		put(c, &code, 1);
+		put(c, part, sizeof(part));
+		return flush(c) == 0 ? OC_CONTINUE : OC_ERROR;
+	}
 	n = snprintf(buf, sizeof(buf), "i%cB%08lX%c", 0, num, 0);
 	macros(c, SMFIC_BODYEOB, buf, (size_t)n);
 	cmd(c, SMFIC_BODYEOB, NULL, 0, NULL, 0);
 	return reply(c, 1, expect);
+}
+
+static enum outcome message(struct conn *c, unsigned long num, int *expect)
+{
+	return message_hold(c, num, expect, HOLD_NONE);
 }
 
 /* count - add one message's outcome to the totals. */
@@ -586,14 +635,190 @@ static void *worker(void *arg)
 	close_conn(c);
 	free(c->out);
 	free(c->pkt);
+	free(c->in);
 	return NULL;
+}
+
+/* ---- holding connections open (-I, -S, -M) ---- */
+
+struct holders {
+	const struct opts *o;
+	struct conn *c;            /* idle, then slow, then held */
+	size_t n;
+	size_t slow_from, slow_to; /* the slow ones: c[slow_from..slow_to) */
+	int stop;                  /* atomic: the trickle thread ends */
+};
+
+/* A body chunk of 200 bytes, trickled: long enough to outlast any probe. */
+#define TRICKLE_LEN 200
+
+/* trickle - one more byte of the body chunk to every slow connection, each
+ * -T seconds, until told to stop or the chunk is out. */
+static void *trickle(void *arg)
+{
+	struct holders *hs = arg;
+	unsigned char pkt[4 + TRICKLE_LEN];
+	uint32_t len = htonl(TRICKLE_LEN);
+	memcpy(pkt, &len, 4);
+	pkt[4] = SMFIC_BODY;
+	memset(pkt + 5, 'y', sizeof(pkt) - 5);
+	for (size_t pos = 0; pos < sizeof(pkt) && !__atomic_load_n(&hs->stop, __ATOMIC_ACQUIRE); pos++) {
+		for (size_t i = hs->slow_from; i < hs->slow_to; i++)
+			if (hs->c[i].fd >= 0)
+				(void)!send(hs->c[i].fd, pkt + pos, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		for (unsigned t = 0; t < hs->o->trickle_s * 10 && !__atomic_load_n(&hs->stop, __ATOMIC_ACQUIRE); t++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
+/* hold_open - open connection i of the holders in its mode. */
+static int hold_open(struct holders *hs, size_t i, enum hold mode, struct counters *k)
+{
+	struct conn *c = &hs->c[i];
+	c->o = hs->o;
+	c->k = k;
+	c->fd = -1;
+	if (open_conn(c) != OC_CONTINUE)
+		return -1;
+	if (mode == HOLD_NONE)
+		return flush(c);
+	int expect = 0;
+	if (mode == HOLD_MID) {   /* a connection that has already had a message evaluated */
+		enum outcome oc = message(c, 2000000 + i, &expect);
+		if (oc != OC_OK && oc != OC_REJECT && oc != OC_TEMPFAIL && oc != OC_DISCARD && oc != OC_OTHER)
+			return -1;
+		if (oc != OC_OK)
+			cmd(c, SMFIC_ABORT, NULL, 0, NULL, 0);
+	}
+	return message_hold(c, 1000000 + i, &expect, mode) == OC_CONTINUE ? 0 : -1;
+}
+
+/* alive - nonzero if the milter has not closed the connection. */
+static int alive(const struct conn *c)
+{
+	struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+	if (c->fd < 0)
+		return 0;
+	if (poll(&pf, 1, 0) == 0)
+		return 1;
+	char b;
+	return recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/* proc_kib - a "VmRSS:"-style line of /proc/PID/status in KiB; -1 if none. */
+static long proc_kib(long pid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	if (f != NULL)
+		fclose(f);
+	return v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* probe - one new client, one message; its latency in ms, -1 without a verdict. */
+static double probe(const struct opts *o, struct counters *k, unsigned long num)
+{
+	struct conn c = { .o = o, .k = k, .fd = -1 };
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	enum outcome oc = open_conn(&c);
+	int expect = 0;
+	if (oc == OC_CONTINUE)
+		oc = message(&c, num, &expect);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	close_conn(&c);
+	if (c.fd >= 0)
+		close(c.fd);
+	free(c.out);
+	free(c.pkt);
+	free(c.in);
+	int verdict = oc == OC_OK || oc == OC_REJECT || oc == OC_TEMPFAIL || oc == OC_DISCARD || oc == OC_OTHER;
+	return verdict ? (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6 : -1;
+}
+
+/* hold_run - the second form: hold connections, measure, report. */
+static int hold_run(struct opts *o)
+{
+	static struct counters k;
+	struct holders hs = { .o = o, .n = (size_t)o->idle + o->slow + o->held };
+	hs.c = calloc(hs.n ? hs.n : 1, sizeof(*hs.c));
+	if (hs.c == NULL)
+		die("out of memory", NULL);
+	hs.slow_from = o->idle;
+	hs.slow_to = (size_t)o->idle + o->slow;
+	size_t opened = 0;
+	for (size_t i = 0; i < hs.n; i++) {
+		enum hold mode = i < hs.slow_from ? HOLD_NONE : i < hs.slow_to ? HOLD_SLOW : HOLD_MID;
+		if (hold_open(&hs, i, mode, &k) != 0) {
+			fprintf(stderr, "milterload: holding connection %zu failed\n", i);
+			break;
+		}
+		opened++;
+	}
+	pthread_t tt;
+	int trickling = o->slow > 0 && opened == hs.n && pthread_create(&tt, NULL, trickle, &hs) == 0;
+	sleep(1);                       /* the milter has taken in what was sent */
+	long rss = o->rss_pid > 0 ? proc_kib(o->rss_pid, "VmRSS:") : -1;
+	long hwm = o->rss_pid > 0 ? proc_kib(o->rss_pid, "VmHWM:") : -1;
+	double *lat = calloc(o->probes ? o->probes : 1, sizeof(double));
+	unsigned ok = 0;
+	for (unsigned i = 0; lat != NULL && i < o->probes && opened == hs.n; i++) {
+		double ms = probe(o, &k, i);
+		if (ms >= 0)
+			lat[ok++] = ms;
+	}
+	size_t still = 0;
+	for (size_t i = 0; i < opened; i++)
+		still += alive(&hs.c[i]) != 0;
+	__atomic_store_n(&hs.stop, 1, __ATOMIC_RELEASE);
+	if (trickling)
+		pthread_join(tt, NULL);
+	if (lat != NULL && ok > 0)
+		qsort(lat, ok, sizeof(double), cmp_double);
+	printf("idle=%u slow=%u held=%u opened=%zu alive=%zu probes=%u probe_ok=%u median_ms=%.1f "
+	       "max_ms=%.1f rss_kib=%ld hwm_kib=%ld\n", o->idle, o->slow, o->held, opened, still,
+	       o->probes, ok, ok ? lat[(ok - 1) / 2] : -1.0, ok ? lat[ok - 1] : -1.0, rss, hwm);
+	for (size_t i = 0; i < opened; i++) {
+		if (hs.c[i].fd >= 0)
+			close(hs.c[i].fd);
+		free(hs.c[i].out);
+		free(hs.c[i].pkt);
+		free(hs.c[i].in);
+	}
+	free(hs.c);
+	int good = opened == hs.n && still == hs.n && ok == o->probes;
+	free(lat);
+	return good ? 0 : 1;
+}
+
+/* raise_nofile - the soft descriptor limit up to the hard one (many connections). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 /* usage - the synopsis. */
 static void usage(void)
 {
 	fprintf(stderr, "usage: milterload -s unix:/path|inet:PORT@HOST [-c CONNS] [-n MESSAGES] "
-		"[-k PER_CONN] [-W] [-i IP] [-H HELO] [-f FROM] [-t RCPT] [-e TEXT] [-w SECS] FILE...\n");
+		"[-k PER_CONN] [-W] [-i IP] [-H HELO] [-f FROM] [-t RCPT] [-e TEXT] [-w SECS] "
+		"[-I IDLE] [-S SLOW] [-M HELD] [-T SECS] [-P PROBES] [-R PID] FILE...\n");
 	exit(2);
 }
 
@@ -608,8 +833,10 @@ int main(int argc, char **argv)
 	o.from = "bounce@bench.example";
 	o.rcpt = "user@recipient.example";
 	o.timeout = 30;
+	o.trickle_s = 2;
+	o.probes = 5;
 	int ch;
-	while ((ch = getopt(argc, argv, "s:c:n:k:i:H:f:t:e:w:W")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:n:k:i:H:f:t:e:w:WI:S:M:T:P:R:")) != -1) {
 		switch (ch) {
 		case 's': o.sock = optarg; break;
 		case 'c': o.conns = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -622,6 +849,12 @@ int main(int argc, char **argv)
 		case 'e': o.expect = optarg; break;
 		case 'w': o.timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'W': o.write_each = 1; break;
+		case 'I': o.idle = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S': o.slow = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'M': o.held = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T': o.trickle_s = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'P': o.probes = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'R': o.rss_pid = strtol(optarg, NULL, 10); break;
 		default: usage();
 		}
 	}
@@ -635,6 +868,9 @@ int main(int argc, char **argv)
 		load_file(argv[i], &o.files[o.nfiles++]);
 	}
 	parse_socket(&o);
+	raise_nofile();
+	if (o.idle || o.slow || o.held)
+		return hold_run(&o);
 
 	static struct counters k;
 	struct conn *cs = calloc(o.conns, sizeof(*cs));

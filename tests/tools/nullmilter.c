@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	char err[512];
-	engine *e = engine_new(argv[1], 60, &H, NULL, err, sizeof(err));
+	struct engine_limits lim = { .timeout = 60, .idle_timeout = 360, .max_conns = 10000 };
+	engine *e = engine_new(argv[1], &lim, &H, NULL, err, sizeof(err));
 	if (e == NULL) {
 		fprintf(stderr, "nullmilter: %s\n", err);
 		return 1;

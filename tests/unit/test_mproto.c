@@ -2,7 +2,8 @@
  * test_mproto - the milter protocol layer (milter/mproto.c) byte for byte:
  * negotiation with and without the MTA's "no reply" support, macros per
  * stage, the event order a handler sees, replies and modifications at end
- * of message, out-of-order commands, QUIT_NC, caps and malformed packets.
+ * of message, out-of-order commands, QUIT_NC, caps and malformed packets,
+ * and the deadline of an incomplete command against the idle limit.
  * The MTA side is written here by hand from the protocol definition
  * (libmilter's mfdef.h), independently of milterload and miltertest, which
  * the integration tests use.
@@ -312,8 +313,111 @@ static void test_order_and_quit_nc(void)
 	mp_free(c);
 }
 
+static int in_place;   /* feed_at: through mp_input_at (engine.c) or mp_inbuf */
+
+/* feed_at - n bytes arriving at time now (ms). */
+static int feed_at(mp_conn *c, const unsigned char *p, size_t n, long long now)
+{
+	if (in_place)
+		return mp_input_at(c, p, n, now);
+	while (n > 0) {
+		size_t room;
+		unsigned char *dst = mp_inbuf(c, &room);
+		if (dst == NULL)
+			return -1;
+		size_t k = n < room ? n : room;
+		memcpy(dst, p, k);
+		int r = mp_received_at(c, k, now);
+		if (r != 0)
+			return r;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Deadlines: milter.timeout counts from an incomplete command's first byte
+ * however slowly the rest trickles in; between commands the idle limit
+ * counts from the last read. */
+static void test_deadlines(void)
+{
+	struct rec r = { .at_eom = MP_CONTINUE };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	T_INT(feed_at(c, p.b, p.n, 1000), 0, "negotiation");
+	size_t len;
+	mp_output(c, &len);
+	mp_output_done(c, len);
+	T_OK(!mp_partial(c), "nothing incomplete after a whole command");
+	T_INT(mp_deadline(c, 1000, 2000, 360000), 361000, "between commands: last read + idle");
+	p.n = 0;
+	static const unsigned char conn[] = { 'h', '.', 'e', 'x', 0, '4', 0, 25,
+					      '1', '9', '2', '.', '0', '.', '2', '.', '1', 0 };
+	put(&p, SMFIC_CONNECT, conn, sizeof(conn));
+	/* one byte every 1.5 s: the deadline stays at the first byte + timeout */
+	long long t = 5000;
+	T_INT(feed_at(c, p.b, 1, t), 0, "first byte");
+	T_INT(mp_deadline(c, t, 2000, 360000), 7000, "command started: first byte + timeout");
+	for (size_t i = 1; i < 4; i++)
+		T_INT(feed_at(c, p.b + i, 1, t + 1500 * (long long)i), 0, "another byte");
+	T_INT(mp_deadline(c, t + 4500, 2000, 360000), 7000, "trickled bytes do not move the deadline");
+	T_INT(feed_at(c, p.b + 4, p.n - 5, 6000), 0, "most of the rest");
+	T_INT(mp_deadline(c, 6000, 2000, 360000), 7000, "still the first byte's deadline");
+	/* the last byte of CONNECT and the first two of the next command in one read */
+	unsigned char more[3] = { p.b[p.n - 1], 0, 0 };
+	T_INT(feed_at(c, more, 3, 6500), 0, "end of one command, start of the next");
+	T_INT(mp_deadline(c, 6500, 2000, 360000), 8500, "a new command's deadline from its own first byte");
+	unsigned char rest[3] = { 0, 1, SMFIC_ABORT };
+	T_INT(feed_at(c, rest, 3, 7000), 0, "the next command whole");
+	T_OK(!mp_partial(c), "nothing incomplete");
+	T_INT(mp_deadline(c, 7000, 2000, 360000), 367000, "idle again: last read + idle");
+	T_STR(r.log, "C h.ex 192.0.2.1;", "the trickled command was handled");
+	mp_free(c);
+}
+
+/* mp_input_at: packets handled in place, only an incomplete one copied;
+ * the same events however the bytes are cut. */
+static void test_input_in_place(void)
+{
+	struct pk p = { .n = 0 };
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	size_t neg = p.n;
+	message(&p);
+	char first[4096] = "";
+	for (size_t cut = 1; cut <= 7; cut++) {
+		struct rec r = { .at_eom = MP_CONTINUE };
+		mp_conn *c = mp_new(&H, &r);
+		int rc = mp_input_at(c, p.b, neg, 1);
+		size_t len;
+		mp_output(c, &len);
+		mp_output_done(c, len);
+		/* the rest in pieces of cut * 13 bytes: packets split anywhere */
+		for (size_t off = neg; off < p.n && rc == 0; off += cut * 13)
+			rc = mp_input_at(c, p.b + off, p.n - off < cut * 13 ? p.n - off : cut * 13, 2);
+		T_INT(rc, 0, "message in pieces handled in place");
+		T_OK(!mp_partial(c), "nothing left incomplete");
+		if (cut == 1)
+			snprintf(first, sizeof(first), "%s", r.log);
+		else if (strcmp(first, r.log) != 0)
+			T_STR(r.log, first, "same events whatever the cut");
+		mp_free(c);
+	}
+	T_OK(strstr(first, "E;") != NULL, "end of message reached");
+	/* a packet over the cap is refused from its length alone */
+	struct rec r = { .at_eom = MP_CONTINUE };
+	mp_conn *c = mp_new(&H, &r);
+	unsigned char big[4] = { 0x10, 0, 0, 0 };
+	T_INT(mp_input_at(c, big, 4, 1), -1, "length over the cap refused in place");
+	mp_free(c);
+}
+
 int main(void)
 {
+	test_deadlines();
+	in_place = 1;
+	test_deadlines();
+	test_input_in_place();
 	test_postfix_flow();
 	test_no_nr_support();
 	test_reply_text();
