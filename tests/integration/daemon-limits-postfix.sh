@@ -48,6 +48,7 @@ milter: {
   internal_networks = ["127.0.0.0/8", "::1/128"];
   timeout = 8;
   max_connections = 4;
+  user = "root";
   log_stderr = "yes";
 };
 EOF

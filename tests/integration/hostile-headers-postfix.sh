@@ -7,8 +7,8 @@
 #   - 17 forged Authentication-Results and 17 forged compliance fields, and a
 #     quoted-pair spelling of our authserv-id: all removed before delivery;
 #   - more forged results than the removal list holds: rejected.
-# The reject rules are set explicitly (and enforcement, where the
-# configuration knows policy.mode), so the test holds whatever the defaults.
+# Enforcement and the reject rules are set explicitly, so the test holds
+# whatever the defaults.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${TM_BUILD:-$SRC/build}
@@ -43,13 +43,9 @@ SOCK=$TMP/tm.sock
 if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='socket_owner = "root:postfix";'
 else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
 
-# policy_conf - the policy section: explicit reject rules, and enforcement
-# when this build knows policy.mode (the default there only annotates).
+# policy_conf - the policy section: enforcement and explicit reject rules.
 policy_conf() {
-	local mode=
-	printf 'policy: { mode = "enforce"; };\n' >"$TMP/probe.conf"
-	"$BUILD/trustmilter" -n -c "$TMP/probe.conf" >/dev/null 2>&1 && mode='mode = "enforce";'
-	printf 'policy: { %s dry_run = false; inbound: { actions = ["dmarc.disposition.reject=reject", "dmarc.disposition.quarantine=quarantine"]; }; };\n' "$mode"
+	printf 'policy: { mode = "enforce"; inbound: { actions = ["dmarc.disposition.reject=reject", "dmarc.disposition.quarantine=quarantine"]; }; };\n'
 }
 
 cat >"$TMP/tm.conf" <<EOF
