@@ -78,7 +78,8 @@ cron=$(awk -F'\t' '/^[0-9]/ { print $3 }' "$SRC/contrib/trustmilter-dmarc-report
 check "the cron line runs the service's command" [ -n "$cmd" ] && [ "$cmd" = "$cron" ]
 check "the timer starts that service, daily" grep -q '^OnCalendar=\*-\*-\* ' "$SRC/contrib/trustmilter-dmarc-report.timer"
 SPOOL=$TMP/spool
-cmd=${cmd//\/usr\/sbin\/trustmilter-dmarc-send/$SRC/contrib/trustmilter-dmarc-send}
+check "the service runs trustmilter-dmarc-send" [ "${cmd%% *}" = trustmilter-dmarc-send ]
+cmd=$SRC/contrib/${cmd}
 cmd=${cmd//\/etc\/trustmilter\/trustmilter.conf/$TMP/tm.conf}
 cmd=${cmd//\/var\/lib\/trustmilter\/dmarc-reports/$SPOOL}
 read -r -a argv <<<"$cmd"

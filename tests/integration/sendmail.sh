@@ -29,9 +29,9 @@ TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
 DNSD=$SRC/tests/lib/dnsd.py
 HARNESS=${TM_SENDMAIL_HARNESS:-$SRC/../shared/tools/sendmail-harness}
 SNIPPET=$SRC/contrib/sendmail.mc.snippet
-FRESH=/var/tmp/fresh
 export SM_STATE=${SM_STATE:-/var/tmp/sendmail-harness}
-export SM_BASE=${SM_BASE:-$FRESH/bookworm}
+export SM_BASE=${SM_BASE:-/var/tmp/fresh/bookworm}
+FRESH=$(dirname "$SM_BASE")
 MSA_PORT=2588
 . "$SRC/tests/lib/postfix.sh"      # pf_free_port
 
@@ -51,25 +51,32 @@ if [ "${TM_SAN:-0}" = 1 ] && [ "${TM_SENDMAIL_SAN:-0}" != 1 ]; then exit 0; fi
 
 # ensure_base - the pristine Debian 12 root the harness copies. Made once,
 # atomically (debootstrap into a temporary directory, then mv), and marked
-# with $FRESH/.ready; someone else already making it is waited for.
+# with $FRESH/.ready; a root being made by someone else is waited for (up to
+# 15 minutes). A root made in place by fresh-machine-check.sh counts as ready
+# once its debootstrap log says so.
+base_ready() {
+	[ -x "$SM_BASE/bin/sh" ] || return 1
+	[ -f "$FRESH/.ready" ] || grep -q "Base system installed successfully" "$FRESH/debootstrap.log" 2>/dev/null
+}
 ensure_base() {
-	[ -f "$FRESH/.ready" ] && [ -x "$SM_BASE/bin/sh" ] && return 0
-	local i
-	if [ -d "$FRESH/bookworm.tmp" ] || [ -d "$SM_BASE" ]; then
+	base_ready && return 0
+	local i t
+	if ls -d "$FRESH"/bookworm.tmp* >/dev/null 2>&1 || [ -d "$SM_BASE" ]; then
 		for i in $(seq 1 900); do
-			[ -f "$FRESH/.ready" ] && return 0
+			base_ready && return 0
 			sleep 1
 		done
 		return 1
 	fi
 	command -v debootstrap >/dev/null || return 1
 	mkdir -p "$FRESH"
-	local t
 	t=$(mktemp -d "$FRESH/bookworm.tmp.XXXXXX") || return 1
-	debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$t" \
-		>"$FRESH/debootstrap.log" 2>&1 || { rm -rf --one-file-system "$t"; return 1; }
-	[ -d "$SM_BASE" ] || mv "$t" "$SM_BASE"
-	rm -rf --one-file-system "$t"
+	if ! debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$t" \
+		>"$FRESH/debootstrap.log" 2>&1; then
+		rm -rf --one-file-system "$t"
+		return 1
+	fi
+	if [ -d "$SM_BASE" ]; then rm -rf --one-file-system "$t"; else mv "$t" "$SM_BASE"; fi
 	touch "$FRESH/.ready"
 }
 ensure_base || skip_all "no base root $SM_BASE (debootstrap failed or is missing; see $FRESH/debootstrap.log)"
