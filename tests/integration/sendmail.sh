@@ -71,6 +71,7 @@ ensure_base() {
 	command -v debootstrap >/dev/null || return 1
 	mkdir -p "$FRESH"
 	t=$(mktemp -d "$FRESH/bookworm.tmp.XXXXXX") || return 1
+	chmod 755 "$t"      # the root directory of the root (mktemp makes it 0700)
 	if ! debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$t" \
 		>"$FRESH/debootstrap.log" 2>&1; then
 		rm -rf --one-file-system "$t"
@@ -92,7 +93,7 @@ stop_milter() {
 # connections, when the load average passes 8 and 12 per CPU (QueueLA,
 # RefuseLA); on a busy test machine that happens. Its /proc/loadavg is
 # pinned to zero while it runs (a file bound over it, as lxcfs does).
-SMROOT=/var/tmp/sendmail-root
+SMROOT=${SM_ROOT:-/var/tmp/sendmail-root}
 pin_load() {
 	printf '0.00 0.00 0.00 1/100 1\n' >"$TMP/loadavg"
 	mount --bind "$TMP/loadavg" "$SMROOT/proc/loadavg"
