@@ -147,6 +147,7 @@ install: all
 	           $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(B)/trustmilter-check $(B)/trustmilter-report $(DESTDIR)$(BINDIR)/
 	if [ -f $(B)/trustmilter ]; then install -m 755 $(B)/trustmilter $(DESTDIR)$(SBINDIR)/; fi
+	install -m 755 contrib/trustmilter-dmarc-send $(DESTDIR)$(SBINDIR)/
 	for m in man/*.1; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 	for m in man/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true

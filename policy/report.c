@@ -370,5 +370,10 @@ int session_log_line(const session *s, buf *o)
 		}
 	}
 	buf_printf(o, " dns_queries=%u size=%llu rcpts=%u", s->budget.used, s->body_bytes, s->nrcpt);
+	if (s->tls[0]) {       /* {tls_version}: the client used STARTTLS */
+		char t[32];
+		str_printable(t, sizeof(t), s->tls, strlen(s->tls));
+		buf_printf(o, " tls=%s", t);
+	}
 	return 0;
 }

@@ -412,6 +412,71 @@ static void test_input_in_place(void)
 	mp_free(c);
 }
 
+/* test_sendmail_flow - the command sequence Sendmail 8.17 sends (recorded on
+ * the wire with tests/integration/sendmail.sh's set-up): negotiation with
+ * every action and flag offered; macros for each stage sent even when empty
+ * (HELO before STARTTLS) and for DATA although SMFIP_NODATA was negotiated
+ * (no DATA command follows); HELO again after STARTTLS with {tls_version};
+ * header values with their leading space and folds as bare LF; the
+ * abort Sendmail sends after a rejected message; a new transaction. */
+static void test_sendmail_flow(void)
+{
+	struct rec r = { .at_eom = MP_REJECT };
+	struct pk p = { .n = 0 };
+	mp_conn *c = mp_new(&H, &r);
+	optneg(&p, 6, 0x1ff, 0x1fffff);
+	T_INT(mp_feed(c, p.b, p.n), 0, "sendmail: negotiation accepted");
+	size_t len;
+	const unsigned char *o = mp_output(c, &len);
+	/* symlists: stage numbers as 32-bit values, then the names, in stage order */
+	static const unsigned char lists[] = "\0\0\0\0{client_addr} j\0\0\0\0\x05i";
+	T_OK(len == 17 + sizeof(lists) && memcmp(o + 17, lists, sizeof(lists)) == 0,
+	     "sendmail: macro lists for connect and end of message, as Sendmail parses them");
+	mp_output_done(c, len);
+
+	p.n = 0;
+	put(&p, SMFIC_MACRO, "C{client_addr}\0" "127.0.0.1\0{daemon_name}\0MTA-test\0j\0sendmail.test", 64);
+	put(&p, SMFIC_CONNECT, "localhost\0" "4\x82\x8c" "127.0.0.1", 23);
+	put(&p, SMFIC_MACRO, "H", 1);                       /* an empty list before STARTTLS */
+	put(&p, SMFIC_HELO, "mta.example.test", 17);
+	put(&p, SMFIC_MACRO, "H{tls_version}\0TLSv1.3", 23);
+	put(&p, SMFIC_HELO, "mta.example.test", 17);        /* EHLO again after STARTTLS */
+	put(&p, SMFIC_MACRO, "Mi\0" "6B6FrR2m009681\0{auth_authen}\0tester@sendmail.test", 53);
+	put(&p, SMFIC_MAIL, "<bounce@example.test>", 22);
+	put(&p, SMFIC_MACRO, "Ri\0" "6B6FrR2m009681\0{rcpt_mailer}\0relay", 38);
+	put(&p, SMFIC_RCPT, "<bob@recipient.test>", 21);
+	put(&p, SMFIC_MACRO, "Ti\0" "6B6FrR2m009681", 18);     /* DATA macros, no DATA command */
+	put(&p, SMFIC_HEADER, "DKIM-Signature\0 v=1; a=rsa-sha256;\n b=abc", 42);
+	put(&p, SMFIC_HEADER, "Subject\0   three spaces", 24);
+	put(&p, SMFIC_MACRO, "Ni\0" "6B6FrR2m009681", 18);
+	put(&p, SMFIC_EOH, NULL, 0);
+	put(&p, SMFIC_BODY, "Hello\r\n", 7);
+	put(&p, SMFIC_MACRO, "Ei\0" "6B6FrR2m009681\0{msg_id}\0<m@example.test>", 44);
+	put(&p, SMFIC_BODYEOB, NULL, 0);
+	T_INT(mp_feed(c, p.b, p.n), 0, "sendmail: a message");
+	T_STR(r.log, "C localhost 127.0.0.1;H mta.example.test;H mta.example.test;M <bounce@example.test>;"
+		     "R <bob@recipient.test>;L DKIM-Signature= v=1; a=rsa-sha256;\n/26;"
+		     "L Subject=   three spaces/15;N;B 7;E;", "sendmail: events, HELO twice, header bytes kept");
+	T_STR(r.auth_at_mail, "tester@sendmail.test", "sendmail: {auth_authen} at MAIL");
+	T_STR(mp_macro(c, "{tls_version}"), "TLSv1.3", "sendmail: {tls_version} from the second HELO");
+	T_STR(mp_macro(c, "{daemon_name}"), "MTA-test", "sendmail: {daemon_name} from connect");
+	char letters[32];
+	reply_letters(c, letters, sizeof(letters));
+	T_STR(letters, "miy", "sendmail: no step answered (NR_*), EOM: the handler's edits and the reply code");
+
+	/* Sendmail aborts the filters after a rejected message; then a new one */
+	p.n = 0;
+	put(&p, SMFIC_ABORT, NULL, 0);
+	put(&p, SMFIC_MACRO, "Mi\0" "6B6FrR2n009681", 18);
+	put(&p, SMFIC_MAIL, "<bounce@example.test>", 22);
+	T_INT(mp_feed(c, p.b, p.n), 0, "sendmail: abort, then MAIL");
+	T_STR(r.macro_at_mail, "6B6FrR2n009681", "sendmail: the new queue id at MAIL");
+	T_OK(strstr(r.log, "E;A;") == NULL, "sendmail: no abort event for a message already answered");
+	T_OK(mp_macro(c, "{msg_id}") == NULL, "sendmail: end-of-message macros of the old message gone");
+	T_STR(mp_macro(c, "{tls_version}"), "TLSv1.3", "sendmail: connection macros kept");
+	mp_free(c);
+}
+
 int main(void)
 {
 	test_deadlines();
@@ -423,5 +488,6 @@ int main(void)
 	test_reply_text();
 	test_refuse_and_errors();
 	test_order_and_quit_nc();
+	test_sendmail_flow();
 	return t_done();
 }
