@@ -41,7 +41,7 @@ authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
 policy: { inbound: { actions = ["dmarc.disposition.reject=reject"]; }; };
-milter: { socket = "unix:$SOCK"; socket_owner = "root:postfix"; internal_networks = []; log_stderr = "yes"; };
+milter: { user = "root"; socket = "unix:$SOCK"; socket_owner = "root:postfix"; internal_networks = []; log_stderr = "yes"; };
 audit: { store = "sqlite:$TMP/db/audit.db"; batch_size = 1; };
 reports: { org_name = "Recipient Test"; email = "dmarc-noreply@recipient.test"; };
 EOF
