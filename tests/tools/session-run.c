@@ -9,6 +9,7 @@
  *   # comment, expect ... (ignored here: the runner checks them)
  * Output after each eom: the report JSON line, then "verdict" lines:
  *   add NAME: VALUE / remove NAME INDEX / action ACTION ENFORCED / reply CODE X TEXT
+ *   log LINE (the per-message log line, as the daemon logs it)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,10 @@ static void print_verdict(const session *s, const struct verdict *v)
 	printf("action %s %s\n", verdict_action_name(v->decided), verdict_action_name(v->action));
 	if (v->rcode[0])
 		printf("reply %s %s %s\n", v->rcode, v->xcode, v->reply);
+	b = buf_new(1 << 20);
+	session_log_line(s, b);
+	printf("log %s\n", buf_data(b));
+	buf_free(b);
 }
 
 int main(int argc, char **argv)
