@@ -558,10 +558,25 @@ static void out_json(buf *o, struct agg *g)
 
 /* ---- CSV --------------------------------------------------------------- */
 
-/* csv_field - RFC 4180 quoting. */
+/* csv_formula - would a spreadsheet read a cell starting here as a formula?
+ * OWASP's list: '=', '+', '-', '@', tab, CR (and LF); leading spaces are
+ * looked through, since some spreadsheets drop them. */
+static int csv_formula(const char *s)
+{
+	while (*s == ' ')
+		s++;
+	return *s && strchr("=+-@\t\r\n", *s) != NULL;
+}
+
+/* csv_field - RFC 4180 quoting; a text cell that a spreadsheet would take
+ * for a formula (a List-Id or Feedback-ID is the sender's text) gets a
+ * leading single quote (OWASP CSV injection). Every text cell of every CSV
+ * goes through here; numbers are written by us. */
 static void csv_field(buf *o, const char *s)
 {
 	buf_putc(o, '"');
+	if (csv_formula(s))
+		buf_putc(o, '\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			buf_putc(o, '"');
