@@ -39,13 +39,13 @@ static int hexval(int c)
  * (RFC 9989 dmarc-uri), so a bare one that is not the size suffix is an error. */
 static int uri_char(unsigned char c)
 {
-	return isalnum(c) || strchr("-._~$&'()*+,;=:@%", c) != NULL;
+	return isalnum(c) || (c && strchr("-._~$&'()*+,;=:@%", c) != NULL);
 }
 
 /* atext - RFC 5322 atext (dot-atom pieces). */
 static int atext(unsigned char c)
 {
-	return isalnum(c) || strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+	return isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* size_suffix - length of an obsolete "!" 1*DIGIT [k/m/g/t] at the end of
@@ -53,7 +53,7 @@ static int atext(unsigned char c)
 static size_t size_suffix(const char *p, size_t n)
 {
 	size_t i = n;
-	if (i > 0 && strchr("kmgtKMGT", p[i - 1]))
+	if (i > 0 && p[i - 1] && strchr("kmgtKMGT", p[i - 1]))
 		i--;
 	size_t digits_end = i;
 	while (i > 0 && isdigit((unsigned char)p[i - 1]))

@@ -98,6 +98,8 @@ static void test_caps(void)
 	T_INT(k, 0, "empty value: nothing");
 	k = rua_parse("mailto:a@x.test", 15, u, 0);
 	T_INT(k, 0, "no room: nothing written");
+	k = rua_parse("mailto:a\0b@x.test", 17, u, 2);
+	T_INT(k == 1 && u[0].status == RUA_INVALID, 1, "a raw NUL inside is not a URI character");
 	/* not NUL-terminated: the length is the end */
 	k = rua_parse("mailto:a@x.testXYZ", 15, u, 2);
 	T_STR(k == 1 ? u[0].addr : "", "a@x.test", "the value is (pointer, length)");
