@@ -42,7 +42,6 @@
 #include "engine.h"
 #include "store.h"
 #include "metrics.h"
-#include "cidr.h"
 #include "buf.h"
 #include "confcheck.h"
 

@@ -1137,7 +1137,7 @@ static int write_mail(const char *dir, const char *fname, const struct dreport *
                       const char *submitter, const char *email, const char *gz, size_t gzlen,
                       struct rua_count *cnt)
 {
-	char to[2048];
+	char to[RUA_MAX_URIS * (sizeof(((struct rua_uri *)0)->addr) + 2) + 1];
 	rua_dests(d, cnt, to, sizeof(to));
 	if (to[0] == '\0')
 		return 0;

@@ -14,6 +14,7 @@
 #include "dns.h"
 #include "findings.h"
 #include "metrics.h"
+#include "rua.h"
 #include "spam.h"
 #include "verdict.h"
 
@@ -209,6 +210,33 @@ static int check_tempfail_reply(const char *v, char *why, size_t whylen)
 	return reply_ok(v, '4', why, whylen);
 }
 
+/* check_email - a plain addr-spec (the same rules as a report destination). */
+static int check_email(const char *v, char *why, size_t whylen)
+{
+	char uri[600];
+	struct rua_uri u;
+	if (v[0] == '\0')
+		return 0;
+	int n = snprintf(uri, sizeof(uri), "mailto:%s", v);
+	if (n > 0 && (size_t)n < sizeof(uri) && strchr(v, ',') == NULL && strchr(v, '%') == NULL &&
+	    rua_parse(uri, (size_t)n, &u, 1) == 1 && u.status == RUA_OK)
+		return 0;
+	snprintf(why, whylen, "\"%s\" is not a plain address local@domain", v);
+	return -1;
+}
+
+/* check_field_name - an RFC 5322 field name (printable ASCII but ':'); empty
+ * allowed for the keys where empty means "none". */
+static int check_field_name(const char *v, char *why, size_t whylen)
+{
+	for (const char *p = v; *p; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ':') {
+			snprintf(why, whylen, "\"%s\" is not a header field name", v);
+			return -1;
+		}
+	return 0;
+}
+
 static const struct conf_check builtin[] = {
 	{ "policy.inbound.actions", check_rule },
 	{ "policy.outbound.actions", check_rule },
@@ -225,6 +253,10 @@ static const struct conf_check builtin[] = {
 	{ "metrics.listen", check_metrics_listen },
 	{ "policy.reject_reply", check_reject_reply },
 	{ "policy.tempfail_reply", check_tempfail_reply },
+	{ "reports.email", check_email },
+	{ "bulk.headers", check_field_name },
+	{ "bulk.campaign_header", check_field_name },
+	{ "header.compliance", check_field_name },
 	{ NULL, NULL }
 };
 

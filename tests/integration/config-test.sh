@@ -90,6 +90,11 @@ expect_ok "loopback metrics.listen" 'metrics: { listen = "[::1]:9469"; };'
 expect_error "bad milter.socket" "^$F:2: milter.socket: \"tcp:25\": want unix:/path" 'milter: { socket = "tcp:25"; };'
 expect_error "policy.reject_reply must be 5xx" "^$F:2: policy.reject_reply: .*must be a 5xx" \
 	'policy: { reject_reply = "451 4.7.1 later"; };'
+expect_error "reports.email with a display name" "^$F:2: reports.email: \"Reports <r@example.test>\" is not a plain address" \
+	'reports: { email = "Reports <r@example.test>"; };'
+expect_ok "plain reports.email" 'reports: { email = "dmarc-reports@example.test"; };'
+expect_error "header field name with a colon" "^$F:2: header.compliance: \"X-Bad: x\" is not a header field name" \
+	'header: { compliance = "X-Bad: x"; };'
 expect_error "bad spam weight (spam.weights)" "spam" 'spam: { weights = ["spam.nonexistent=3"]; };'
 
 # every error at once, each with its own line, and the count
