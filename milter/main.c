@@ -42,8 +42,8 @@
 #include "engine.h"
 #include "store.h"
 #include "metrics.h"
-#include "cidr.h"
 #include "buf.h"
+#include "confcheck.h"
 
 #define ERR_MAX 1024
 
@@ -103,12 +103,6 @@ static int owner_ids(const char *spec, uid_t *uid, gid_t *gid);
 static int check_daemon_keys(const conf *c, char *err, size_t errlen)
 {
 	const char *path = conf_path(c);
-	const char *sock = conf_str(c, "milter.socket");
-	if (!engine_spec_valid(sock)) {
-		snprintf(err, errlen, "%s: milter.socket \"%s\": want unix:/path, inet:PORT@HOST or "
-			 "inet6:PORT@HOST", path, sock);
-		return -1;
-	}
 	if (facility_code(conf_str(c, "milter.syslog_facility")) < 0) {
 		snprintf(err, errlen, "%s: milter.syslog_facility \"%s\" is not a syslog facility "
 			 "(mail, daemon, user, local0..local7)", path, conf_str(c, "milter.syslog_facility"));
@@ -131,16 +125,24 @@ static int check_daemon_keys(const conf *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: milter.socket_owner \"%s\": unknown user or group", path, owner);
 		return -1;
 	}
-	const char *const *nets;
-	size_t n = conf_list(c, "milter.internal_networks", &nets);
-	for (size_t i = 0; i < n; i++) {
-		if (!cidr_valid(nets[i])) {
-			snprintf(err, errlen, "%s: milter.internal_networks: \"%s\" is not an address "
-				 "or ADDRESS/LENGTH network", path, nets[i]);
-			return -1;
-		}
-	}
 	return 0;
+}
+
+/* socket_check - milter.socket for conf_check (engine.c knows the forms). */
+static int socket_check(const char *v, char *why, size_t whylen)
+{
+	if (engine_spec_valid(v))
+		return 0;
+	snprintf(why, whylen, "\"%s\": want unix:/path, inet:PORT@HOST or inet6:PORT@HOST", v);
+	return -1;
+}
+
+static const struct conf_check daemon_checks[] = { { "milter.socket", socket_check }, { NULL, NULL } };
+
+/* check_values - every conf_check error into errs; their number. */
+static size_t check_values(const conf *c, buf *errs)
+{
+	return conf_check(c, daemon_checks, errs);
 }
 
 /* load_config - read and validate the configuration; NULL with err. */
@@ -149,8 +151,20 @@ static conf *load_config(const struct opts *o, char *err, size_t errlen)
 	conf *c = conf_load(o->conf_path, err, errlen);
 	if (c == NULL)
 		return NULL;
-	if ((o->socket != NULL && conf_set(c, "milter.socket", o->socket, err, errlen) != 0) ||
-	    check_daemon_keys(c, err, errlen) != 0) {
+	if (o->socket != NULL && conf_set(c, "milter.socket", o->socket, err, errlen) != 0) {
+		conf_unref(c);
+		return NULL;
+	}
+	buf *errs = buf_new(1 << 16);
+	size_t bad = errs ? check_values(c, errs) : 0;
+	if (bad > 0) {
+		/* the first error; trustmilter -n lists them all */
+		const char *e = buf_data(errs);
+		snprintf(err, errlen, "%.*s%s", (int)strcspn(e, "\n"), e,
+			 bad > 1 ? " (and more: trustmilter -n lists every error)" : "");
+	}
+	buf_free(errs);
+	if (bad > 0 || check_daemon_keys(c, err, errlen) != 0) {
 		conf_unref(c);
 		return NULL;
 	}
@@ -512,6 +526,22 @@ static void log_setup(struct runtime *rt, const conf *c, int facility)
 static int config_test(const struct opts *o)
 {
 	char err[ERR_MAX] = "";
+	/* first every value error, each with file and line */
+	conf *c = conf_load(o->conf_path, err, sizeof(err));
+	if (c != NULL && (o->socket == NULL || conf_set(c, "milter.socket", o->socket, err, sizeof(err)) == 0)) {
+		buf *errs = buf_new(1 << 20);
+		size_t bad = errs ? check_values(c, errs) : 0;
+		if (bad > 0)
+			fprintf(stderr, "%s", buf_data(errs));
+		buf_free(errs);
+		conf_unref(c);
+		if (bad > 0) {
+			fprintf(stderr, "trustmilter: %zu configuration error%s\n", bad, bad > 1 ? "s" : "");
+			return 1;
+		}
+	} else {
+		conf_unref(c);
+	}
 	tm_env *e = build_env(o, err, sizeof(err));
 	if (e == NULL) {
 		fprintf(stderr, "trustmilter: %s\n", err);

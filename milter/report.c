@@ -25,6 +25,9 @@
 #include "conf.h"
 #include "json.h"
 #include "buf.h"
+#include "dns.h"
+#include "dmarc.h"
+#include "rua.h"
 
 #define MAP_MAX_KEYS 1000000      /* distinct groups/domains/findings kept; past it
                                      the rest is counted under "(other)" */
@@ -157,6 +160,16 @@ struct agg {
 	uint64_t dropped;
 	const char *dmarc_dir;      /* write DMARC reports here */
 	struct map dmarc;           /* "day|policy domain" -> struct dreport */
+	struct rua_count *rc;       /* report destinations used and skipped */
+};
+
+/* What became of the rua= destinations of the reports written with --mail:
+ * every skipped one is also logged on standard error with its reason. */
+struct rua_count {
+	dns_resolver *dns;          /* for the external-destination check */
+	uint64_t reports, mailed, sent_to;
+	uint64_t internal, external_ok;
+	uint64_t skip_external, skip_dns, skip_invalid, skip_scheme, skip_many, skip_none;
 };
 
 /* has_prefix - does any finding start with p? */
@@ -545,10 +558,25 @@ static void out_json(buf *o, struct agg *g)
 
 /* ---- CSV --------------------------------------------------------------- */
 
-/* csv_field - RFC 4180 quoting. */
+/* csv_formula - would a spreadsheet read a cell starting here as a formula?
+ * OWASP's list: '=', '+', '-', '@', tab, CR (and LF); leading spaces are
+ * looked through, since some spreadsheets drop them. */
+static int csv_formula(const char *s)
+{
+	while (*s == ' ')
+		s++;
+	return *s && strchr("=+-@\t\r\n", *s) != NULL;
+}
+
+/* csv_field - RFC 4180 quoting; a text cell that a spreadsheet would take
+ * for a formula (a List-Id or Feedback-ID is the sender's text) gets a
+ * leading single quote (OWASP CSV injection). Every text cell of every CSV
+ * goes through here; numbers are written by us. */
 static void csv_field(buf *o, const char *s)
 {
 	buf_putc(o, '"');
+	if (csv_formula(s))
+		buf_putc(o, '\'');
 	for (; *s; s++) {
 		if (*s == '"')
 			buf_putc(o, '"');
@@ -1023,41 +1051,98 @@ static void b64(buf *o, const unsigned char *p, size_t n)
 		buf_puts(o, "\r\n");
 }
 
-/* same_domain - the rua mailbox is in the policy domain or under it (or the
- * reverse): no external-destination verification needed (RFC 9990 section 4,
- * "Verifying External Destinations"); others are skipped, see STATISTICS.md. */
-static int rua_internal(const char *mbox_domain, const char *policy_domain)
+/* same_org - RFC 9990 section 4: no external-destination check is needed
+ * when the Organizational Domain of the reported (policy) domain is the
+ * Organizational Domain of the destination host; found the way the record
+ * was discovered (tree walk, or the PSL in RFC 7489 mode). 1 same, 0 not
+ * (or unknown: the check then decides). */
+static int same_org(dns_resolver *dns, const struct dreport *d, const char *host)
 {
-	return domain_match(mbox_domain, policy_domain) || domain_match(policy_domain, mbox_domain);
+	enum dmarc_mode m = strcmp(d->last.dmarc_discovery, "psl") == 0 ? DMARC_MODE_RFC7489
+	                                                                : DMARC_MODE_RFC9989;
+	char a[256], b[256];
+	if (strcasecmp(host, d->domain) == 0)
+		return 1;
+	if (dmarc_org_domain(dns, NULL, m, d->domain, strlen(d->domain), a, sizeof(a)) < 0 ||
+	    dmarc_org_domain(dns, NULL, m, host, strlen(host), b, sizeof(b)) < 0)
+		return 0;
+	return strcmp(a, b) == 0;
+}
+
+/* add_to - append addr to the To: list unless it is there already. */
+static void add_to(char *to, size_t tosz, const char *addr, struct rua_count *rc)
+{
+	size_t al = strlen(addr);
+	for (const char *p = to; (p = strstr(p, addr)) != NULL; p += al)
+		if ((p == to || p[-1] == ' ') && (p[al] == ',' || p[al] == '\0'))
+			return;
+	size_t tl = strlen(to);
+	if (tl + al + 3 >= tosz)
+		return;
+	snprintf(to + tl, tosz - tl, "%s%s", tl ? ", " : "", addr);
+	rc->sent_to++;
+}
+
+/* skipped - log one destination not used, and count it. */
+static void skipped(const struct dreport *d, const char *shown, const char *why, uint64_t *counter)
+{
+	char dom[256];
+	str_printable(dom, sizeof(dom), d->domain, strlen(d->domain));
+	fprintf(stderr, "trustmilter-report: %s: rua destination \"%s\" skipped: %s\n", dom, shown, why);
+	(*counter)++;
+}
+
+/* rua_dests - the To: list for the report about d: the addresses of its rua=
+ * that are verified as RFC 9990 says (see docs/STATISTICS.md). */
+static void rua_dests(const struct dreport *d, struct rua_count *rc, char *to, size_t tosz)
+{
+	struct rua_uri u[RUA_MAX_URIS + 1], ovr[RUA_MAX_URIS];
+	const char *rua = d->last.dmarc_rua;
+	size_t k = rua_parse(rua, strlen(rua), u, RUA_MAX_URIS + 1);
+	to[0] = '\0';
+	for (size_t i = 0; i < k; i++) {
+		char why[600];
+		size_t novr = 0;
+		switch (u[i].status) {
+		case RUA_OK: break;
+		case RUA_SCHEME: skipped(d, u[i].shown, u[i].reason, &rc->skip_scheme); continue;
+		case RUA_TOO_MANY: skipped(d, u[i].shown, u[i].reason, &rc->skip_many); continue;
+		default: skipped(d, u[i].shown, u[i].reason, &rc->skip_invalid); continue;
+		}
+		if (same_org(rc->dns, d, u[i].domain)) {
+			rc->internal++;
+			add_to(to, tosz, u[i].addr, rc);
+			continue;
+		}
+		int a = rua_authorized(rc->dns, d->domain, u[i].domain, ovr, &novr, why, sizeof(why));
+		if (a < 0) {
+			skipped(d, u[i].shown, why, &rc->skip_dns);
+			continue;
+		}
+		if (a == 0) {
+			skipped(d, u[i].shown, why, &rc->skip_external);
+			continue;
+		}
+		rc->external_ok++;
+		if (novr == 0)
+			add_to(to, tosz, u[i].addr, rc);
+		for (size_t j = 0; j < novr; j++)
+			add_to(to, tosz, ovr[j].addr, rc);
+	}
+	if (k == 0)
+		skipped(d, "", "no rua= in the DMARC record", &rc->skip_none);
 }
 
 /* write_mail - a ready-to-send message for sendmail -t, next to the report. */
 static int write_mail(const char *dir, const char *fname, const struct dreport *d, const char *rid,
-                      const char *submitter, const char *email, const char *gz, size_t gzlen)
+                      const char *submitter, const char *email, const char *gz, size_t gzlen,
+                      struct rua_count *cnt)
 {
-	char to[2048] = "", skipped[2048] = "";
-	const char *p = d->last.dmarc_rua;
-	while (*p) {
-		size_t l = strcspn(p, ",");
-		char uri[512];
-		str_copy(uri, sizeof(uri), p, l);
-		char *u = uri;
-		while (*u == ' ')
-			u++;
-		char *bang = strchr(u, '!');     /* "!10m" size limits */
-		if (bang)
-			*bang = '\0';
-		if (strncasecmp(u, "mailto:", 7) == 0) {
-			const char *mb = u + 7, *at = strrchr(mb, '@');
-			int ok = at && rua_internal(at + 1, d->domain);
-			char *dst = ok ? to : skipped;
-			size_t dl = strlen(dst);
-			snprintf(dst + dl, 2048 - dl, "%s%s", dl ? ", " : "", mb);
-		}
-		p += l + (p[l] == ',');
-	}
+	char to[RUA_MAX_URIS * (sizeof(((struct rua_uri *)0)->addr) + 2) + 1];
+	rua_dests(d, cnt, to, sizeof(to));
 	if (to[0] == '\0')
 		return 0;
+	cnt->mailed++;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s.eml", dir, fname);
 	buf *o = buf_new(64u * 1024 * 1024);
@@ -1069,8 +1154,6 @@ static int write_mail(const char *dir, const char *fname, const struct dreport *
 	buf_printf(o, "From: %s\r\nTo: %s\r\nDate: %s\r\nSubject: Report Domain: %s Submitter: %s "
 	              "Report-ID: <%s>\r\nMessage-ID: <%s>\r\nMIME-Version: 1.0\r\n",
 	           email, to, date, d->domain, submitter, rid, rid);
-	if (skipped[0])
-		buf_printf(o, "X-Trustmilter-Unverified-Rua: %s\r\n", skipped);
 	buf_printf(o, "Content-Type: multipart/mixed; boundary=\"tm-dmarc-report\"\r\n\r\n"
 	              "--tm-dmarc-report\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
 	              "DMARC aggregate report (RFC 9990) for %s from %s.\r\n\r\n"
@@ -1157,7 +1240,8 @@ static int dmarc_write(struct agg *g, const char *submitter, const char *org, co
 		} else if (mail) {
 			size_t gzn;
 			char *gz = slurp(path, &gzn);
-			if (gz == NULL || write_mail(g->dmarc_dir, fname, d, rid, submitter, email, gz, gzn) < 0) {
+			g->rc->reports++;
+			if (gz == NULL || write_mail(g->dmarc_dir, fname, d, rid, submitter, email, gz, gzn, g->rc) < 0) {
 				fprintf(stderr, "trustmilter-report: %s.eml: cannot write\n", path);
 				rc = -1;
 			}
@@ -1167,6 +1251,36 @@ static int dmarc_write(struct agg *g, const char *submitter, const char *org, co
 	}
 	free(v);
 	return rc;
+}
+
+/* report_dns - the resolver for the external-destination check, configured
+ * like the daemon's (dns.forwarders, dns.transparent_zones, dns.timeout_ms). */
+static dns_resolver *report_dns(const conf *c, char *err, size_t errlen)
+{
+	struct dns_config dc = { .timeout_ms = (unsigned)conf_int(c, "dns.timeout_ms"),
+	                         .use_resolv_conf = 1 };
+	const char *const *items;
+	size_t n = conf_list(c, "dns.forwarders", &items);
+	for (size_t i = 0; i < n && i < DNS_MAX_FORWARDERS; i++)
+		dc.forwarders[dc.nforwarders++] = items[i];
+	n = conf_list(c, "dns.transparent_zones", &items);
+	for (size_t i = 0; i < n && i < DNS_MAX_ZONES; i++)
+		dc.transparent_zones[dc.nzones++] = items[i];
+	return dns_new(&dc, err, errlen);
+}
+
+/* rua_summary - one line: reports, messages, destinations used and skipped. */
+static void rua_summary(const struct rua_count *c, FILE *f)
+{
+	fprintf(f, "dmarc-reports: reports=%llu messages=%llu recipients=%llu internal=%llu "
+	           "external_verified=%llu skipped_external=%llu skipped_dns=%llu skipped_invalid=%llu "
+	           "skipped_scheme=%llu skipped_too_many=%llu skipped_no_rua=%llu\n",
+	        (unsigned long long)c->reports, (unsigned long long)c->mailed,
+	        (unsigned long long)c->sent_to, (unsigned long long)c->internal,
+	        (unsigned long long)c->external_ok, (unsigned long long)c->skip_external,
+	        (unsigned long long)c->skip_dns, (unsigned long long)c->skip_invalid,
+	        (unsigned long long)c->skip_scheme, (unsigned long long)c->skip_many,
+	        (unsigned long long)c->skip_none);
 }
 
 /* ---- command line ------------------------------------------------------ */
@@ -1317,13 +1431,19 @@ int main(int argc, char **argv)
 		snprintf(email, sizeof(email), "%s", conf_str(cf, "reports.email"));
 	else
 		snprintf(email, sizeof(email), "postmaster@%s", host);
+	struct rua_count rc_rua = { 0 };
+	if (dmarc_dir && mail && (rc_rua.dns = report_dns(cf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "trustmilter-report: resolver: %s\n", err);
+		conf_unref(cf);
+		return 2;
+	}
 	store *st = store_open_reader(u2, err, sizeof(err));
 	conf_unref(cf);
 	if (st == NULL) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 		return 2;
 	}
-	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir };
+	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	g.buckets.vsize = g.groups.vsize = g.domains.vsize = g.campaigns.vsize = sizeof(struct measures);
 	g.findings.vsize = sizeof(uint64_t);
 	g.dmarc.vsize = sizeof(struct dreport);
@@ -1331,6 +1451,7 @@ int main(int argc, char **argv)
 	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 		store_close(st);
+		dns_free(rc_rua.dns);
 		return 2;
 	}
 	store_close(st);
@@ -1341,6 +1462,9 @@ int main(int argc, char **argv)
 			rc = 2;
 		} else if (dmarc_write(&g, submitter ? submitter : host, org, email, mail) < 0)
 			rc = 2;
+		if (mail)
+			rua_summary(&rc_rua, !output && strcmp(o.format, "text") != 0 ? stderr : stdout);
+		dns_free(rc_rua.dns);
 	}
 	if (!dmarc_dir || output || strcmp(o.format, "text") != 0) {
 		buf *out = buf_new(OUT_MAX);

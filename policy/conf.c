@@ -232,6 +232,7 @@ struct conf {
 	int refs;
 	char *path;
 	struct conf_val v[NKEYS];
+	char *where[NKEYS];           /* "file:line" of the setting; NULL: default or override */
 	unsigned short slot[CONF_SLOTS]; /* key index + 1, 0 = empty (open addressing) */
 };
 
@@ -379,7 +380,11 @@ int conf_set(conf *c, const char *key, const char *value, char *err, size_t errl
 		snprintf(err, errlen, "unknown configuration key \"%s\"", key);
 		return -1;
 	}
-	return set_text(c, k, value, err, errlen);
+	if (set_text(c, k, value, err, errlen) < 0)
+		return -1;
+	free(c->where[k]);
+	c->where[k] = NULL;
+	return 0;
 }
 
 /* setting_error - "file:line: key: message". */
@@ -438,10 +443,16 @@ static int load_setting(struct conf *c, const config_setting_t *s, const char *d
 		setting_error(s, path, err, errlen, msg);
 		return -1;
 	}
-	if (set_text(c, k, text, msg, sizeof(msg)) < 0)
+	if (set_text(c, k, text, msg, sizeof(msg)) < 0) {
 		setting_error(s, path, err, errlen, msg);
-	else
+	} else {
+		const char *file = config_setting_source_file(s);
+		char w[512];
+		snprintf(w, sizeof(w), "%s:%u", file ? file : path, config_setting_source_line(s));
+		free(c->where[k]);
+		c->where[k] = strdup(w);
 		rc = 0;
+	}
 out:
 	buf_free(lb);
 	return rc;
@@ -514,8 +525,10 @@ void conf_unref(conf *c)
 {
 	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_SEQ_CST) > 0)
 		return;
-	for (size_t k = 0; k < NKEYS; k++)
+	for (size_t k = 0; k < NKEYS; k++) {
 		val_clear(&c->v[k]);
+		free(c->where[k]);
+	}
 	free(c->path);
 	free(c);
 }
@@ -535,6 +548,13 @@ long conf_int(const conf *c, const char *key) { return c->v[must_key(c, key, CON
 int conf_bool(const conf *c, const char *key) { return (int)c->v[must_key(c, key, CONF_BOOL)].i; }
 const char *conf_str(const conf *c, const char *key) { return c->v[must_key(c, key, CONF_STR)].s; }
 const char *conf_path(const conf *c) { return c->path; }
+
+/* conf_where - see conf.h. */
+const char *conf_where(const conf *c, const char *key)
+{
+	int k = key_index(c, key);
+	return k >= 0 && c->where[k] ? c->where[k] : c->path;
+}
 
 size_t conf_list(const conf *c, const char *key, const char *const **items)
 {

@@ -41,6 +41,9 @@ const char *conf_str(const conf *c, const char *key);
 size_t conf_list(const conf *c, const char *key, const char *const **items);
 /* conf_path - the file this snapshot was read from, or "(defaults)". */
 const char *conf_path(const conf *c);
+/* conf_where - "file:line" where key was set, or the file path when the key has
+ * its default (or was set on the command line): for error messages. */
+const char *conf_where(const conf *c, const char *key);
 
 /* conf_write_example - the annotated example configuration, from the table. */
 int conf_write_example(buf *b);

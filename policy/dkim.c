@@ -55,6 +55,7 @@ extern DKIM *odkim_verify(DKIM_LIB *lib, const unsigned char *id, void *memclosu
 #include "buf.h"
 #include "keycache.h"
 #include "bodyhash.h"
+#include "dkimkey.h"
 
 #define KEY_RECORD_MAX 4096   /* joined TXT key record we accept; the library's own
                                * buffer is 1 KB (BUFRSZ), so this is only a parse bound */
@@ -195,6 +196,17 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, unsigned char *out,
 		snprintf(kn->reason, sizeof(kn->reason), "no key (no resolver)");
 		return DKIM_CBSTAT_NOTFOUND;
 	}
+	/* Our callback replaces the library's query-method dispatch, so q= is
+	 * checked here: without "dns/txt" there is no usable method (RFC 6376
+	 * 3.5) and no query is made. */
+	const char *q = (const char *)dkim_sig_gettagvalue(sig, 0, (unsigned char *)"q");
+	if (!dkimkey_query_ok(q)) {
+		char shown[48];
+		str_printable(shown, sizeof(shown), q, strlen(q));
+		kn->st = KEY_PERM;
+		snprintf(kn->reason, sizeof(kn->reason), "no usable query method (q=%s)", shown);
+		return DKIM_CBSTAT_NOTFOUND;
+	}
 	const char *s = (const char *)dkim_sig_getselector(sig);
 	const char *d = (const char *)dkim_sig_getdomain(sig);
 	char name[600];
@@ -232,8 +244,15 @@ static DKIM_CBSTAT key_lookup(DKIM *dkim, DKIM_SIGINFO *sig, unsigned char *out,
 			snprintf(kn->reason, sizeof(kn->reason), "key record contains NUL");
 			break;
 		}
-		memcpy(out, rec, (size_t)len);
-		out[len] = '\0';
+		/* k=, h=, s= against the signature; PKCS#1 p= made readable */
+		size_t ol;
+		const char *alg = (const char *)dkim_sig_gettagvalue(sig, 0, (unsigned char *)"a");
+		if (dkimkey_check(rec, (size_t)len, alg, (char *)out, outlen, &ol, kn->reason,
+		                  sizeof(kn->reason)) < 0) {
+			kn->st = KEY_PERM;
+			out[0] = '\0';
+			break;
+		}
 		kn->st = KEY_FOUND;
 		ret = DKIM_CBSTAT_CONTINUE;
 		break;

@@ -890,3 +890,27 @@ int dmarc_evaluate(dns_resolver *dns, dns_budget *budget, enum dmarc_mode mode,
 	struct dmarc_dns_view v = { real_query, real_release, dns };
 	return dmarc_evaluate_view(&v, budget, mode, in, out);
 }
+
+/* dmarc_org_domain - see dmarc.h. */
+int dmarc_org_domain(dns_resolver *dns, dns_budget *budget, enum dmarc_mode mode,
+                     const char *p, size_t n, char *out, size_t outsz)
+{
+	char d[256];
+	if (norm_domain(p, n, d, sizeof(d)) < 0)
+		return -1;
+	if (mode == DMARC_MODE_RFC7489)
+		return dmarc_psl_org_domain(d, strlen(d), out, outsz) < 0 ? -1 : 0;
+	struct dmarc_dns_view v = { real_query, real_release, dns };
+	struct ctx *c = malloc(sizeof(*c));
+	if (c == NULL)
+		return -2;
+	memset(c, 0, offsetof(struct ctx, lk));
+	c->v = &v;
+	c->budget = budget;
+	struct walk w;
+	tree_walk(c, d, &w);
+	free(c);
+	if (w.error)
+		return -2;
+	return str_copy(out, outsz, d + w.org_off, strlen(d + w.org_off)) < 0 ? -1 : 0;
+}

@@ -94,5 +94,10 @@ int dmarc_evaluate_view(const struct dmarc_dns_view *v, dns_budget *budget, enum
 /* dmarc_psl_org_domain - RFC 7489 organizational domain of (p,n) by the Public
  * Suffix List (with the "*" default rule) into out; 0 ok, -1 invalid/too long. */
 int dmarc_psl_org_domain(const char *p, size_t n, char *out, size_t outsz);
+/* dmarc_org_domain - the Organizational Domain of (p,n): RFC 9989 tree walk
+ * (DNS through dns), or the PSL in RFC 7489 mode; 0 ok, -1 not a domain name,
+ * -2 DNS failure (the walk could not be completed). */
+int dmarc_org_domain(dns_resolver *dns, dns_budget *budget, enum dmarc_mode mode,
+                     const char *p, size_t n, char *out, size_t outsz);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * findings - capped list of named findings; see findings.h.
+ * findings - capped list of named findings, and the table of every finding
+ * name the code can emit; see findings.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +69,59 @@ void findings_add(findings *f, const char *name, const char *fmt, ...)
 	if (n < 0)
 		tmp[0] = '\0';
 	str_printable(x->detail, sizeof(x->detail), tmp, strlen(tmp));
+}
+
+/* Every finding name the code emits, sorted (docs/FINDINGS.md documents each;
+ * tests/integration/docs.sh fails when the code, this table and the document
+ * disagree). Policy rules are checked against it (trustmilter -n). */
+static const char *const known[] = {
+	"bulk.no_list_unsubscribe", "bulk.no_one_click", "dkim.fail", "dkim.header_refused",
+	"dkim.none", "dkim.not_aligned", "dkim.permerror", "dkim.policy", "dkim.temperror",
+	"dkim.too_many_signatures", "dmarc.disposition.quarantine", "dmarc.disposition.reject",
+	"dmarc.fail", "dmarc.no_record", "dmarc.permerror", "dmarc.temperror",
+	"dns.budget_exhausted", "envelope.mail_from_syntax", "format.date_invalid",
+	"format.date_missing", "format.date_weekday_mismatch", "format.duplicate_bcc",
+	"format.duplicate_cc", "format.duplicate_date", "format.duplicate_from",
+	"format.duplicate_in_reply_to", "format.duplicate_message_id",
+	"format.duplicate_references", "format.duplicate_reply_to", "format.duplicate_sender",
+	"format.duplicate_subject", "format.duplicate_to", "format.empty_message",
+	"format.from_domain_invalid", "format.from_missing", "format.from_multiple_addresses",
+	"format.from_multiple_fields", "format.from_no_address", "format.from_no_domain",
+	"format.from_syntax", "format.from_too_many", "format.header_8bit",
+	"format.header_control", "format.header_name", "format.header_nul",
+	"format.header_syntax", "format.message_id_invalid", "format.message_id_missing",
+	"format.sender_invalid", "format.sender_required", "limits.findings",
+	"limits.forged_headers", "limits.headers", "spam.score.quarantine",
+	"spam.score.reject", "spf.fail", "spf.neutral", "spf.none", "spf.permerror",
+	"spf.softfail", "spf.temperror", "unsub.http_not_https",
+	"unsub.multiple_list_unsubscribe", "unsub.no_https", "unsub.not_dkim_covered",
+	"unsub.not_dkim_signed", "unsub.post_bad_value", "unsub.post_missing",
+	"unsub.post_multiple", "unsub.post_without_list_unsubscribe",
+	"unsub.signature_not_aligned", "unsub.syntax", "unsub.too_many_uris",
+	"unsub.uri_too_long",
+	NULL
+};
+
+/* findings_known - see findings.h. */
+int findings_known(const char *name)
+{
+	for (size_t i = 0; known[i]; i++)
+		if (strcmp(known[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* findings_known_prefix - see findings.h. */
+int findings_known_prefix(const char *prefix, size_t n)
+{
+	for (size_t i = 0; known[i]; i++)
+		if (strncmp(known[i], prefix, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* findings_known_name - see findings.h. */
+const char *findings_known_name(size_t i)
+{
+	return i < sizeof(known) / sizeof(known[0]) ? known[i] : NULL;
 }

@@ -36,4 +36,11 @@ int findings_has(const findings *f, const char *name);
 /* findings_has_prefix - nonzero if any finding name starts with prefix. */
 int findings_has_prefix(const findings *f, const char *prefix);
 
+/* findings_known - is name one of the finding names the code emits? */
+int findings_known(const char *name);
+/* findings_known_prefix - does any known finding name start with (prefix,n)? */
+int findings_known_prefix(const char *prefix, size_t n);
+/* findings_known_name - the i-th known name (NULL past the end), for tests. */
+const char *findings_known_name(size_t i);
+
 #endif

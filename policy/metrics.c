@@ -252,8 +252,10 @@ static void *responder(void *arg)
 	return NULL;
 }
 
-/* metrics_serve - parse the loopback address, bind, start the thread. */
-int metrics_serve(metrics *m, const char *listen_on, char *err, size_t errlen)
+/* listen_parse - "127.0.0.1:PORT", "[::1]:PORT" or "localhost:PORT" into a
+ * socket address; -1 with a reason for anything else (loopback only). */
+static int listen_parse(const char *listen_on, struct sockaddr_storage *ss, socklen_t *sl,
+                        char *err, size_t errlen)
 {
 	char host[128];
 	const char *colon = strrchr(listen_on, ':');
@@ -267,17 +269,15 @@ int metrics_serve(metrics *m, const char *listen_on, char *err, size_t errlen)
 		snprintf(err, errlen, "metrics.listen \"%s\": bad port", listen_on);
 		return -1;
 	}
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof(ss));
+	memset(ss, 0, sizeof(*ss));
 	if (strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 		s6->sin6_family = AF_INET6;
 		s6->sin6_addr = in6addr_loopback;
 		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof(*s6);
+		*sl = sizeof(*s6);
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
 		if (strcmp(host, "localhost") == 0)
@@ -288,8 +288,26 @@ int metrics_serve(metrics *m, const char *listen_on, char *err, size_t errlen)
 			         "(127.0.0.0/8, ::1) are allowed", listen_on);
 			return -1;
 		}
-		sl = sizeof(*s4);
+		*sl = sizeof(*s4);
 	}
+	return 0;
+}
+
+/* metrics_listen_check - see metrics.h. */
+int metrics_listen_check(const char *listen_on, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	return listen_parse(listen_on, &ss, &sl, err, errlen);
+}
+
+/* metrics_serve - parse the loopback address, bind, start the thread. */
+int metrics_serve(metrics *m, const char *listen_on, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (listen_parse(listen_on, &ss, &sl, err, errlen) < 0)
+		return -1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||

@@ -30,6 +30,9 @@ int metrics_render(metrics *m, buf *out);
  * (loopback only: the counters reveal traffic volumes) and start the
  * responder thread. PORT 0 picks a free port (see metrics_port). 0 or -1 with err. */
 int metrics_serve(metrics *m, const char *listen, char *err, size_t errlen);
+/* metrics_listen_check - would metrics_serve accept this address? 0 yes, -1 with
+ * a reason (no socket is opened: for trustmilter -n). */
+int metrics_listen_check(const char *listen_on, char *err, size_t errlen);
 /* metrics_port - the port being served, 0 when not serving. */
 int metrics_port(const metrics *m);
 

@@ -321,35 +321,79 @@ int session_report_text(const session *s, buf *o)
 	return buf_overflowed(o) ? -1 : 0;
 }
 
-/* session_log_line - "QUEUEID: key=value ..." with printable, bounded values. */
+/* log_safe - a byte that may stand in a log value without quotes: printable,
+ * and none of space, '=', '"', '\\' that would end the value or start a key. */
+static int log_safe(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '=' && c != '"' && c != '\\';
+}
+
+/* log_value - " key=value" for the log line, value bounded to cap bytes.
+ * A value with only safe bytes is written as it is ("-" when empty); any
+ * other is quoted, with '"' and '\\' escaped and control and non-ASCII bytes
+ * replaced by '?', so an attacker's string (a HELO "x spf=pass") can never
+ * add a key of its own: one message yields exactly one of each key.
+ * quote != 0 quotes even a safe value (reason= is always quoted). */
+static void log_value(buf *o, const char *key, const char *v, size_t cap, int quote)
+{
+	size_t n = strlen(v), i;
+	if (n > cap)
+		n = cap;
+	buf_printf(o, " %s=", key);
+	if (n == 0 && !quote) {
+		buf_putc(o, '-');
+		return;
+	}
+	for (i = 0; i < n && log_safe((unsigned char)v[i]); i++)
+		;
+	if (i == n && !quote) {
+		buf_append(o, v, n);
+		return;
+	}
+	buf_putc(o, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c == '"' || c == '\\')
+			buf_putc(o, '\\');
+		buf_putc(o, c >= 0x20 && c < 0x7f ? (char)c : '?');
+	}
+	buf_putc(o, '"');
+}
+
+/* session_log_line - "QUEUEID: key=value ..." with printable, bounded values;
+ * every value an outsider can choose goes through log_value. */
 int session_log_line(const session *s, buf *o)
 {
-	char helo[80], from[80], mf[120], q[64];
+	char q[64], mf[124], dk[400];
+	size_t dl = 0;
 	str_printable(q, sizeof(q), s->queue_id, strlen(s->queue_id));
-	str_printable(helo, sizeof(helo), s->helo, strlen(s->helo));
-	str_printable(from, sizeof(from), session_author(s), strlen(session_author(s)));
-	str_printable(mf, sizeof(mf), s->mail_from, strlen(s->mail_from));
-	buf_printf(o, "%s: dir=%s%s%s client=%s helo=%s mailfrom=<%s> from=%s spf=%s dkim=",
-	           q, s->dir == DIR_OUTBOUND ? "outbound" : "inbound",
-	           s->dir_reason[0] ? " dir_reason=" : "", s->dir_reason,
-	           s->client_ip[0] ? s->client_ip : "-", helo[0] ? helo : "-", mf, from[0] ? from : "-",
-	           result_name(s->spf.result));
-	if (s->nsigs == 0)
-		buf_puts(o, "none");
-	for (size_t i = 0; i < s->nsigs && i < 4; i++) {
-		char d[64];
-		str_printable(d, sizeof(d), s->sigs[i].domain, strlen(s->sigs[i].domain));
-		buf_printf(o, "%s%s/%s", i ? "," : "", result_name(s->sigs[i].result), d);
+	for (size_t i = 0; q[i]; i++)
+		if (!log_safe((unsigned char)q[i]))
+			q[i] = '?';           /* the queue id leads the line: never quoted, never split */
+	buf_printf(o, "%s: dir=%s", q, s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
+	if (s->dir_reason[0])
+		log_value(o, "dir_reason", s->dir_reason, 64, 0);
+	log_value(o, "client", s->client_ip, 64, 0);
+	log_value(o, "helo", s->helo, 80, 0);
+	snprintf(mf, sizeof(mf), "<%.*s>", 118, s->mail_from);
+	log_value(o, "mailfrom", mf, sizeof(mf), 0);
+	log_value(o, "from", session_author(s), 80, 0);
+	buf_printf(o, " spf=%s", result_name(s->spf.result));
+	dk[0] = '\0';
+	for (size_t i = 0; i < s->nsigs && i < 4 && dl < sizeof(dk); i++) {
+		int k = snprintf(dk + dl, sizeof(dk) - dl, "%s%s/%.63s", i ? "," : "",
+		                 result_name(s->sigs[i].result), s->sigs[i].domain);
+		if (k < 0)
+			break;
+		dl += (size_t)k;
 	}
+	log_value(o, "dkim", s->nsigs ? dk : "none", sizeof(dk), 0);
 	buf_printf(o, " dmarc=%s policy=%s bulk=%s unsub=%s action=%s%s", result_name(s->dmarc.result),
 	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-",
 	           s->bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
 	           verdict_action_name(s->v.decided), s->v.dry_run ? " mode=monitor" : "");
-	if (s->v.reason[0]) {
-		char r[128];
-		str_printable(r, sizeof(r), s->v.reason, strlen(s->v.reason));
-		buf_printf(o, " reason=\"%s\"", r);
-	}
+	if (s->v.reason[0])
+		log_value(o, "reason", s->v.reason, 127, 1);
 	buf_puts(o, " findings=");
 	size_t n = findings_count(s->f);
 	if (n == 0)
@@ -370,10 +414,7 @@ int session_log_line(const session *s, buf *o)
 		}
 	}
 	buf_printf(o, " dns_queries=%u size=%llu rcpts=%u", s->budget.used, s->body_bytes, s->nrcpt);
-	if (s->tls[0]) {       /* {tls_version}: the client used STARTTLS */
-		char t[32];
-		str_printable(t, sizeof(t), s->tls, strlen(s->tls));
-		buf_printf(o, " tls=%s", t);
-	}
+	if (s->tls[0])       /* {tls_version}: the client used STARTTLS */
+		log_value(o, "tls", s->tls, 31, 0);
 	return 0;
 }

@@ -144,48 +144,67 @@ static void put(struct sink *s, const char *p, size_t n)
 	s->len += n;
 }
 
-/* put_value - apply transformers to val and append it, URL-escaped if asked. */
+/* put_part - append one part of a macro value, URL-escaped if asked. */
+static void put_part(struct sink *s, const char *p, size_t n, int urlesc)
+{
+	for (size_t j = 0; j < n; j++) {
+		unsigned char c = (unsigned char)p[j];
+		if (urlesc && !(isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')) {
+			char hex[4];
+			snprintf(hex, sizeof(hex), "%%%02X", c);
+			put(s, hex, 3);
+		} else {
+			put(s, (const char *)&c, 1);
+		}
+	}
+}
+
+/* put_value - apply transformers to val and append it, URL-escaped if asked.
+ * The parts are never copied into an array (a value may hold up to
+ * SPF_MACRO_MAX delimiters): the kept parts are a contiguous range of val,
+ * walked forwards, or backwards when reversed. */
 static void put_value(struct sink *s, const char *val, unsigned digits, int rev,
                       const char *delims, int urlesc)
 {
-	struct { const char *p; size_t n; } parts[SPF_MACRO_MAX / 2 + 2];
-	size_t k = 0, vlen = strlen(val), start = 0, first, last, i;
+	size_t k = 1, vlen = strlen(val), i, from = 0, to = vlen, seen = 0;
 
 	if (vlen > SPF_MACRO_MAX) {
 		s->over = 1;
 		return;
 	}
-	for (i = 0; i <= vlen; i++) {
-		if (i == vlen || strchr(delims, val[i]) != NULL) {
-			parts[k].p = val + start;
-			parts[k].n = i - start;
-			k++;
-			start = i + 1;
-		}
-	}
+	for (i = 0; i < vlen; i++)
+		k += strchr(delims, val[i]) != NULL;
 	/* after optional reversal keep the rightmost `digits` parts (7.3) */
 	if (digits == 0 || digits > k)
 		digits = (unsigned)k;
-	for (i = 0; i < digits; i++) {
-		size_t idx;
-		if (rev) {
-			first = digits - 1;     /* reversed list ends with parts[digits-1..0] */
-			idx = first - i;
-		} else {
-			last = k - digits;
-			idx = last + i;
-		}
-		if (i > 0)
-			put(s, ".", 1);
-		for (size_t j = 0; j < parts[idx].n; j++) {
-			unsigned char c = (unsigned char)parts[idx].p[j];
-			if (urlesc && !(isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')) {
-				char hex[4];
-				snprintf(hex, sizeof(hex), "%%%02X", c);
-				put(s, hex, 3);
-			} else {
-				put(s, (const char *)&c, 1);
+	if (rev) {
+		/* reversed, the rightmost parts are the first `digits` parts of val */
+		for (i = 0; i < vlen; i++)
+			if (strchr(delims, val[i]) != NULL && ++seen == digits) {
+				to = i;
+				break;
 			}
+		for (size_t end = to, j = to; ; j--) {
+			if (j == 0 || strchr(delims, val[j - 1]) != NULL) {
+				put_part(s, val + j, end - j, urlesc);
+				if (j == 0)
+					break;
+				put(s, ".", 1);
+				end = j - 1;
+			}
+		}
+		return;
+	}
+	for (i = 0; i < vlen && seen < k - digits; i++)
+		if (strchr(delims, val[i]) != NULL && ++seen == k - digits)
+			from = i + 1;
+	for (size_t start = from, j = from; j <= vlen; j++) {
+		if (j == vlen || strchr(delims, val[j]) != NULL) {
+			put_part(s, val + start, j - start, urlesc);
+			if (j == vlen)
+				break;
+			put(s, ".", 1);
+			start = j + 1;
 		}
 	}
 }

@@ -19,7 +19,9 @@
 /* Words that make a link an unsubscribe link, in link text or in the URL. */
 static const char *const unsub_words[] = {
 	"unsub", "opt-out", "opt out", "optout", "abmelden", "afmelden", "desinscri",
-	"d\xc3\xa9sinscri", "desabonn", "d\xc3\xa9sabonn", NULL };
+	"d\xc3\xa9sinscri", "desabonn", "d\xc3\xa9sabonn",
+	"d\xc3\x89sinscri", "d\xc3\x89sabonn",     /* upper-case E acute: case folding is ASCII only */
+	NULL };
 
 struct url_set *urls_new(size_t max)
 {
@@ -43,9 +45,11 @@ void urls_free(struct url_set *u)
 	free(u);
 }
 
-/* ci_find - case-insensitive search of word (lowercase ASCII) in (p,n);
- * index or -1. Scans for the first byte before comparing: it runs over
- * whole text parts for every unsubscribe word. */
+/* ci_find - case-insensitive search of word (lowercase ASCII, other bytes
+ * exact) in (p,n); index or -1. Scans for the first byte before comparing: it
+ * runs over whole text parts for every unsubscribe word. Bytes are compared
+ * as unsigned char on both sides: a UTF-8 byte of the word must equal the
+ * same byte of the text. */
 static long ci_find(const char *p, size_t n, const char *word)
 {
 	size_t wl = strlen(word);
@@ -55,7 +59,7 @@ static long ci_find(const char *p, size_t n, const char *word)
 	unsigned char fu = (unsigned char)toupper(f);
 	for (size_t i = 0; i + wl <= n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if ((c == f || c == fu) && (wl == 1 || tolower((unsigned char)p[i + 1]) == word[1]) &&
+		if ((c == f || c == fu) && (wl == 1 || tolower((unsigned char)p[i + 1]) == tolower((unsigned char)word[1])) &&
 		    mem_caseeq(p + i + 1, wl - 1, word + 1, wl - 1))
 			return (long)i;
 	}

@@ -137,6 +137,19 @@ check "inbound pass: dmarc=pass in it" grep -q "dmarc=pass" "$f"
 check "inbound pass: compliance header added" grep -q "^X-Trustmilter: " "$f"
 check "log: one line with dir=inbound" wait_log "dir=inbound.*client=192.0.2.20"
 
+# 1b. a HELO with spaces (Postfix passes the joined arguments on) cannot add
+# keys to the log line: the value is quoted, so there is exactly one spf=.
+# (a spoofed message, refused, so the delivery counts below stay as they are)
+sed 's/x1@spoof/helo1@spoof/' "$M/spoofed.eml" >"$TMP/helo.eml"
+send helo "$TMP/helo.eml" 198.51.100.7 'x spf=pass dkim=pass/evil' security@example.test
+check "log injection: refused as before (550)" [ "$(smtp_code helo)" = 550 ]
+check "log injection: the HELO is logged quoted" wait_log 'helo="x spf=pass dkim=pass/evil"'
+line=$(grep 'helo="x spf=pass' "$TMP/milter.log" | tail -1)
+unq=$(printf '%s' "$line" | sed -E 's/"([^"\\]|\\.)*"/Q/g')
+check "log injection: exactly one spf= key in the line" [ "$(printf '%s' "$unq" | grep -o ' spf=' | wc -l)" = 1 ]
+check "log injection: exactly one dkim= key in the line" [ "$(printf '%s' "$unq" | grep -o ' dkim=' | wc -l)" = 1 ]
+check "log injection: the real SPF result is fail" grep -q 'helo="x spf=pass dkim=pass/evil".* spf=fail ' <<<"$line"
+
 # 2. forged Authentication-Results with our authserv-id is removed, others kept.
 { printf 'Authentication-Results: mx.recipient.test; dmarc=pass header.from=example.test (FORGED)\r\n'
   printf 'Authentication-Results: other.example; spf=pass (FOREIGN)\r\n'

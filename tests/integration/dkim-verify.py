@@ -8,8 +8,11 @@ and modified signed header fail; rsa-sha1 and RSA keys of 512/768 bits never
 pass (RFC 8301); NXDOMAIN key -> permerror; SERVFAIL key -> temperror; TIMEOUT
 key -> temperror within the deadline; two signatures reported separately;
 h= with List-Unsubscribe(-Post) reflected in the covers flags; malformed
-signature -> permerror; bare-LF folding; budget exhaustion -> temperror; then a
-differential run of python3-dkim's verifier over the same messages.
+signature -> permerror; bare-LF folding; budget exhaustion -> temperror; q= without
+dns/txt -> permerror; key records whose k= does not fit a= (either way), whose h=
+lacks the hash, whose s= is not email, or unknown k= -> permerror; t=s; PKCS#1
+RSAPublicKey p= verifies; then a differential run of python3-dkim's verifier over
+the same messages.
 """
 import atexit
 import base64
@@ -73,6 +76,37 @@ ZONE["ed"] = KEYS["ed"][1]
 KEYS["other2048"] = genrsa(2048, "other2048")   # key not published under its name
 ZONE["revoked"] = "v=DKIM1; k=rsa; p="
 
+
+# Key record variants (RFC 6376 3.6.1, 6.1.2): the same keys under records
+# whose k=, h=, s=, t= or p= form the checks must look at.
+def ptag(rec):
+    return re.search(r"p=([^;]*)", rec).group(1)
+
+
+def pkcs1(rec):
+    """The RSA key of rec as a PKCS#1 RSAPublicKey (RFC 8017), base64."""
+    r = subprocess.run(["openssl", "rsa", "-pubin", "-inform", "DER", "-RSAPublicKey_out", "-outform", "DER"],
+                       input=base64.b64decode(ptag(rec)), capture_output=True, check=True)
+    return base64.b64encode(r.stdout).decode()
+
+
+RSA_P = ptag(ZONE["rsa2048"])
+ZONE["edasrsa"] = "v=DKIM1; k=rsa; p=" + ptag(ZONE["ed"])
+ZONE["rsaased"] = "v=DKIM1; k=ed25519; p=" + RSA_P
+ZONE["kunknown"] = "v=DKIM1; k=dsa; p=" + RSA_P
+ZONE["hsha1"] = "v=DKIM1; h=sha1; k=rsa; p=" + RSA_P
+ZONE["hboth"] = "v=DKIM1; h=sha1 : sha256; k=rsa; p=" + RSA_P
+ZONE["stls"] = "v=DKIM1; k=rsa; s=tlsrpt; p=" + RSA_P
+ZONE["semail"] = "v=DKIM1; k=rsa; s=email; p=" + RSA_P
+ZONE["ts"] = "v=DKIM1; k=rsa; t=s; p=" + RSA_P
+ZONE["pkcs1"] = "v=DKIM1; k=rsa; p=" + pkcs1(ZONE["rsa2048"])
+ZONE["pkcs1short"] = "v=DKIM1; k=rsa; p=" + pkcs1(ZONE["rsa768"])
+for sel in ("edasrsa",):
+    KEYS[sel] = KEYS["ed"]
+for sel in ("rsaased", "kunknown", "hsha1", "hboth", "stls", "semail", "ts", "pkcs1"):
+    KEYS[sel] = KEYS["rsa2048"]
+KEYS["pkcs1short"] = KEYS["rsa768"]
+
 with open(os.path.join(TMP, "zones.yaml"), "w") as f:
     for sel, rec in ZONE.items():
         f.write('%s._domainkey.%s:\n  - TXT: "%s"\n' % (sel, DOM, rec))
@@ -112,6 +146,21 @@ def sign(msg, sel, keysel=None, alg=b"rsa-sha256", canon=(b"relaxed", b"relaxed"
     sig = dkim.sign(msg, sel.encode(), DOM.encode(), priv, canonicalize=canon,
                     signature_algorithm=alg, include_headers=hdrs or HDRS, length=length)
     return sig + msg
+
+
+class QSigner(dkim.DKIM):
+    """python3-dkim's signer with another q= value in the signed field."""
+    qval = b"dns/txt"
+
+    def gen_header(self, fields, *a, **k):
+        return super().gen_header([(t, self.qval if t == b"q" else v) for t, v in fields], *a, **k)
+
+
+def sign_q(msg, sel, q):
+    d = QSigner(msg)
+    d.qval = q
+    return d.sign(sel.encode(), DOM.encode(), KEYS[sel][0], canonicalize=(b"relaxed", b"relaxed"),
+                  include_headers=HDRS) + msg
 
 
 def verify(name, msg, extra=()):
@@ -231,6 +280,36 @@ big = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=rsa2048; h=from; z=
 case("oversized DKIM-Signature refused, reported permerror", big,
      [r"^pass ", r"^permerror .*refused"])
 
+# q= (RFC 6376 3.5): only dns/txt is a usable query method; others are ignored
+case("q=dns/txt (as python3-dkim writes it) passes", sign_q(BASE, "rsa2048", b"dns/txt"), [r"^pass "])
+case("q=http: no usable query method, permerror", sign_q(BASE, "rsa2048", b"http"),
+     [r"^permerror .*no usable query method \(q=http\)"])
+case("q=dns/special: no usable query method, permerror", sign_q(BASE, "rsa2048", b"dns/special"),
+     [r"^permerror .*no usable query method"])
+case("q=http:dns/txt: the unknown method is ignored, passes", sign_q(BASE, "rsa2048", b"http:dns/txt"),
+     [r"^pass "])
+# key record against the signature (RFC 6376 6.1.2 step 6, 3.6.1)
+case("a=ed25519-sha256 with a k=rsa key record: permerror", sign(BASE, "edasrsa", alg=b"ed25519-sha256"),
+     [r"^permerror .*inappropriate key algorithm \(k=rsa for a=ed25519-sha256\)"])
+case("a=rsa-sha256 with a k=ed25519 key record: permerror", sign(BASE, "rsaased"),
+     [r"^permerror .*inappropriate key algorithm \(k=ed25519 for a=rsa-sha256\)"])
+case("unknown k= key type: permerror", sign(BASE, "kunknown"), [r"^permerror .*unknown key type k=dsa"])
+case("key record h=sha1 for a=rsa-sha256: permerror", sign(BASE, "hsha1"),
+     [r"^permerror .*inappropriate hash algorithm"])
+case("key record h=sha1:sha256 for a=rsa-sha256: pass", sign(BASE, "hboth"), [r"^pass "])
+case("key record s=tlsrpt is not for email: permerror", sign(BASE, "stls"),
+     [r"^permerror .*not for email"])
+case("key record s=email: pass", sign(BASE, "semail"), [r"^pass "])
+case("key record t=s with i= in a subdomain: not pass",
+     dkim.sign(BASE, b"ts", DOM.encode(), KEYS["ts"][0], identity=b"@sub.example.test",
+               include_headers=HDRS) + BASE,
+     [r"^(permerror|fail) "])
+case("key record t=s with i= in d= itself: pass", sign(BASE, "ts"), [r"^pass "])
+# p= as PKCS#1 RSAPublicKey (RFC 6376 3.6.1 names it)
+case("PKCS#1 RSAPublicKey p= verifies", sign(BASE, "pkcs1"), [r"^pass .*s=pkcs1 .*bits=2048"])
+case("PKCS#1 RSAPublicKey p= of 768 bits still never passes", sign(BASE, "pkcs1short"),
+     [r"^(policy|fail|permerror) .*s=pkcs1short .*(too short|too small)"])
+
 # differential: python3-dkim's verifier on the same messages (pass / not pass)
 def pydns(name, timeout=5):
     n = name.decode().rstrip(".")
@@ -243,8 +322,14 @@ def pydns(name, timeout=5):
 # Known differences (not failures): python3-dkim accepts rsa-sha1 (RFC 8301 3.1
 # says verifiers MUST NOT); it verifies only the first signature (we compare
 # that one, but our refused oversized field is listed after the library's list).
+# python3-dkim also ignores the key record's h= (RFC 6376 6.1.2 step 6 says
+# PERMFAIL) and t=s (3.6.1: i= must then be in d= itself), and refuses any q=
+# other than exactly "dns/txt" (3.5 says unknown methods are ignored).
 EXPECTED_DIFF = {"rsa-sha1 never passes (RFC 8301 3.1)",
-                 "oversized DKIM-Signature refused, reported permerror"}
+                 "oversized DKIM-Signature refused, reported permerror",
+                 "key record h=sha1 for a=rsa-sha256: permerror",
+                 "q=http:dns/txt: the unknown method is ignored, passes",
+                 "key record t=s with i= in a subdomain: not pass"}
 for name, msg in MSGS.items():
     lines, _, _ = verify("diff-" + re.sub(r"\W+", "_", name), msg)
     ours = bool(lines) and lines[0].startswith("pass ")

@@ -17,3 +17,28 @@ for key in $(grep -oE '^	\{ "[a-z_.]+"' "$SRC/policy/conf.c" | cut -d'"' -f2); d
 	if grep -qF "$key" "$SRC/man/trustmilter.conf.5"; then echo "ok $n - key $key in trustmilter.conf(5)"
 	else echo "not ok $n - key $key missing from man/trustmilter.conf.5"; fi
 done
+# The finding table in policy/findings.c (policy rules are checked against it by
+# trustmilter -n) must hold exactly the names of docs/FINDINGS.md's finding tables,
+# and every finding name the code emits (spam signals are not findings).
+table=$(sed -n '/^static const char \*const known\[\] = {/,/^};/p' "$SRC/policy/findings.c" |
+	grep -oE '"[a-z0-9_.]+"' | tr -d '"' | sort -u)
+documented=$(awk -F'|' '/^\| name \| meaning \|/{t=1;next} /^$/{t=0} t && $2 !~ /---/ {print $2}' \
+	"$SRC/docs/FINDINGS.md" | grep -oE '`[a-z0-9_.]+`' | tr -d '`' | sort -u)
+signals=$(awk -F'|' '/^\| signal \|/{t=1;next} /^$/{t=0} t && $2 !~ /---/ {print $2}' \
+	"$SRC/docs/FINDINGS.md" | grep -oE '`[a-z0-9_.A-Z]+`' | tr -d '`' | sort -u)
+n=$((n + 1))
+d=$(comm -3 <(echo "$table") <(echo "$documented"))
+if [ -z "$d" ]; then echo "ok $n - finding table in policy/findings.c matches docs/FINDINGS.md"
+else echo "not ok $n - finding table and docs/FINDINGS.md differ (left: table only, right: docs only):"; echo "$d" | sed 's/^/# /'; fi
+emitted=$(grep -ohE '"(spf|dkim|dmarc|unsub|bulk|format|envelope|dns|limits|spam)\.[a-z0-9_.]+[a-z0-9]"' \
+	"$SRC"/policy/*.c "$SRC"/milter/*.c | tr -d '"' | sort -u)
+missing=0
+for name in $emitted; do
+	grep -qE "^[[:space:]]*\{ \"$name\"" "$SRC/policy/conf.c" && continue
+	echo "$signals" | grep -qxF "$name" && continue
+	case $name in spam.dnsbl|spam.uribl|spam.dnsbl.*|spam.uribl.*) continue;; esac
+	echo "$table" | grep -qxF "$name" && continue
+	n=$((n + 1)); missing=1
+	echo "not ok $n - finding $name emitted by the code is not in the table of policy/findings.c"
+done
+[ $missing = 0 ] && { n=$((n + 1)); echo "ok $n - every emitted finding name is in the finding table"; }

@@ -8,6 +8,9 @@ tests/sessions/zones.yaml.
   expect noline REGEX        no output line matches
   expect json[#N] PATH VALUE the Nth (default last) report has VALUE at PATH (dotted; numbers index arrays)
   expect finding NAME / expect nofinding NAME   (last report)
+  expect logkey KEY VALUE    the last log line, read as key=value pairs (values
+                             in "..." with \\" and \\\\ escapes), has KEY exactly once,
+                             with VALUE; and no key twice
 """
 import glob
 import json
@@ -49,6 +52,34 @@ def as_text(v):
     return str(v)
 
 
+def log_pairs(line):
+    """key=value pairs of a log line after the "QUEUEID:" (None when it does not parse)."""
+    pairs, i = [], line.index(": ") + 2
+    while i < len(line):
+        m = re.compile(r'([a-z_]+)=').match(line, i)
+        if not m:
+            return None
+        i = m.end()
+        if i < len(line) and line[i] == '"':
+            v, i = "", i + 1
+            while i < len(line) and line[i] != '"':
+                if line[i] == "\\":
+                    i += 1
+                v += line[i]
+                i += 1
+            i += 1
+        else:
+            j = line.find(" ", i)
+            j = len(line) if j < 0 else j
+            v, i = line[i:j], j
+        pairs.append((m.group(1), v))
+        if i < len(line):
+            if line[i] != " ":
+                return None
+            i += 1
+    return pairs
+
+
 def main():
     os.makedirs(TMP, exist_ok=True)
     dns = subprocess.run(["/usr/bin/python3", DNSD, "start", os.path.join(TMP, "dns"),
@@ -82,6 +113,14 @@ def main():
                     except Exception as e:  # noqa: BLE001
                         got = "<%s>" % e
                     ok(got == want, "%s: %s" % (name, exp), "got %r" % got)
+                elif kind == "logkey":
+                    key, _, want = rest.partition(" ")
+                    logs = [l[4:] for l in lines if l.startswith("log ")]
+                    pairs = log_pairs(logs[-1]) if logs else None
+                    keys = [k for k, _ in pairs or []]
+                    got = [v for k, v in pairs or [] if k == key]
+                    ok(pairs is not None and got == [want] and len(keys) == len(set(keys)),
+                       "%s: %s" % (name, exp), "got %r from %r" % (pairs, logs[-1:]))
                 elif kind in ("finding", "nofinding"):
                     have = rest in [f["name"] for f in (reports[-1]["findings"] if reports else [])]
                     ok(have == (kind == "finding"), "%s: %s" % (name, exp),

@@ -146,6 +146,46 @@ int main(void)
 		T_INT(spf_macro_expand(&e, big, 800, 0, out, sizeof(out), err, sizeof(err)), -1, "macro: expansion over SPF_MACRO_MAX is an error");
 		T_INT(spf_macro_expand(&e, "%{s}", 4, 0, out, 10, err, sizeof(err)), -1, "macro: small output buffer is an error");
 	}
+	{
+		/* a value made of delimiters: 1,025 is the old parts-array boundary,
+		 * SPF_MACRO_MAX the most a value may hold */
+		static const size_t ndots[] = { 1024, 1025, 1026, 1500, SPF_MACRO_MAX - 2 };
+		static char local[SPF_MACRO_MAX + 1], want[SPF_MACRO_MAX + 1];
+		struct spf_macro_env d = e;
+		for (i = 0; i < sizeof(ndots) / sizeof(ndots[0]); i++) {
+			size_t nd = ndots[i];
+			local[0] = 'x';
+			memset(local + 1, '.', nd);
+			local[nd + 1] = 'y';
+			local[nd + 2] = '\0';
+			d.local = local;
+			long n = spf_macro_expand(&d, "%{l}", 4, 0, out, sizeof(out), err, sizeof(err));
+			T_INT(n == (long)nd + 2 && strcmp(out, local) == 0, 1, "macro: %zu delimiters kept", nd);
+			n = spf_macro_expand(&d, "%{l1}", 5, 0, out, sizeof(out), err, sizeof(err));
+			T_STR(n >= 0 ? out : err, "y", "macro: %zu delimiters, rightmost part", nd);
+			n = spf_macro_expand(&d, "%{l1r}", 6, 0, out, sizeof(out), err, sizeof(err));
+			T_STR(n >= 0 ? out : err, "x", "macro: %zu delimiters, reversed rightmost part", nd);
+			n = spf_macro_expand(&d, "%{l2r}", 6, 0, out, sizeof(out), err, sizeof(err));
+			T_STR(n >= 0 ? out : err, ".x", "macro: %zu delimiters, two reversed parts", nd);
+			n = spf_macro_expand(&d, "%{lr}", 5, 0, out, sizeof(out), err, sizeof(err));
+			want[0] = 'y';
+			memset(want + 1, '.', nd);
+			want[nd + 1] = 'x';
+			want[nd + 2] = '\0';
+			T_INT(n == (long)nd + 2 && strcmp(out, want) == 0, 1, "macro: %zu delimiters reversed", nd);
+			n = spf_macro_expand(&d, "%{l-}", 5, 0, out, sizeof(out), err, sizeof(err));
+			T_INT(n == (long)nd + 2 && strcmp(out, local) == 0, 1, "macro: %zu delimiters, other delimiter", nd);
+		}
+		memset(local, '.', SPF_MACRO_MAX);
+		local[SPF_MACRO_MAX] = '\0';
+		d.local = local;
+		T_INT(spf_macro_expand(&d, "%{lr}", 5, 0, out, sizeof(out), err, sizeof(err)), SPF_MACRO_MAX,
+		      "macro: SPF_MACRO_MAX delimiters, reversed");
+		T_INT(spf_macro_expand(&d, "%{l3}", 5, 0, out, sizeof(out), err, sizeof(err)), 2,
+		      "macro: SPF_MACRO_MAX delimiters, three empty parts");
+		T_INT(spf_macro_expand(&d, "%{l}x", 5, 0, out, sizeof(out), err, sizeof(err)), -1,
+		      "macro: SPF_MACRO_MAX delimiters plus one byte is too long");
+	}
 
 	{
 		static const struct { const char *name, *ip, *net; int bits, v4, want; } cidr[] = {

@@ -88,6 +88,14 @@ static const struct scase sc[] = {
 	{ "unclosed tag", 1, "<a href=\"http://u.test/", 1, "u.test", "", 0, 0, 1 },
 	{ "unclosed anchor", 1, "<a href=http://u.test/x>text", 1, "u.test", "", 0, 0, 1 },
 	{ "lone angle", 1, "1 < 2 <a href=http://v.test>v</a>", 1, "v.test", "", 0, 0, 1 },
+	{ "plain non-ASCII unsubscribe word", 0, "Pour vous d\xc3\xa9sinscrire : https://f.test/x\n", 1,
+	  "f.test", "", 1, 0, 0 },
+	{ "html non-ASCII unsubscribe anchor", 1, "<a href=\"https://f.test/x\">Se d\xc3\xa9sabonner</a>", 1,
+	  "f.test", "", 1, 0, 1 },
+	{ "html upper-case non-ASCII unsubscribe anchor", 1, "<a href=\"https://f.test/x\">D\xc3\x89SINSCRIPTION</a>", 1,
+	  "f.test", "", 1, 0, 1 },
+	{ "non-ASCII near miss", 1, "<a href=\"https://f.test/x\">d\xc3\xa8sinscrire</a>", 1,
+	  "f.test", "", 0, 0, 1 },
 	{ "duplicate URLs kept once", 0, "http://d.test/ http://d.test/ http://d.test/\n", 1, "d.test", "", 0, 0, 0 },
 };
 
