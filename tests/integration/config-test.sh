@@ -16,9 +16,12 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 
 # conf LINES... - a configuration file whose line 2 onwards are the arguments.
+# The daemon's user is named (-n as root refuses an empty or missing one):
+# inside the file's own milter group, or in one added after the last line.
 conf() {
 	printf 'authserv_id = "mx.example.test";\n' >"$TMP/t.conf"
-	printf '%s\n' "$@" >>"$TMP/t.conf"
+	printf '%s\n' "$@" | sed 's/^milter: {/milter: { user = "nobody";/' >>"$TMP/t.conf"
+	grep -q '^milter: {' "$TMP/t.conf" || printf 'milter: { user = "nobody"; };\n' >>"$TMP/t.conf"
 }
 # expect_error NAME PATTERN LINES... - -n fails and prints PATTERN (with file:line).
 expect_error() {
