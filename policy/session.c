@@ -688,13 +688,6 @@ static const char *allowlisted(const session *s, char *why, size_t whysz)
 	return NULL;
 }
 
-/* act_rank - strength of an action, as the funnel ranks them. */
-static int act_rank(enum verdict_action a)
-{
-	return a == ACT_REJECT || a == ACT_DISCARD ? 3 : a == ACT_TEMPFAIL ? 2 :
-	       a == ACT_QUARANTINE ? 1 : 0;
-}
-
 /* decide_each - without a single author domain, the domain rules of every
  * author domain are tried and the strongest decision kept (the message
  * never escapes a rule that a single From of one of its domains would
@@ -711,7 +704,7 @@ static int decide_each(session *s, struct verdict_input *in)
 		in->from_domain = s->authors[i].domain;
 		s->v.reason[0] = '\0';
 		verdict_decide(in, &s->v);
-		if (!have || act_rank(s->v.decided) > act_rank(best->decided))
+		if (!have || verdict_action_rank(s->v.decided) > verdict_action_rank(best->decided))
 			memcpy(best, &s->v, sizeof(*best));
 		have = 1;
 	}

@@ -59,10 +59,10 @@ int verdict_add_header(struct verdict *v, const char *name, const char *value)
 	return 0;
 }
 
-/* action_rank - strength used to pick the winner; discard ranks with reject.
- * junk (delivered, marked for the Junk folder) is weaker than quarantine
- * (held, seen by nobody until released). */
-static int action_rank(enum verdict_action a)
+/* verdict_action_rank - see verdict.h: discard ranks with reject; junk
+ * (delivered, marked for the Junk folder) is weaker than quarantine (held,
+ * seen by nobody until released). */
+int verdict_action_rank(enum verdict_action a)
 {
 	switch (a) {
 	case ACT_REJECT: case ACT_DISCARD: return 4;
@@ -146,7 +146,7 @@ static void pick_rule(struct pick *p, const char *rule, const char *name)
 	const char *rp;
 	if (verdict_rule_parse(rule, pat, sizeof(pat), &a, &rp) != 0 || !pattern_match(pat, name))
 		return;
-	if (!p->have || action_rank(a) > action_rank(p->act)) {
+	if (!p->have || verdict_action_rank(a) > verdict_action_rank(p->act)) {
 		p->have = 1;
 		p->act = a;
 		p->reply = rp;
@@ -179,8 +179,8 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
 	for (size_t i = 0; i < in->nfindings; i++) {
 		const char *name = in->finding_names[i];
 		struct pick p = pick_for(in, name);
-		if (p.have && action_rank(p.act) > best) {
-			best = action_rank(p.act);
+		if (p.have && verdict_action_rank(p.act) > best) {
+			best = verdict_action_rank(p.act);
 			best_act = p.act;
 			best_reply = p.reply;
 			snprintf(v->reason, sizeof(v->reason), "%s", name);

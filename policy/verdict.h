@@ -51,6 +51,9 @@ const char *verdict_action_name(enum verdict_action a);
 /* verdict_action_parse - "accept", "junk", "quarantine", "tempfail", "reject",
  * "discard"; -1 unknown. */
 int verdict_action_parse(const char *s);
+/* verdict_action_rank - strength of an action: accept 0 < junk < quarantine <
+ * tempfail < reject = discard; the funnel keeps the strongest. */
+int verdict_action_rank(enum verdict_action a);
 void verdict_clear(struct verdict *v);
 /* verdict_add_header - append a header to add (value copied). */
 int verdict_add_header(struct verdict *v, const char *name, const char *value);
