@@ -591,20 +591,28 @@ int mp_received_at(mp_conn *c, size_t n, long long now)
 	return r;
 }
 
+/* copy_in - as much of (*p, *n) as the input buffer takes, consumed from
+ * (*p, *n); the byte count, or -1 out of memory. */
+static long copy_in(mp_conn *c, const unsigned char **p, size_t *n)
+{
+	size_t room;
+	unsigned char *dst = mp_inbuf(c, &room);
+	if (dst == NULL) {
+		c->err = "out of memory";
+		return -1;
+	}
+	size_t k = *n < room ? *n : room;
+	memcpy(dst, *p, k);
+	*p += k;
+	*n -= k;
+	return (long)k;
+}
+
 int mp_input_at(mp_conn *c, const unsigned char *p, size_t n, long long now)
 {
 	while (n > 0 && c->inlen > 0) {   /* complete the packet that waits */
-		size_t room;
-		unsigned char *dst = mp_inbuf(c, &room);
-		if (dst == NULL) {
-			c->err = "out of memory";
-			return -1;
-		}
-		size_t k = n < room ? n : room;
-		memcpy(dst, p, k);
-		p += k;
-		n -= k;
-		int r = mp_received_at(c, k, now);
+		long k = copy_in(c, &p, &n);
+		int r = k < 0 ? -1 : mp_received_at(c, (size_t)k, now);
 		if (r != 0)
 			return r;
 	}
@@ -616,17 +624,10 @@ int mp_input_at(mp_conn *c, const unsigned char *p, size_t n, long long now)
 	n -= used;
 	c->partial_since = now;
 	while (n > 0) {
-		size_t room;
-		unsigned char *dst = mp_inbuf(c, &room);
-		if (dst == NULL) {
-			c->err = "out of memory";
+		long k = copy_in(c, &p, &n);
+		if (k < 0)
 			return -1;
-		}
-		size_t k = n < room ? n : room;
-		memcpy(dst, p, k);
-		c->inlen += k;
-		p += k;
-		n -= k;
+		c->inlen += (size_t)k;
 	}
 	return 0;
 }
@@ -644,17 +645,8 @@ long long mp_deadline(const mp_conn *c, long long now, long long timeout, long l
 int mp_feed(mp_conn *c, const unsigned char *p, size_t n)
 {
 	while (n > 0) {
-		size_t room;
-		unsigned char *dst = mp_inbuf(c, &room);
-		if (dst == NULL) {
-			c->err = "out of memory";
-			return -1;
-		}
-		size_t k = n < room ? n : room;
-		memcpy(dst, p, k);
-		p += k;
-		n -= k;
-		int r = mp_received(c, k);
+		long k = copy_in(c, &p, &n);
+		int r = k < 0 ? -1 : mp_received(c, (size_t)k);
 		if (r != 0)
 			return r;
 	}
