@@ -114,7 +114,9 @@ fi
 cp -a "$BASE" "$ROOT" || fail_all "copy $BASE"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 mount -t proc proc "$ROOT/proc" && mount --bind /dev "$ROOT/dev" || fail_all "mount proc, dev"
-# no service starts in the root (as in a container)
+# no man-db index updates (time), no service starts in the root (as in a container)
+echo 'man-db man-db/auto-update boolean false' | in_root debconf-set-selections
+rm -f "$ROOT/var/lib/man-db/auto-update"
 printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"; chmod 755 "$ROOT/usr/sbin/policy-rc.d"
 cp "$DEB" "$ROOT/root/"
 in_root apt-get update -q >"$TMP/apt.log" 2>&1 || fail_all "apt-get update in the fresh root" "$TMP/apt.log"
@@ -153,7 +155,7 @@ check "daemon binary runs" quiet in_root /usr/sbin/trustmilter -V
 # 4. Postfix installed afterwards (stock configuration, "Internet Site").
 printf 'postfix postfix/main_mailer_type select Internet Site\npostfix postfix/mailname string mx.package.invalid\n' |
 	in_root debconf-set-selections
-in_root apt-get install -y -q postfix swaks >>"$TMP/apt.log" 2>&1 || fail_all "apt-get install postfix swaks" "$TMP/apt.log"
+in_root apt-get install -y -q --no-install-recommends postfix swaks >>"$TMP/apt.log" 2>&1 || fail_all "apt-get install postfix swaks" "$TMP/apt.log"
 check "Postfix installed later: socket directory trustmilter:postfix 2750" \
 	[ "$(st /var/spool/postfix/trustmilter)" = "trustmilter:postfix 2750" ]
 check "Postfix installed later: postfix in group trustmilter" grep -qE '^trustmilter:.*[:,]postfix(,|$)' "$ROOT/etc/group"
