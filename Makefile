@@ -6,7 +6,9 @@
 #   make fuzz       longer libFuzzer runs (FUZZ_SECONDS per target)
 #   make bench      benchmarks (docs/BENCHMARKS.md)
 #   make check-load 200 SMTP sessions, 20,000 messages through Postfix + trustmilter
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=  (programs, man pages, config,
+#                   systemd unit, tmpfiles.d/sysusers.d entries, docs)
+#   make deb        the Debian package trustmilter_VERSION_ARCH.deb (debian/)
 #
 # Layout: policy/*.c is the policy core (libtmpolicy.a); milter/ holds the
 # daemon and the command-line programs; tests/unit/test_*.c are unit tests,
@@ -20,6 +22,11 @@ DESTDIR   ?=
 SBINDIR   ?= $(PREFIX)/sbin
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/trustmilter
+LIBDIR    ?= $(PREFIX)/lib
+UNITDIR   ?= $(LIBDIR)/systemd/system
+TMPFILESDIR ?= $(LIBDIR)/tmpfiles.d
+SYSUSERSDIR ?= $(LIBDIR)/sysusers.d
 SYSCONFDIR ?= /etc/trustmilter
 
 SAN ?= 0
@@ -35,8 +42,27 @@ endif
 
 CC       ?= cc
 PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypto -lpthread -lm
+# The libraries are found with pkg-config. When one is missing (or one that
+# a .pc file requires, e.g. nettle for libunbound), stop and name the Debian
+# packages to install instead of compiling without include paths. Goals that
+# compile nothing themselves (clean, deps; check, demo and deb run a
+# sub-make after installing dependencies) do not ask.
+PC_DEB   := libunbound:libunbound-dev nettle:nettle-dev hogweed:nettle-dev libevent:libevent-dev \
+            opendkim:libopendkim-dev libconfig:libconfig-dev libpsl:libpsl-dev sqlite3:libsqlite3-dev \
+            libpq:libpq-dev zlib:zlib1g-dev libcrypto:libssl-dev
+ifneq ($(filter-out clean deps check test demo deb,$(or $(MAKECMDGOALS),all)),)
+PKG_MISSING := $(sort $(shell command -v pkg-config >/dev/null || echo pkg-config; \
+  for m in $(PC_DEB); do pkg-config --exists $${m%%:*} 2>/dev/null || echo $$m | cut -d: -f2; done))
+ifeq ($(PKG_MISSING),)
+PKG_MISSING := $(if $(shell pkg-config --exists $(PKGS) || echo x),\
+  (pkg-config: $(shell pkg-config --print-errors --exists $(PKGS) 2>&1)))
+endif
+ifneq ($(PKG_MISSING),)
+$(error missing build dependencies: $(PKG_MISSING) -- install them with "contrib/install-deps build" (as root))
+endif
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lpthread -lm
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 HARDEN   := -fstack-protector-strong -fPIE
@@ -61,8 +87,9 @@ TOOL_SRC   := $(sort $(wildcard tests/tools/*.c))
 TOOL_BIN   := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check test fuzz fuzz-build bench check-load install clean deps demo
+.PHONY: all progs check test fuzz fuzz-build bench check-load install clean deps demo deb
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
+progs: $(PROGS)
 
 $(B)/%.o: %.c $(wildcard policy/*.h milter/*.h)
 	@mkdir -p $(dir $@)
@@ -119,8 +146,9 @@ fuzz: fuzz-build
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) $(FB)/corpus/$$n $$(test -d tests/fuzz/seeds/$$n && echo tests/fuzz/seeds/$$n) 2>&1 | tail -2 || exit 1; done
 
+# install-deps sets: test for make check, demo for make demo, deb for make deb
 deps:
-	contrib/install-deps
+	contrib/install-deps test
 
 check: deps
 	$(MAKE) all
@@ -130,7 +158,8 @@ check: deps
 
 test: check
 
-demo: deps
+demo:
+	contrib/install-deps demo
 	$(MAKE) all
 	contrib/demo
 
@@ -142,9 +171,13 @@ bench: all
 check-load: all
 	tests/bench/compare --load
 
-install: all
+# The systemd unit names /usr/sbin/trustmilter (the Debian package's path);
+# installed elsewhere it is rewritten for SBINDIR.
+install: progs
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
-	           $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	           $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
+	           $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	           $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(B)/trustmilter-check $(B)/trustmilter-report $(DESTDIR)$(BINDIR)/
 	if [ -f $(B)/trustmilter ]; then install -m 755 $(B)/trustmilter $(DESTDIR)$(SBINDIR)/; fi
 	install -m 755 contrib/trustmilter-dmarc-send $(DESTDIR)$(SBINDIR)/
@@ -152,6 +185,28 @@ install: all
 	for m in man/*.5; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done; true
 	for m in man/*.8; do [ -f "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man8/; done; true
 	[ -f $(DESTDIR)$(SYSCONFDIR)/trustmilter.conf ] || install -m 644 conf/trustmilter.conf $(DESTDIR)$(SYSCONFDIR)/
+	sed 's|/usr/sbin/trustmilter|$(SBINDIR)/trustmilter|g; s|/etc/trustmilter/|$(SYSCONFDIR)/|g' \
+	    contrib/trustmilter.service >$(DESTDIR)$(UNITDIR)/trustmilter.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/trustmilter.service
+	install -m 644 contrib/trustmilter.tmpfiles $(DESTDIR)$(TMPFILESDIR)/trustmilter.conf
+	install -m 644 contrib/trustmilter.sysusers $(DESTDIR)$(SYSUSERSDIR)/trustmilter.conf
+	install -m 644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	for f in contrib/*.snippet contrib/*.timer contrib/*.service contrib/*.cron; do \
+	  [ -f "$$f" ] && [ "$$f" != contrib/trustmilter.service ] && \
+	    install -m 644 $$f $(DESTDIR)$(DOCDIR)/examples/; done; true
+
+# The Debian package (debian/): dpkg-buildpackage writes to the parent
+# directory; the files are moved here. debian/rules builds in debian/build,
+# so build/ and build-asan/ are left alone.
+deb:
+	contrib/install-deps deb
+	dpkg-buildpackage -us -uc -b
+	v=$$(dpkg-parsechangelog -S Version) && \
+	for f in ../trustmilter_$${v}_*.deb ../trustmilter-dbgsym_$${v}_*.deb \
+	         ../trustmilter_$${v}_*.buildinfo ../trustmilter_$${v}_*.changes; do \
+	  if [ -f "$$f" ]; then mv "$$f" .; fi; done
+	debian/rules clean
+	ls trustmilter_*.deb
 
 clean:
 	rm -rf build build-asan build-fuzz

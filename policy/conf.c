@@ -141,8 +141,10 @@ static const struct conf_key keys[] = {
 	  "Outbound threshold for spam.score.quarantine; 0 turns it off." },
 	{ "spam.outbound.reject_score", CONF_INT, "0", 0, 1000, NULL,
 	  "Outbound threshold for spam.score.reject; 0 turns it off." },
-	{ "milter.socket", CONF_STR, "unix:/run/trustmilter/trustmilter.sock", 0, 0, NULL,
-	  "Socket the daemon listens on: unix:/path, inet:PORT@HOST or inet6:PORT@HOST." },
+	{ "milter.socket", CONF_STR, "unix:/var/spool/postfix/trustmilter/trustmilter.sock", 0, 0, NULL,
+	  "Socket the daemon listens on: unix:/path, inet:PORT@HOST or inet6:PORT@HOST. The "
+	  "default is inside the Postfix queue directory, where a chrooted smtpd reaches it as "
+	  "unix:trustmilter/trustmilter.sock." },
 	{ "milter.socket_mode", CONF_INT, "432", 0, 511, NULL,
 	  "Permissions of a unix socket (decimal; 432 is 0660)." },
 	{ "milter.socket_owner", CONF_STR, "", 0, 0, NULL,
