@@ -17,6 +17,8 @@ DNSD=$SRC/tests/lib/dnsd.py
 ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
 check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
 skip_all() { echo "ok - daemon-limits-postfix # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 
 [ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
 pf_available || skip_all "needs root, postfix and smtp-sink"
@@ -34,8 +36,8 @@ cleanup() {
 trap cleanup EXIT
 
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || skip_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+	>/dev/null 2>&1 || fail_all "fixture build failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
 
 SOCK=$TMP/tm.sock
 cat >"$TMP/tm.conf" <<EOF

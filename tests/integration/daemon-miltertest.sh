@@ -14,6 +14,8 @@ DNSD=$SRC/tests/lib/dnsd.py
 
 ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi; }
 skip_all() { echo "ok - daemon-miltertest # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 [ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
 command -v miltertest >/dev/null || skip_all "needs miltertest"
 
@@ -30,7 +32,7 @@ example.test:
 _dmarc.example.test:
   - TXT: "v=DMARC1; p=reject"
 EOF
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/zones.yaml") || skip_all "dnsd failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/zones.yaml") || fail_all "dnsd failed"
 SOCK=$TMP/tm.sock
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";

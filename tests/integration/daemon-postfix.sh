@@ -21,6 +21,8 @@ check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; f
 # not CMD... - succeed when CMD fails (for check).
 not() { ! "$@"; }
 skip_all() { echo "ok - daemon-postfix # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 
 [ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
 pf_available || skip_all "needs root, postfix and smtp-sink"
@@ -40,10 +42,10 @@ trap cleanup EXIT
 
 # The sample world: keys, signed messages, zones; plus names that time out.
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || skip_all "fixture build failed"
+	>/dev/null 2>&1 || fail_all "fixture build failed"
 printf 'slow.test:\n  - TIMEOUT\n_dmarc.slow.test:\n  - TIMEOUT\n' >>"$TMP/fx/zones.yaml"
 printf 'q.test:\n  - TXT: "v=spf1 -all"\n_dmarc.q.test:\n  - TXT: "v=DMARC1; p=quarantine"\n' >>"$TMP/fx/zones.yaml"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
 
 SOCK=$TMP/tm.sock
 # Under the sanitizers the daemon stays root: LeakSanitizer cannot inspect a
@@ -119,7 +121,7 @@ delivered_with() {
 write_conf mx.recipient.test false enforce
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!
-wait_log "starting" || { cat "$TMP/milter.log"; skip_all "daemon did not start"; }
+wait_log "starting" || { cat "$TMP/milter.log"; fail_all "daemon did not start"; }
 pf_setup "$TMP/pf" "unix:$SOCK"
 pf_start || { ok 1 "postfix starts"; exit 1; }
 ok 0 "postfix and daemon start"

@@ -17,6 +17,8 @@ DNSD=$SRC/tests/lib/dnsd.py
 ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "$*" | head -20 | sed 's/^/#   /'; fi; }
 check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
 skip_all() { echo "ok - dmarc-report-send # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 [ -x "$BUILD/trustmilter" ] && [ -x "$BUILD/trustmilter-report" ] || skip_all "no $BUILD/trustmilter"
 pf_available || skip_all "needs root, postfix and smtp-sink"
 command -v swaks >/dev/null && command -v sqlite3 >/dev/null || skip_all "needs swaks and sqlite3"
@@ -32,8 +34,8 @@ cleanup() {
 trap cleanup EXIT
 
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || skip_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+	>/dev/null 2>&1 || fail_all "fixture build failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
 SOCK=$TMP/tm.sock
 mkdir -p "$TMP/db" && chmod 777 "$TMP/db"
 cat >"$TMP/tm.conf" <<EOF
@@ -49,7 +51,7 @@ chmod 644 "$TMP/tm.conf"
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!
 for _ in $(seq 100); do grep -q starting "$TMP/milter.log" && break; sleep 0.1; done
-grep -q starting "$TMP/milter.log" || skip_all "daemon did not start: $(cat "$TMP/milter.log")"
+grep -q starting "$TMP/milter.log" || fail_all "daemon did not start: $(cat "$TMP/milter.log")"
 pf_setup "$TMP/pf" "unix:$SOCK"
 pf_conf "non_smtpd_milters ="    # the report mails are submitted after the daemon stopped
 pf_start || { ok 1 "postfix starts"; exit 1; }

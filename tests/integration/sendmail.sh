@@ -39,6 +39,8 @@ ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [
 check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
 not() { ! "$@"; }
 skip_all() { echo "ok - sendmail # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 
 [ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
@@ -140,9 +142,9 @@ check "snippet: one active INPUT_MAIL_FILTER with F= and T=" \
 
 # The sample world: keys, DKIM-signed messages, zones.
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || skip_all "fixture build failed"
+	>/dev/null 2>&1 || fail_all "fixture build failed"
 printf 'q.test:\n  - TXT: "v=spf1 -all"\n_dmarc.q.test:\n  - TXT: "v=DMARC1; p=quarantine"\n' >>"$TMP/fx/zones.yaml"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
 M=$TMP/fx/msgs
 chmod 755 "$TMP"
 mkdir -p "$TMP/sock"

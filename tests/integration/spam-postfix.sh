@@ -19,6 +19,8 @@ ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [
 check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
 not() { ! "$@"; }
 skip_all() { echo "ok - spam-postfix # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 
 [ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
 pf_available || skip_all "needs root, postfix and smtp-sink"
@@ -47,7 +49,7 @@ host9.dyn.test:
 spammy-pills.test.uribl.test:
   - A: 127.0.0.2
 EOF
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/zones.yaml") || skip_all "dnsd failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/zones.yaml") || fail_all "dnsd failed"
 
 # The corpus with today's date (dates are judged against now).
 mkdir -p "$TMP/corpus"
@@ -97,7 +99,7 @@ smtp_code() {
 
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!
-wait_log "starting" || { cat "$TMP/milter.log"; skip_all "daemon did not start"; }
+wait_log "starting" || { cat "$TMP/milter.log"; fail_all "daemon did not start"; }
 pf_setup "$TMP/pf" "unix:$SOCK"
 pf_start || { ok 1 "postfix starts"; exit 1; }
 ok 0 "postfix and daemon start"

@@ -13,6 +13,8 @@ DNSD=$SRC/tests/lib/dnsd.py
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; shift 2; [ $# -gt 0 ] && echo "$*" | head -20 | sed 's/^/#   /'; fi; }
 skip_all() { echo "ok - stats-postfix # SKIP $1"; exit 0; }
+# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
+fail_all() { echo "not ok - $1"; exit 1; }
 [ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
 pf_available || skip_all "needs root, postfix and smtp-sink"
 command -v swaks >/dev/null || skip_all "needs swaks"
@@ -26,8 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 /usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || skip_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || skip_all "dnsd failed"
+	>/dev/null 2>&1 || fail_all "fixture build failed"
+DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
 SOCK=$TMP/tm.sock
 MPORT=$(pf_free_port)
 mkdir -p "$TMP/db" && chmod 777 "$TMP/db"
@@ -46,7 +48,7 @@ chmod 644 "$TMP/tm.conf"
 "$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
 MPID=$!
 for _ in $(seq 100); do grep -q starting "$TMP/milter.log" && break; sleep 0.1; done
-grep -q starting "$TMP/milter.log" || skip_all "daemon did not start: $(cat "$TMP/milter.log")"
+grep -q starting "$TMP/milter.log" || fail_all "daemon did not start: $(cat "$TMP/milter.log")"
 pf_setup "$TMP/pf" "unix:$SOCK"
 pf_start || { ok 1 "postfix starts"; exit 1; }
 
