@@ -21,7 +21,7 @@ set -u
 [ "${TM_SAN:-0}" = 1 ] && exit 0
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-FRESH=/var/tmp/fresh
+FRESH=${TM_FRESH:-/var/tmp/fresh}
 BASE=$FRESH/bookworm
 
 ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
@@ -102,6 +102,7 @@ if [ ! -e "$FRESH/.ready" ]; then
 			touch "$FRESH/.ready"
 		else
 			new=$(mktemp -d "$FRESH/new.XXXXXX")
+			chmod 755 "$new"   # mktemp's 0700 would be the root's "/"
 			debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$new" \
 				>"$FRESH/debootstrap.log" 2>&1 || { rm -rf --one-file-system "$new"; fail_all "debootstrap" "$FRESH/debootstrap.log"; }
 			rm -rf --one-file-system "$BASE"
@@ -112,6 +113,7 @@ if [ ! -e "$FRESH/.ready" ]; then
 fi
 [ -e "$FRESH/.ready" ] || fail_all "no fresh root in $BASE"
 cp -a "$BASE" "$ROOT" || fail_all "copy $BASE"
+chmod 755 "$ROOT"   # "/" must be searchable for the trustmilter and postfix users
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 mount -t proc proc "$ROOT/proc" && mount --bind /dev "$ROOT/dev" || fail_all "mount proc, dev"
 # no man-db index updates (time), no service starts in the root (as in a container)
