@@ -191,9 +191,10 @@ install: progs
 	install -m 644 contrib/trustmilter.tmpfiles $(DESTDIR)$(TMPFILESDIR)/trustmilter.conf
 	install -m 644 contrib/trustmilter.sysusers $(DESTDIR)$(SYSUSERSDIR)/trustmilter.conf
 	install -m 644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
-	for f in contrib/*.snippet contrib/*.timer contrib/*.service contrib/*.cron; do \
-	  [ -f "$$f" ] && [ "$$f" != contrib/trustmilter.service ] && \
-	    install -m 644 $$f $(DESTDIR)$(DOCDIR)/examples/; done; true
+	install -m 644 contrib/trustmilter-dmarc-report.service contrib/trustmilter-dmarc-report.timer \
+	    $(DESTDIR)$(UNITDIR)/
+	for f in contrib/*.snippet contrib/*.cron; do \
+	  install -m 644 $$f $(DESTDIR)$(DOCDIR)/examples/; done
 
 # The Debian package (debian/): dpkg-buildpackage writes to the parent
 # directory; the files are moved here. debian/rules builds in debian/build,

@@ -148,6 +148,9 @@ check "unit enabled" [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/trus
 check "unit: User=trustmilter" grep -qx 'User=trustmilter' "$UNIT"
 check "unit: ExecStart=/usr/sbin/trustmilter" grep -q '^ExecStart=/usr/sbin/trustmilter ' "$UNIT"
 check "unit: hardened" grep -qx 'ProtectSystem=strict' "$UNIT"
+check "DMARC report timer installed, not enabled" \
+	bash -c "[ -f '$ROOT/lib/systemd/system/trustmilter-dmarc-report.timer' ] && [ -f '$ROOT/lib/systemd/system/trustmilter-dmarc-report.service' ] && ! ls '$ROOT'/etc/systemd/system/timers.target.wants/trustmilter-dmarc-report.timer 2>/dev/null"
+check "trustmilter-dmarc-send in /usr/sbin" [ -x "$ROOT/usr/sbin/trustmilter-dmarc-send" ]
 check "tmpfiles.d entry" grep -q '^d /var/lib/trustmilter 0750 trustmilter trustmilter' "$ROOT/usr/lib/tmpfiles.d/trustmilter.conf"
 check "man pages" both "$ROOT/usr/share/man/man8/trustmilter.8.gz" "$ROOT/usr/share/man/man5/trustmilter.conf.5.gz"
 check "docs and the Postfix snippet" both "$ROOT/usr/share/doc/trustmilter/README.md.gz" \
