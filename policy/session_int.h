@@ -1,6 +1,6 @@
 /*
  * session_int - the session's state, shared by session.c (events and
- * evaluation), report.c (JSON, text, log line) and authres.c (the headers we
+ * evaluation), render.c (JSON, text, log line) and authres.c (the headers we
  * add). Nothing outside the policy core includes this file.
  */
 #ifndef TM_SESSION_INT_H
