@@ -75,7 +75,10 @@ POLICY_SRC := $(sort $(wildcard policy/*.c))
 POLICY_OBJ := $(POLICY_SRC:%.c=$(B)/%.o)
 LIB        := $(B)/libtmpolicy.a
 
-DAEMON_SRC := $(filter-out milter/check.c milter/report.c,$(sort $(wildcard milter/*.c)))
+# one folder per program
+DAEMON_SRC := $(sort $(wildcard milter/*.c))
+CHECK_SRC  := $(sort $(wildcard check/*.c))
+REPORT_SRC := $(sort $(wildcard report/*.c))
 PROGS      := $(B)/trustmilter-check $(B)/trustmilter-report
 ifneq ($(DAEMON_SRC),)
 PROGS      += $(B)/trustmilter
@@ -91,7 +94,9 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 progs: $(PROGS)
 
-$(B)/%.o: %.c $(wildcard policy/*.h milter/*.h)
+HDRS       := $(wildcard policy/*.h milter/*.h check/*.h report/*.h)
+
+$(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -99,10 +104,10 @@ $(LIB): $(POLICY_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/trustmilter-check: $(B)/milter/check.o $(LIB)
+$(B)/trustmilter-check: $(CHECK_SRC:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(B)/trustmilter-report: $(B)/milter/report.o $(LIB)
+$(B)/trustmilter-report: $(REPORT_SRC:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(LIB)
@@ -131,7 +136,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ip
                -DTM_VERSION='"$(VERSION)"' -DTM_SYSCONFDIR='"$(SYSCONFDIR)"' -Wall -Wextra -Werror
 FUZZ_OBJ := $(POLICY_SRC:%.c=$(FB)/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
-$(FB)/%.o: %.c $(wildcard policy/*.h milter/*.h)
+$(FB)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
