@@ -295,6 +295,12 @@ static void set_or_die(conf *c, const char *key, const char *value)
 	}
 }
 
+/* record_sink - --record: every message's audit record queued for the store. */
+static void record_sink(void *arg, const struct audit_record *r)
+{
+	store_submit(arg, r);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -405,7 +411,7 @@ int main(int argc, char **argv)
 			tm_env_unref(env);
 			return 2;
 		}
-		tm_env_set_store(env, st);
+		tm_env_set_record_sink(env, record_sink, st);
 	}
 	int io_error = 0, any_findings = 0;
 	for (int i = optind; i < argc; i++)
