@@ -10,11 +10,19 @@
 #                   systemd unit, tmpfiles.d/sysusers.d entries, docs)
 #   make deb        the Debian package trustmilter_VERSION_ARCH.deb (debian/)
 #
-# Layout: policy/*.c is the policy core (libtmpolicy.a); milter/ holds the
-# daemon and the command-line programs; tests/unit/test_*.c are unit tests,
-# tests/tools/*.c test helpers, tests/fuzz/fuzz_*.c libFuzzer targets,
-# tests/integration/* executable TAP scripts. New files are picked up by
-# wildcard, so adding a module or a test never needs a Makefile edit.
+# Layout (docs/ARCHITECTURE.md), one folder per library and per program:
+#   policy/   the policy core, no threads, sockets or databases (libtmpolicy.a)
+#   stats/    audit record type, audit store, live counters (libtmstats.a,
+#             builds on policy/)
+#   milter/   the daemon, trustmilter
+#   check/    trustmilter-check
+#   report/   trustmilter-report
+# tests/unit/test_*.c are unit tests, tests/tools/*.c test helpers,
+# tests/fuzz/fuzz_*.c libFuzzer targets, tests/integration/* executable TAP
+# scripts. Each program links the libraries of the folders it uses (and only
+# their system libraries); the few tests and tools that need more than
+# policy/ have their own rule below. New files are picked up by wildcard, so
+# adding a module, a program file or a test never needs a Makefile edit.
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
