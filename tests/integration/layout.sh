@@ -4,7 +4,7 @@
 # policy/ source includes stats/ beyond the record type (audit.h); programs
 # and tests that do not use stats/ do not link SQLite or libpq.
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-B=$SRC/${TM_BUILD:-build}
+B=${TM_BUILD:-$SRC/build}
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); echo "not ok $n - $1"; }
