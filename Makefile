@@ -10,11 +10,19 @@
 #                   systemd unit, tmpfiles.d/sysusers.d entries, docs)
 #   make deb        the Debian package trustmilter_VERSION_ARCH.deb (debian/)
 #
-# Layout: policy/*.c is the policy core (libtmpolicy.a); milter/ holds the
-# daemon and the command-line programs; tests/unit/test_*.c are unit tests,
-# tests/tools/*.c test helpers, tests/fuzz/fuzz_*.c libFuzzer targets,
-# tests/integration/* executable TAP scripts. New files are picked up by
-# wildcard, so adding a module or a test never needs a Makefile edit.
+# Layout (docs/ARCHITECTURE.md), one folder per library and per program:
+#   policy/   the policy core, no threads, sockets or databases (libtmpolicy.a)
+#   stats/    audit record type, audit store, live counters (libtmstats.a,
+#             builds on policy/)
+#   milter/   the daemon, trustmilter
+#   check/    trustmilter-check
+#   report/   trustmilter-report
+# tests/unit/test_*.c are unit tests, tests/tools/*.c test helpers,
+# tests/fuzz/fuzz_*.c libFuzzer targets, tests/integration/* executable TAP
+# scripts. Each program links the libraries of the folders it uses (and only
+# their system libraries); the few tests and tools that need more than
+# policy/ have their own rule below. New files are picked up by wildcard, so
+# adding a module, a program file or a test never needs a Makefile edit.
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -62,20 +70,30 @@ $(error missing build dependencies: $(PKG_MISSING) -- install them with "contrib
 endif
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypto -lpthread -lm
+# what each library needs at link time: a program links only the libraries
+# of the folders it uses
+POLICY_LIBS := $(shell pkg-config --libs libunbound opendkim libconfig libpsl 2>/dev/null) -lcrypto -lpthread -lm
+STATS_LIBS  := $(shell pkg-config --libs sqlite3 libpq 2>/dev/null)
+ZLIB_LIBS   := $(shell pkg-config --libs zlib 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 HARDEN   := -fstack-protector-strong -fPIE
 CFLAGS   ?=
-CFLAGS   += -std=gnu11 $(OPTFLAGS) $(WARN) $(HARDEN) -Ipolicy $(PKG_CFLAGS) \
+CFLAGS   += -std=gnu11 $(OPTFLAGS) $(WARN) $(HARDEN) -Ipolicy -Istats $(PKG_CFLAGS) \
             -DTM_VERSION='"$(VERSION)"' -DTM_SYSCONFDIR='"$(SYSCONFDIR)"'
 LDFLAGS  += -pie -Wl,-z,relro,-z,now $(SANLD)
 
 POLICY_SRC := $(sort $(wildcard policy/*.c))
 POLICY_OBJ := $(POLICY_SRC:%.c=$(B)/%.o)
 LIB        := $(B)/libtmpolicy.a
+STATS_SRC  := $(sort $(wildcard stats/*.c))
+STATS_OBJ  := $(STATS_SRC:%.c=$(B)/%.o)
+STATS_LIB  := $(B)/libtmstats.a
 
-DAEMON_SRC := $(filter-out milter/check.c milter/report.c,$(sort $(wildcard milter/*.c)))
+# one folder per program
+DAEMON_SRC := $(sort $(wildcard milter/*.c))
+CHECK_SRC  := $(sort $(wildcard check/*.c))
+REPORT_SRC := $(sort $(wildcard report/*.c))
 PROGS      := $(B)/trustmilter-check $(B)/trustmilter-report
 ifneq ($(DAEMON_SRC),)
 PROGS      += $(B)/trustmilter
@@ -91,7 +109,9 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 progs: $(PROGS)
 
-$(B)/%.o: %.c $(wildcard policy/*.h milter/*.h)
+HDRS       := $(wildcard policy/*.h stats/*.h milter/*.h check/*.h report/*.h)
+
+$(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -99,45 +119,59 @@ $(LIB): $(POLICY_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/trustmilter-check: $(B)/milter/check.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(STATS_LIB): $(STATS_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(B)/trustmilter-report: $(B)/milter/report.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+# stats/ builds on policy/ (buf, conf): libtmstats.a comes first
+$(B)/trustmilter-check: $(CHECK_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 
-$(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(B)/trustmilter-report: $(REPORT_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(ZLIB_LIBS)
+
+$(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
 
-# the milter protocol layer is daemon code, not policy: linked in explicitly
+# the tests of stats/ and of the milter protocol layer (daemon code, not
+# policy) link those in explicitly
+$(B)/tests/test_store: $(B)/tests/unit/test_store.o $(STATS_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
+
 $(B)/tests/test_mproto: $(B)/tests/unit/test_mproto.o $(B)/milter/mproto.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
 
 $(B)/tools/nullmilter: $(B)/tests/tools/nullmilter.o $(B)/milter/engine.o $(B)/milter/mproto.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
+
+$(B)/tools/store-load: $(B)/tests/tools/store-load.o $(STATS_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 
 $(B)/tools/%: $(B)/tests/tools/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
 
 # libFuzzer targets: clang, ASan+UBSan, the policy core rebuilt with clang.
 FB := build-fuzz
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ipolicy $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ipolicy -Istats $(PKG_CFLAGS) \
                -DTM_VERSION='"$(VERSION)"' -DTM_SYSCONFDIR='"$(SYSCONFDIR)"' -Wall -Wextra -Werror
 FUZZ_OBJ := $(POLICY_SRC:%.c=$(FB)/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
-$(FB)/%.o: %.c $(wildcard policy/*.h milter/*.h)
+$(FB)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(POLICY_LIBS)
 $(FB)/fuzz_milter: tests/fuzz/fuzz_milter.c $(FB)/milter/mproto.o $(FUZZ_OBJ)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(POLICY_LIBS)
 fuzz-build: $(FUZZ_BIN)
 
 FUZZ_SECONDS ?= 60

@@ -137,7 +137,16 @@ static int socket_check(const char *v, char *why, size_t whylen)
 	return -1;
 }
 
-static const struct conf_check daemon_checks[] = { { "milter.socket", socket_check }, { NULL, NULL } };
+/* metrics_check - metrics.listen for conf_check (stats/metrics.c knows the forms). */
+static int metrics_check(const char *v, char *why, size_t whylen)
+{
+	return v[0] == '\0' ? 0 : metrics_listen_check(v, why, whylen);
+}
+
+static const struct conf_check daemon_checks[] = {
+	{ "metrics.listen", metrics_check },
+	{ "milter.socket", socket_check },
+	{ NULL, NULL } };
 
 /* check_values - every conf_check error into errs; their number. */
 static size_t check_values(const conf *c, buf *errs)
@@ -424,6 +433,17 @@ static void restart_only(const conf *old, const conf *nc)
 			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", ints[i]);
 }
 
+/* record_sink - every evaluated message's audit record: queued for the
+ * store's writer thread (never blocks: a full queue drops and counts) and
+ * counted for /metrics. */
+static void record_sink(void *arg, const struct audit_record *r)
+{
+	struct runtime *rt = arg;
+	if (rt->store)
+		store_submit(rt->store, r);
+	metrics_count(rt->metrics, r);
+}
+
 /* reload - SIGUSR1: a new environment replaces the old one, or, when the
  * file is bad, the old one stays and the log says why. */
 static void reload(struct runtime *rt)
@@ -434,8 +454,7 @@ static void reload(struct runtime *rt)
 		syslog(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	tm_env_set_store(e, rt->store);
-	tm_env_set_metrics(e, rt->metrics);
+	tm_env_set_record_sink(e, record_sink, rt);
 	tm_env *old = daemon_swap_env(&rt->d, e);
 	if (old != NULL)
 		restart_only(tm_env_conf(old), tm_env_conf(e));
@@ -603,8 +622,7 @@ int main(int argc, char **argv)
 	const char *ml = conf_str(tm_env_conf(e), "metrics.listen");
 	if (ml[0] && metrics_serve(rt.metrics, ml, err, sizeof(err)) != 0)
 		fatal("%s", err);
-	tm_env_set_store(e, rt.store);
-	tm_env_set_metrics(e, rt.metrics);
+	tm_env_set_record_sink(e, record_sink, &rt);
 	daemon_swap_env(&rt.d, e);
 	if (pthread_create(&rt.sigthread, NULL, signal_thread, &rt) != 0)
 		fatal("cannot start the signal thread");

@@ -13,7 +13,6 @@
 #include "cidr.h"
 #include "dns.h"
 #include "findings.h"
-#include "metrics.h"
 #include "rua.h"
 #include "spam.h"
 #include "verdict.h"
@@ -195,11 +194,6 @@ static int check_forwarder(const char *v, char *why, size_t whylen)
 	return -1;
 }
 
-static int check_metrics_listen(const char *v, char *why, size_t whylen)
-{
-	return v[0] == '\0' ? 0 : metrics_listen_check(v, why, whylen);
-}
-
 static int check_reject_reply(const char *v, char *why, size_t whylen)
 {
 	return reply_ok(v, '5', why, whylen);
@@ -250,7 +244,6 @@ static const struct conf_check builtin[] = {
 	{ "spam.local_names", check_name_or_address },
 	{ "dns.forwarders", check_forwarder },
 	{ "dns.transparent_zones", check_zone },
-	{ "metrics.listen", check_metrics_listen },
 	{ "policy.reject_reply", check_reject_reply },
 	{ "policy.tempfail_reply", check_tempfail_reply },
 	{ "reports.email", check_email },

@@ -17,7 +17,7 @@
 #include "cidr.h"
 #include "format.h"
 #include "bulk.h"
-#include "audit.h"
+#include "record.h"
 
 /* env_hostname - configured name or the system host name. */
 static void env_hostname(const conf *c, const char *key, char *out, size_t outsz)
@@ -90,24 +90,25 @@ void tm_env_unref(tm_env *e)
 
 const conf *tm_env_conf(const tm_env *e) { return e->conf; }
 
-void tm_env_set_store(tm_env *e, store *st) { e->store = st; }
-void tm_env_set_metrics(tm_env *e, metrics *m) { e->metrics = m; }
+void tm_env_set_record_sink(tm_env *e, tm_record_sink fn, void *arg)
+{
+	e->record_sink = fn;
+	e->record_arg = arg;
+}
 const char *tm_env_hostname(const tm_env *e) { return e->hostname; }
 
-/* record_message - one audit record to the store and the counters; never
- * blocks (store_submit drops and counts when its queue is full). */
+/* record_message - the message's audit record to the environment's record
+ * sink (which never blocks: see tm_record_sink). */
 static void record_message(session *s)
 {
-	if (s->env->store == NULL && s->env->metrics == NULL)
+	if (s->env->record_sink == NULL)
 		return;
 	struct audit_record *r = malloc(sizeof(*r));   /* ~12 KB: not on a milter thread's stack */
 	if (r == NULL || audit_from_session(s, r) < 0) {
 		free(r);
 		return;
 	}
-	if (s->env->store)
-		store_submit(s->env->store, r);
-	metrics_count(s->env->metrics, r);
+	s->env->record_sink(s->env->record_arg, r);
 	free(r);
 }
 

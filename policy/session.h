@@ -35,14 +35,18 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen);
 tm_env *tm_env_ref(tm_env *e);
 void tm_env_unref(tm_env *e);
 const conf *tm_env_conf(const tm_env *e);
-/* tm_env_set_store, tm_env_set_metrics - process-wide objects (created once by
- * the daemon or trustmilter-check, not owned by the env, so a reload's new env
- * gets the same ones): every evaluated message is submitted as an audit record
- * and counted. Set them before the env is shared; NULL turns them off. */
-struct store;
-struct metrics;
-void tm_env_set_store(tm_env *e, struct store *st);
-void tm_env_set_metrics(tm_env *e, struct metrics *m);
+/* tm_record_sink - where the audit record (stats/audit.h) of every evaluated
+ * message goes: called by session_eom, on the thread that evaluated the
+ * message, with a record that is freed when it returns (copy what you keep).
+ * It must not block: the daemon's sink queues the record for the store's
+ * writer thread and counts it (stats/); trustmilter-check's queues it. */
+struct audit_record;
+typedef void (*tm_record_sink)(void *arg, const struct audit_record *r);
+/* tm_env_set_record_sink - set by the program (the daemon, trustmilter-check)
+ * before the env is shared; arg is not owned and must outlive the env (a
+ * reload's new env gets the same sink). Without a sink (fn NULL, the
+ * default) no record is built. */
+void tm_env_set_record_sink(tm_env *e, tm_record_sink fn, void *arg);
 /* tm_env_hostname - the configured or system host name. */
 const char *tm_env_hostname(const tm_env *e);
 

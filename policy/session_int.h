@@ -1,6 +1,6 @@
 /*
  * session_int - the session's state, shared by session.c (events and
- * evaluation), report.c (JSON, text, log line) and authres.c (the headers we
+ * evaluation), render.c (JSON, text, log line) and authres.c (the headers we
  * add). Nothing outside the policy core includes this file.
  */
 #ifndef TM_SESSION_INT_H
@@ -20,8 +20,6 @@
 #include "iprev.h"
 #include "spam.h"
 #include "format.h"
-#include "store.h"
-#include "metrics.h"
 
 struct tm_env {
 	int refs;
@@ -33,8 +31,8 @@ struct tm_env {
 	char hostname[256];
 	const char *compliance_name; /* header.compliance (in conf): read for every header field */
 	size_t compliance_len;
-	store *store;              /* audit store (not owned; outlives reloads), or NULL */
-	metrics *metrics;          /* live counters (not owned), or NULL */
+	tm_record_sink record_sink; /* the audit record of every message goes here, or NULL */
+	void *record_arg;           /* its argument (not owned; outlives reloads) */
 };
 
 /* One author domain's DMARC reading (several when the From is ambiguous). */

@@ -13,11 +13,21 @@
 #include <unistd.h>
 #include "t.h"
 #include "audit.h"
+#include "record.h"
 #include "store.h"
 #include "metrics.h"
 #include "session.h"
 
 static char dir[256];
+
+/* sink - the record sink the daemon sets: store and counters. */
+struct sink_args { store *st; metrics *m; };
+static void sink(void *arg, const struct audit_record *r)
+{
+	struct sink_args *a = arg;
+	store_submit(a->st, r);
+	metrics_count(a->m, r);
+}
 
 /* mkrec - a record with distinguishable fields. */
 static void mkrec(struct audit_record *r, int64_t ts, const char *qid, const char *dom)
@@ -200,8 +210,8 @@ static void test_session(void)
 	store *st = store_open_conf(tm_env_conf(env), uri, tm_env_hostname(env), quiet, NULL, err, sizeof(err));
 	metrics *m = metrics_new();
 	T_OK(st != NULL, "store_open_conf");
-	tm_env_set_store(env, st);
-	tm_env_set_metrics(env, m);
+	struct sink_args sink_to = { st, m };
+	tm_env_set_record_sink(env, sink, &sink_to);
 	metrics_set_store(m, st);
 	session *s = session_new(env);
 	session_connect(s, "client.test", "");

@@ -1,5 +1,5 @@
 /*
- * report - what trustmilter-check prints and the daemon logs for a message:
+ * render - what trustmilter-check prints and the daemon logs for a message:
  * the JSON object (docs/JSON.md), the human report, the one-line log entry.
  * All three read the same evaluated session, so they never disagree.
  */

@@ -231,6 +231,17 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 	return nf;
 }
 
+/* xbuf_new - buf_new, or exit 2 when memory is exhausted. */
+static buf *xbuf_new(size_t cap)
+{
+	buf *b = buf_new(cap);
+	if (b == NULL) {
+		fprintf(stderr, "trustmilter-check: out of memory\n");
+		exit(2);
+	}
+	return b;
+}
+
 /* is_from_line - an mbox separator "From " at the start of a line. */
 static int is_from_line(const char *p, size_t n) { return n >= 5 && memcmp(p, "From ", 5) == 0; }
 
@@ -241,13 +252,13 @@ static int check_file(tm_env *env, const struct opts *o, const char *path, int *
 	char *data = read_all(path, &n);
 	if (data == NULL)
 		return -1;
-	buf *out = buf_new(64u * 1024 * 1024);
+	buf *out = xbuf_new(64u * 1024 * 1024);
 	if (!is_from_line(data, n)) {
 		*any_findings |= check_message(env, o, path, 0, data, n, NULL, out);
 	} else {
 		/* mbox: split at "From " lines; unquote ">From " (mboxrd) into a copy */
 		size_t off = 0, idx = 0;
-		buf *msg = buf_new(INPUT_MAX);
+		buf *msg = xbuf_new(INPUT_MAX);
 		while (off < n) {
 			size_t c, adv = next_line(data + off, n - off, &c);
 			char envfrom[512] = "";
@@ -293,6 +304,12 @@ static void set_or_die(conf *c, const char *key, const char *value)
 		fprintf(stderr, "trustmilter-check: %s\n", err);
 		exit(2);
 	}
+}
+
+/* record_sink - --record: every message's audit record queued for the store. */
+static void record_sink(void *arg, const struct audit_record *r)
+{
+	store_submit(arg, r);
 }
 
 int main(int argc, char **argv)
@@ -343,7 +360,7 @@ int main(int argc, char **argv)
 			o.macros[o.nmacros++] = optarg;
 			break;
 		case 'P': {
-			buf *ex = buf_new(1 << 20);
+			buf *ex = xbuf_new(1 << 20);
 			conf_write_example(ex);
 			fwrite(buf_data(ex), 1, buf_len(ex), stdout);
 			buf_free(ex);
@@ -405,7 +422,7 @@ int main(int argc, char **argv)
 			tm_env_unref(env);
 			return 2;
 		}
-		tm_env_set_store(env, st);
+		tm_env_set_record_sink(env, record_sink, st);
 	}
 	int io_error = 0, any_findings = 0;
 	for (int i = optind; i < argc; i++)

@@ -10,6 +10,12 @@
  * Strings are printable ASCII (attacker bytes become '?'); a field that did
  * not fit its array is cut and ends in '~' -- reports count, never parse
  * free text.
+ *
+ * The policy core fills it (policy/record.c, at end of message) and hands it
+ * to the environment's record sink; this folder (stats/) holds what is done
+ * with it: the store (store.c) and the live counters (metrics.c). The
+ * policy core includes this header for the type only and links none of
+ * stats/.
  */
 #ifndef TM_AUDIT_H
 #define TM_AUDIT_H
@@ -74,11 +80,6 @@ struct audit_record {
 	char findings[AUDIT_MAX_FINDINGS][AUDIT_NAME_MAX];
 };
 
-struct session;
-/* audit_from_session - fill r from an evaluated session (after session_eom);
- * 0 ok, -1 when the session holds no evaluated message. */
-int audit_from_session(const struct session *s, struct audit_record *r);
-
 /* audit_findings_text - the findings as one space-separated string. */
 void audit_list_text(char (*items)[AUDIT_NAME_MAX], size_t n, char *out, size_t outsz);
 /* audit_list_parse - split a space-separated string back into items. */
@@ -88,7 +89,5 @@ size_t audit_list_parse(const char *text, char (*items)[AUDIT_NAME_MAX], size_t 
 void audit_sigs_text(const struct audit_record *r, char *out, size_t outsz);
 /* audit_sigs_parse - the inverse of audit_sigs_text, into r->sigs. */
 void audit_sigs_parse(const char *text, struct audit_record *r);
-/* audit_copy - copy (p,n) into dst as printable ASCII, '~' marking a cut. */
-void audit_copy(char *dst, size_t dstsz, const char *p, size_t n);
 
 #endif

@@ -1,0 +1,238 @@
+/*
+ * trustmilter-report - compliance statistics from the audit store.
+ *
+ * Reads the records of a period with the one SELECT both store backends
+ * share (store_query) and aggregates them here, in C, so that SQLite and
+ * PostgreSQL give the same numbers to the last digit. Output: a text table,
+ * JSON, CSV, a self-contained HTML page with inline SVG charts, and RFC 9990
+ * DMARC aggregate reports (gzip-compressed XML, plus ready-to-send messages).
+ * The scoring method of the per-domain scorecard is in docs/STATISTICS.md;
+ * keep the two in step.
+ */
+#define _GNU_SOURCE 1
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "store.h"
+#include "conf.h"
+#include "buf.h"
+#include "report.h"
+#include "dns.h"
+
+#define TOP_DEFAULT 20
+
+/* parse_time - "7d" "24h" "30m" "2w" (ago), "@EPOCH", "YYYY-MM-DD[THH:MM[:SS]]" (UTC), "now". */
+static int parse_time(const char *s, int64_t now, int64_t *out)
+{
+	char *end;
+	if (strcmp(s, "now") == 0) {
+		*out = now;
+		return 0;
+	}
+	if (s[0] == '@') {
+		errno = 0;
+		long long v = strtoll(s + 1, &end, 10);
+		if (errno || *end || end == s + 1)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	if (isdigit((unsigned char)s[0])) {
+		long long v = strtoll(s, &end, 10);
+		if (end != s && end[1] == '\0' && strchr("smhdw", end[0])) {
+			long mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600
+			          : end[0] == 'd' ? 86400 : 604800;
+			if (v < 0 || v > 100LL * 365 * 86400 / mult)
+				return -1;
+			*out = now - v * mult;
+			return 0;
+		}
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *r = strptime(s, "%Y-%m-%d", &tm);
+	if (r && *r == 'T')
+		r = strptime(r + 1, "%H:%M", &tm);
+	if (r && *r == ':')
+		r = strptime(r + 1, "%S", &tm);
+	if (r == NULL || (*r && strcmp(r, "Z") != 0))
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: trustmilter-report [options]\n"
+	      "  -c, --config FILE        configuration (audit.store, reports.*, hostname)\n"
+	      "      --store URI          audit store (overrides audit.store): sqlite:PATH, PATH, postgresql://...\n"
+	      "      --since T            start: 7d, 24h, 2w, YYYY-MM-DD[THH:MM[:SS]] (UTC), @EPOCH (default 7d)\n"
+	      "      --until T            end (exclusive; default now)\n"
+	      "      --by day|week|month  time buckets\n"
+	      "      --group domain|campaign|direction|client\n"
+	      "      --domain D           only this From domain (and its subdomains)\n"
+	      "      --direction inbound|outbound\n"
+	      "      --format text|json|csv|html   (default text)\n"
+	      "      --top N              findings listed (default 20)\n"
+	      "  -o, --output FILE        write here instead of standard output\n"
+	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
+	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
+	      "      --submitter DOMAIN   reporting domain (default: hostname)\n"
+	      "  -V, --version\n", f);
+}
+
+/* set_or_die - configuration override. */
+static const char *one_of(const char *v, const char *const *choices, const char *what)
+{
+	for (size_t i = 0; choices[i]; i++)
+		if (strcmp(v, choices[i]) == 0)
+			return v;
+	fprintf(stderr, "trustmilter-report: bad %s \"%s\"\n", what, v);
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", 1, 0, 'c' }, { "store", 1, 0, 'S' }, { "since", 1, 0, 's' }, { "until", 1, 0, 'u' },
+		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
+		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
+		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' },
+		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+	static const char *const bys[] = { "day", "week", "month", NULL };
+	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
+	static const char *const dirs[] = { "inbound", "outbound", NULL };
+	static const char *const formats[] = { "text", "json", "csv", "html", NULL };
+	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
+	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,
+	           *dmarc_dir = NULL, *submitter = NULL;
+	int mail = 0, c;
+	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': cfgpath = optarg; break;
+		case 'S': uri = optarg; break;
+		case 's': since = optarg; break;
+		case 'u': until = optarg; break;
+		case 'b': o.by = one_of(optarg, bys, "--by"); break;
+		case 'g': o.group = one_of(optarg, groups, "--group"); break;
+		case 'd': o.domain = optarg; break;
+		case 'D': o.direction = one_of(optarg, dirs, "--direction"); break;
+		case 'f': o.format = one_of(optarg, formats, "--format"); break;
+		case 't': o.top = atoi(optarg) > 0 ? atoi(optarg) : TOP_DEFAULT; break;
+		case 'o': output = optarg; break;
+		case 'R': dmarc_dir = optarg; break;
+		case 'M': mail = 1; break;
+		case 'U': submitter = optarg; break;
+		case 'V': printf("trustmilter-report %s\n", TM_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	int64_t now = (int64_t)time(NULL);
+	if (parse_time(since, now, &o.since) < 0 || parse_time(until, now, &o.until) < 0) {
+		fprintf(stderr, "trustmilter-report: bad time in --since/--until\n");
+		return 2;
+	}
+	if (strcmp(until, "now") == 0)
+		o.until = now + 1;      /* "now" includes this second's mail: until is exclusive */
+	char err[1024];
+	conf *cf = conf_load(cfgpath, err, sizeof(err));
+	if (cf == NULL) {
+		fprintf(stderr, "trustmilter-report: %s\n", err);
+		return 2;
+	}
+	char u2[4096], host[256];
+	if (uri == NULL)
+		uri = conf_str(cf, "audit.store");
+	if (uri == NULL || uri[0] == '\0') {
+		fprintf(stderr, "trustmilter-report: no audit store: set audit.store or use --store\n");
+		conf_unref(cf);
+		return 2;
+	}
+	int plain = strncmp(uri, "sqlite:", 7) && strncmp(uri, "postgres", 8) && strncmp(uri, "pg:", 3);
+	snprintf(u2, sizeof(u2), "%s%s", plain ? "sqlite:" : "", uri);
+	const char *hn = conf_str(cf, "hostname");
+	if (hn[0])
+		snprintf(host, sizeof(host), "%s", hn);
+	else if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	char org[256], email[512];
+	snprintf(org, sizeof(org), "%s", conf_str(cf, "reports.org_name")[0] ? conf_str(cf, "reports.org_name") : host);
+	if (conf_str(cf, "reports.email")[0])
+		snprintf(email, sizeof(email), "%s", conf_str(cf, "reports.email"));
+	else
+		snprintf(email, sizeof(email), "postmaster@%s", host);
+	struct rua_count rc_rua = { 0 };
+	if (dmarc_dir && mail && (rc_rua.dns = report_dns(cf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "trustmilter-report: resolver: %s\n", err);
+		conf_unref(cf);
+		return 2;
+	}
+	store *st = store_open_reader(u2, err, sizeof(err));
+	conf_unref(cf);
+	if (st == NULL) {
+		fprintf(stderr, "trustmilter-report: %s\n", err);
+		return 2;
+	}
+	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir, .rc = &rc_rua };
+	g.buckets.vsize = g.groups.vsize = g.domains.vsize = g.campaigns.vsize = sizeof(struct measures);
+	g.findings.vsize = sizeof(uint64_t);
+	g.dmarc.vsize = sizeof(struct dreport);
+	if (store_query(st, o.since, o.until, on_record, &g, err, sizeof(err)) < 0 ||
+	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0) {
+		fprintf(stderr, "trustmilter-report: %s\n", err);
+		store_close(st);
+		dns_free(rc_rua.dns);
+		return 2;
+	}
+	store_close(st);
+	int rc = 0;
+	if (dmarc_dir) {
+		if (mkdir(dmarc_dir, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "trustmilter-report: %s: %s\n", dmarc_dir, strerror(errno));
+			rc = 2;
+		} else if (dmarc_write(&g, submitter ? submitter : host, org, email, mail) < 0)
+			rc = 2;
+		if (mail)
+			rua_summary(&rc_rua, !output && strcmp(o.format, "text") != 0 ? stderr : stdout);
+		dns_free(rc_rua.dns);
+	}
+	if (!dmarc_dir || output || strcmp(o.format, "text") != 0) {
+		buf *out = xbuf_new(OUT_MAX);
+		if (strcmp(o.format, "json") == 0)
+			out_json(out, &g);
+		else if (strcmp(o.format, "csv") == 0)
+			out_csv(out, &g);
+		else if (strcmp(o.format, "html") == 0)
+			out_html(out, &g);
+		else
+			out_text(out, &g);
+		FILE *f = output ? fopen(output, "wb") : stdout;
+		if (f == NULL || fwrite(buf_data(out), 1, buf_len(out), f) != buf_len(out) ||
+		    (output && fclose(f) != 0)) {
+			fprintf(stderr, "trustmilter-report: %s: %s\n", output ? output : "stdout", strerror(errno));
+			rc = 2;
+		}
+		buf_free(out);
+	}
+	map_free(&g.buckets, NULL);
+	map_free(&g.groups, NULL);
+	map_free(&g.findings, NULL);
+	map_free(&g.domains, NULL);
+	map_free(&g.campaigns, NULL);
+	map_free(&g.dmarc, dreport_free);
+	return rc;
+}
+

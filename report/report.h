@@ -1,0 +1,141 @@
+/*
+ * report - the parts of trustmilter-report, shared between its files:
+ *
+ *   main.c       the command line: options, the store query, the output
+ *   aggregate.c  the records of a period counted into measures (total, buckets,
+ *                groups, findings, domains, campaigns); the per-domain scorecard
+ *   formats.c    the text table, JSON and CSV
+ *   html.c       the self-contained HTML page (its charts are in charts.c)
+ *   charts.c     inline SVG charts for the HTML page
+ *   rfc9990.c    DMARC aggregate reports (RFC 9990): XML per day and policy
+ *                domain, gzip in memory, ready-to-send MIME messages for the
+ *                verified rua= destinations
+ *   map.c        a small string-keyed hash map; allocation that ends the
+ *                program when memory is exhausted (xcalloc, xbuf_new)
+ *
+ * The scoring method of the per-domain scorecard is in docs/STATISTICS.md;
+ * keep the two in step.
+ */
+#ifndef TM_REPORT_H
+#define TM_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "audit.h"
+#include "buf.h"
+#include "conf.h"
+#include "dns.h"
+
+#define OUT_MAX (512u * 1024 * 1024)
+#define NACT 6
+#define NSPAM 7
+
+extern const char *const act_names[NACT];
+extern const char *const spam_buckets[NSPAM];
+extern const char *const pol_names[4];
+
+struct entry { char *key; void *val; };
+struct map { size_t cap, n; struct entry *e; size_t vsize; };
+
+struct measures {
+	uint64_t messages, spf_pass, dkim_pass, dkim_aligned_pass, dmarc_pass, spf_aligned,
+	         dkim_aligned, dmarc_records, bulk, one_click, tls, format_ok, spam_known,
+	         spam_flagged, gmail, yahoo, microsoft, rcpts, bytes;
+	uint64_t actions[NACT];
+	uint64_t spam[NSPAM];
+	char policy[16];            /* last seen DMARC policy (scorecard) */
+	int64_t last_ts;
+};
+
+struct opts {
+	int64_t since, until;
+	const char *by;             /* day week month or NULL */
+	const char *group;          /* domain campaign direction client or NULL */
+	const char *domain, *direction;
+	const char *format;
+	int top;
+	double spam_threshold;
+};
+
+struct agg {
+	const struct opts *o;
+	struct measures total;
+	struct map buckets;         /* bucket start (text, sortable) -> measures */
+	struct map groups;          /* group key -> measures */
+	struct map findings;        /* name -> uint64 */
+	struct map domains;         /* From domain -> measures (scorecard) */
+	struct map campaigns;       /* campaign -> measures (HTML chart) */
+	uint64_t dropped;
+	const char *dmarc_dir;      /* write DMARC reports here */
+	struct map dmarc;           /* "day|policy domain" -> struct dreport */
+	struct rua_count *rc;       /* report destinations used and skipped */
+};
+
+/* What became of the rua= destinations of the reports written with --mail:
+ * every skipped one is also logged on standard error with its reason. */
+struct rua_count {
+	dns_resolver *dns;          /* for the external-destination check */
+	uint64_t reports, mailed, sent_to;
+	uint64_t internal, external_ok;
+	uint64_t skip_external, skip_dns, skip_invalid, skip_scheme, skip_many, skip_none;
+};
+
+struct score {
+	double total;               /* 0..100 over the components that are known */
+	double auth, enforcement, one_click, format, spam;   /* each 0..1, -1 unknown */
+	char grade[4];
+};
+
+struct drow { uint64_t count; char *xml; };   /* one <record>, keyed by its content */
+struct dreport {
+	int64_t begin;
+	char domain[AUDIT_DOMAIN_MAX];
+	struct audit_record last;     /* newest record: policy_published */
+	struct map rows;              /* row key -> struct drow */
+};
+
+struct fcount { const char *name; uint64_t n; };
+
+/* map.c */
+void *xcalloc(size_t n, size_t sz);
+void *map_get(struct map *m, const char *key);
+struct entry *map_sorted(const struct map *m);
+void map_free(struct map *m, void (*fv)(void *));
+/* xbuf_new - buf_new(cap), or the program ends ("out of memory", status 2). */
+buf *xbuf_new(size_t cap);
+
+/* aggregate.c */
+int64_t bucket_start(int64_t ts, const char *by);
+void day_text(int64_t ts, char *out, size_t outsz);
+int on_record(void *arg, const struct audit_record *r);
+double rate(uint64_t n, uint64_t d);
+void scorecard(const struct measures *m, struct score *s);
+struct fcount *top_findings(const struct agg *g, size_t *n);
+void policy_distribution(const struct agg *g, uint64_t out[4]);
+const char *readiness_word(uint64_t ready, uint64_t total);
+
+/* formats.c */
+void time_text(int64_t ts, char *out, size_t n);
+void out_json(buf *o, struct agg *g);
+void out_csv(buf *o, struct agg *g);
+const char *pct(char *out, size_t n, uint64_t a, uint64_t b);
+void out_text(buf *o, struct agg *g);
+
+/* html.c */
+void html_text(buf *o, const char *s);
+void out_html(buf *o, struct agg *g);
+
+/* charts.c */
+void svg_lines(buf *o, struct agg *g);
+void svg_bars(buf *o, const char *label, const char *const *names, const double *vals,
+             size_t n, double max, int percent);
+
+/* rfc9990.c */
+void dreport_free(void *p);
+void dmarc_add(struct agg *g, const struct audit_record *r);
+int dmarc_write(struct agg *g, const char *submitter, const char *org, const char *email,
+                int mail);
+dns_resolver *report_dns(const conf *c, char *err, size_t errlen);
+void rua_summary(const struct rua_count *c, FILE *f);
+
+#endif
