@@ -341,7 +341,8 @@ static void b64_flush(mime_walker *m)
 	m->b64_bits = 0;
 }
 
-static int b64val(unsigned char c)
+/* mime_b64_value - see mime.h. */
+int mime_b64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -365,7 +366,7 @@ static void decode(mime_walker *m, const char *p, size_t n, int eol)
 		int bad = 0;
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)p[i];
-			int v = b64val(c);
+			int v = mime_b64_value(c);
 			if (v < 0) {
 				if (c == '=') {      /* padding: the group ends here */
 					m->b64_acc = 0;

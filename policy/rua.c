@@ -10,6 +10,7 @@
 #include <string.h>
 #include "rua.h"
 #include "buf.h"
+#include "lex5322.h"
 #include "dmarc.h"
 
 #define RUA_URI_MAX 512       /* one URI as written; a whole rua= value is capped at 512 */
@@ -40,12 +41,6 @@ static int hexval(int c)
 static int uri_char(unsigned char c)
 {
 	return isalnum(c) || (c && strchr("-._~$&'()*+,;=:@%", c) != NULL);
-}
-
-/* atext - RFC 5322 atext (dot-atom pieces). */
-static int atext(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* size_suffix - length of an obsolete "!" 1*DIGIT [k/m/g/t] at the end of
@@ -124,14 +119,7 @@ static int host_ok(const char *p, size_t n)
 /* local_ok - a dot-atom local part: atext runs separated by single dots. */
 static int local_ok(const char *p, size_t n)
 {
-	if (n == 0 || n > RUA_LOCAL_MAX || p[0] == '.' || p[n - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '.' ? p[i + 1] == '.' : !atext(c))
-			return 0;
-	}
-	return 1;
+	return n > 0 && n <= RUA_LOCAL_MAX && lex_dot_atom_text(p, n, 0, 0) == n;
 }
 
 /* parse_one - one URI (p,n), white space already trimmed. */

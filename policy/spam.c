@@ -817,16 +817,6 @@ int spam_has(const struct spam_outcome *o, const char *name)
 	return 0;
 }
 
-static int b64v(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
 /* spam_decode_2047 - =?charset?B|Q?text?= words decoded, other text copied. */
 size_t spam_decode_2047(const char *p, size_t n, char *out, size_t outsz)
 {
@@ -849,7 +839,7 @@ size_t spam_decode_2047(const char *p, size_t n, char *out, size_t outsz)
 					int bits = 0;
 					for (const char *x = t; x < te && j + 1 < outsz; x++) {
 						if (enc == 'B') {
-							int v = b64v((unsigned char)*x);
+							int v = mime_b64_value((unsigned char)*x);
 							if (v < 0)
 								continue;
 							acc = ((acc << 6) | (unsigned)v) & 0xffffff;
