@@ -228,3 +228,13 @@ uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
 		h = (h ^ b[i]) * 1099511628211ULL;
 	return h;
 }
+
+/* hex_value - see buf.h. */
+int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}

@@ -56,6 +56,9 @@ void str_printable(char *dst, size_t dstsz, const char *p, size_t n);
  * "badexample.org" is not). An empty base matches nothing. */
 int dom_at_or_below(const char *d, size_t dl, const char *base, size_t bl);
 
+/* hex_value - the value of a hex digit (either case), -1 for any other byte. */
+int hex_value(int c);
+
 /* 32- and 64-bit FNV-1a over (p,n), continuing from h (start with the
  * FNV*_INIT offset basis). For table slots and sampling, never security. */
 #include <stdint.h>

@@ -24,15 +24,6 @@ static void skip(struct rua_uri *u, enum rua_status st, const char *reason)
 	snprintf(u->reason, sizeof(u->reason), "%s", reason);
 }
 
-/* hexval - value of a hex digit, -1 if none. */
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* uri_char - RFC 3986 unreserved / sub-delims / ":" / "@" / "%" (pct-encoded
  * checked separately): the bytes a mailto: URI may hold before decoding.
  * "/" and "?" are left out on purpose: "?" starts hfields (not supported) and
@@ -69,7 +60,7 @@ static long pct_decode(const char *p, size_t n, char *out, size_t outsz)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return -1;
-			int a = hexval((unsigned char)p[i + 1]), b = hexval((unsigned char)p[i + 2]);
+			int a = hex_value((unsigned char)p[i + 1]), b = hex_value((unsigned char)p[i + 2]);
 			if (a < 0 || b < 0)
 				return -1;
 			c = (unsigned char)(a * 16 + b);

@@ -244,6 +244,9 @@ static void test_helpers(void)
 	T_OK(fnv1a64(FNV64_INIT, "foobar", 6) == 0x85944171f73967e8ULL, "fnv64: foobar");
 	T_INT(fnv1a32(fnv1a32(FNV32_INIT, "foo", 3), "bar", 3), 0xbf9cf968u, "fnv32: continues");
 
+	T_OK(hex_value('0') == 0 && hex_value('9') == 9 && hex_value('a') == 10 && hex_value('F') == 15 &&
+	     hex_value('g') < 0 && hex_value(0) < 0 && hex_value(0xe9) < 0 && hex_value(-1) < 0, "hex digits");
+
 	const char *alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	int all = 1;
 	for (int i = 0; i < 64; i++)
