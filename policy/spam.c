@@ -126,7 +126,7 @@ static int ends_with_domain(const char *host, const char *domain)
 		dl--;
 	if (dl == 0 || hl < dl)
 		return 0;
-	return mem_caseeq(host + hl - dl, dl, domain, dl) && (hl == dl || host[hl - dl - 1] == '.');
+	return dom_at_or_below(host, hl, domain, dl);
 }
 
 /* spam_query - one A lookup within the engine's cap; NULL when not sent. */
