@@ -16,6 +16,7 @@
 #include <string.h>
 #include "addr.h"
 #include "buf.h"
+#include "lex5322.h"
 
 /* ---------- lexer ---------- */
 
@@ -37,54 +38,14 @@ struct lex {
 	int err;       /* unterminated comment, quoted string or literal */
 };
 
-/* is_atext - RFC 5322 atext plus RFC 6532 8-bit bytes. */
-static int is_atext(unsigned char c)
-{
-	if (c >= 0x80 || isalnum(c))
-		return 1;
-	return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* skip_cfws - skip white space, line breaks and (nested) comments; nonzero if any. */
+/* skip_cfws - skip CFWS (lex_cfws); nonzero if any; an unclosed or too
+ * deeply nested comment swallows the rest and marks the token bad. */
 static int skip_cfws(struct lex *l)
 {
-	size_t start = l->pos;
-	while (l->pos < l->n) {
-		char c = l->p[l->pos];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			l->pos++;
-			continue;
-		}
-		if (c != '(')
-			break;
-		/* a counter, not recursion: depth is bounded only by the input */
-		size_t depth = 0;
-		while (l->pos < l->n) {
-			c = l->p[l->pos++];
-			if (c == '\\' && l->pos < l->n)
-				l->pos++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')' && --depth == 0)
-				break;
-		}
-		if (depth != 0)
-			l->err = 1;
-	}
-	return l->pos != start;
-}
-
-/* scan_to - advance past a closing byte, honouring quoted-pairs; err if missing. */
-static void scan_to(struct lex *l, char close)
-{
-	while (l->pos < l->n) {
-		char c = l->p[l->pos++];
-		if (c == '\\' && l->pos < l->n)
-			l->pos++;
-		else if (c == close)
-			return;
-	}
-	l->err = 1;
+	int skipped = 0;
+	if (lex_cfws(l->p, l->n, &l->pos, &skipped) != LEX_OK)
+		l->err = 1;
+	return skipped;
 }
 
 static void lex_one(struct lex *l, struct token *t);
@@ -110,15 +71,18 @@ static void lex_one(struct lex *l, struct token *t)
 		return;
 	}
 	unsigned char c = (unsigned char)l->p[l->pos++];
-	if (is_atext(c)) {
-		while (l->pos < l->n && is_atext((unsigned char)l->p[l->pos]))
-			l->pos++;
+	if (lex_is_atext8(c)) {
+		l->pos += lex_atom(l->p, l->n, l->pos, 1);
 		t->t = T_ATOM;
 	} else if (c == '"') {
-		scan_to(l, '"');
+		l->pos--;
+		if (lex_qstring(l->p, l->n, &l->pos, NULL, 0, NULL, 0) != LEX_OK)
+			l->err = 1;
 		t->t = T_QSTR;
 	} else if (c == '[') {
-		scan_to(l, ']');
+		l->pos--;
+		if (lex_dliteral(l->p, l->n, &l->pos, 0) != LEX_OK)
+			l->err = 1;
 		t->t = T_DLIT;
 	} else {
 		switch (c) {
@@ -493,7 +457,7 @@ done:
 static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 /* path_local_char - Dot-string byte (atext and '.'; 8-bit for SMTPUTF8). */
-static int path_local_char(unsigned char c) { return c == '.' || is_atext(c); }
+static int path_local_char(unsigned char c) { return c == '.' || lex_is_atext8(c); }
 
 /* path_domain_char - bytes a domain or route may hold before validation. */
 static int path_domain_char(unsigned char c)
@@ -577,19 +541,9 @@ int addr_parse_path(const char *p, size_t n, char *local, size_t lsz, char *doma
 	}
 	size_t ls = i;
 	if (i < n && p[i] == '"') {
-		for (i++; i < n && p[i] != '"'; i++) {
-			unsigned char c = (unsigned char)p[i];
-			if (c == '\\') {
-				if (++i >= n)
-					return -1;
-				c = (unsigned char)p[i];
-			}
-			if (c < 0x20 || c == 0x7f)
-				return -1;
-		}
-		if (i >= n)
+		/* RFC 5321 Quoted-string: no control bytes, also not quoted */
+		if (lex_qstring(p, n, &i, NULL, 0, NULL, LEX_Q_STRICT) != LEX_OK)
 			return -1;
-		i++;                  /* closing quote */
 	} else {
 		while (i < n && path_local_char((unsigned char)p[i]))
 			i++;

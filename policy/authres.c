@@ -13,6 +13,7 @@
 #include <string.h>
 #include <ctype.h>
 #include "session_int.h"
+#include "lex5322.h"
 
 #define AR_MAX (16 * 1024)   /* far above 8 signatures' worth of properties */
 
@@ -98,32 +99,6 @@ static void comment(buf *b, const char *text)
 	buf_putc(b, ')');
 }
 
-/* skip_cfws - past WSP, line breaks and (nested) comments from i; n when a
- * comment is not closed. */
-static size_t skip_cfws(const char *v, size_t n, size_t i)
-{
-	size_t depth = 0;   /* a counter: no recursion on hostile nesting */
-	while (i < n) {
-		char c = v[i];
-		if (depth) {
-			if (c == '\\' && i + 1 < n)
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')')
-				depth--;
-			i++;
-		} else if (c == '(') {
-			depth = 1, i++;
-		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			i++;
-		} else {
-			break;
-		}
-	}
-	return depth ? n : i;
-}
-
 /* authres_servid - the authserv-id after leading CFWS (RFC 8601 2.2: a
  * value, i.e. an RFC 2045 token or an RFC 5322 quoted-string). A
  * quoted-string is decoded: quoted-pairs give their character, folding is
@@ -132,20 +107,14 @@ static size_t skip_cfws(const char *v, size_t n, size_t i)
  * written to out (NUL-terminated), -1 when there is no id or it does not fit. */
 int authres_servid(const char *v, size_t n, char *out, size_t outsz)
 {
-	size_t i = skip_cfws(v, n, 0), o = 0;
-	if (i >= n || outsz == 0)
+	size_t i = 0, o = 0;
+	if (lex_cfws(v, n, &i, NULL) != LEX_OK || i >= n || outsz == 0)
 		return -1;
 	if (v[i] == '"') {
-		for (i++; i < n && v[i] != '"'; i++) {
-			char c = v[i];
-			if (c == '\r' || c == '\n')
-				continue;
-			if (c == '\\' && i + 1 < n)
-				c = v[++i];
-			if (o + 1 >= outsz)
-				return -1;
-			out[o++] = c;
-		}
+		/* unclosed: the text up to the end is the id */
+		int rc = lex_qstring(v, n, &i, out, outsz, &o, LEX_Q_UNFOLD);
+		if (rc != LEX_OK && rc != LEX_UNCLOSED)
+			return -1;
 	} else {
 		for (; i < n && !strchr(";( \t\r\n\"", v[i]) && v[i] != '\0'; i++) {
 			if (o + 1 >= outsz)

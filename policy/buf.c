@@ -200,3 +200,41 @@ void str_printable(char *dst, size_t dstsz, const char *p, size_t n)
 	}
 	dst[j] = '\0';
 }
+
+/* dom_at_or_below - see buf.h. */
+int dom_at_or_below(const char *d, size_t dl, const char *base, size_t bl)
+{
+	if (bl == 0 || dl < bl)
+		return 0;
+	if (dl > bl && d[dl - bl - 1] != '.')
+		return 0;
+	return mem_caseeq(d + dl - bl, bl, base, bl);
+}
+
+/* fnv1a32 - see buf.h. */
+uint32_t fnv1a32(uint32_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* fnv1a64 - see buf.h. */
+uint64_t fnv1a64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* hex_value - see buf.h. */
+int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}

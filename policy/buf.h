@@ -51,5 +51,20 @@ int mem_caseeq(const char *a, size_t an, const char *b, size_t bn);
 /* str_printable - copy (p,n) into dst[dstsz] replacing non-printables with '?'
  * (for logging attacker-supplied strings). */
 void str_printable(char *dst, size_t dstsz, const char *p, size_t n);
+/* dom_at_or_below - (d,dl) equals (base,bl) or is a subdomain of it (label-
+ * wise, ASCII case-insensitive: "a.example.org" is below "example.org",
+ * "badexample.org" is not). An empty base matches nothing. */
+int dom_at_or_below(const char *d, size_t dl, const char *base, size_t bl);
+
+/* hex_value - the value of a hex digit (either case), -1 for any other byte. */
+int hex_value(int c);
+
+/* 32- and 64-bit FNV-1a over (p,n), continuing from h (start with the
+ * FNV*_INIT offset basis). For table slots and sampling, never security. */
+#include <stdint.h>
+#define FNV32_INIT 2166136261u
+#define FNV64_INIT 14695981039346656037ULL
+uint32_t fnv1a32(uint32_t h, const void *p, size_t n);
+uint64_t fnv1a64(uint64_t h, const void *p, size_t n);
 
 #endif

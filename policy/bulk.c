@@ -14,12 +14,9 @@
 /* domain_in - d equals or is below one of the listed domains. */
 static int domain_in(const char *d, const char *const *l, size_t n)
 {
-	size_t fl = strlen(d);
-	for (size_t i = 0; i < n; i++) {
-		size_t dl = strlen(l[i]);
-		if ((fl == dl || (fl > dl && d[fl - dl - 1] == '.')) && mem_caseeq(d + fl - dl, dl, l[i], dl))
+	for (size_t i = 0; i < n; i++)
+		if (dom_at_or_below(d, strlen(d), l[i], strlen(l[i])))
 			return 1;
-	}
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "rua.h"
 #include "spam.h"
 #include "verdict.h"
+#include "lex5322.h"
 
 /* action_list - "accept|quarantine|..." from verdict.c's names. */
 static void action_list(char *out, size_t outsz)
@@ -223,11 +224,10 @@ static int check_email(const char *v, char *why, size_t whylen)
  * allowed for the keys where empty means "none". */
 static int check_field_name(const char *v, char *why, size_t whylen)
 {
-	for (const char *p = v; *p; p++)
-		if (*p <= ' ' || *p >= 0x7f || *p == ':') {
-			snprintf(why, whylen, "\"%s\" is not a header field name", v);
-			return -1;
-		}
+	if (v[0] != '\0' && !lex_field_name(v, strlen(v))) {
+		snprintf(why, whylen, "\"%s\" is not a header field name", v);
+		return -1;
+	}
 	return 0;
 }
 

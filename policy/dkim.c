@@ -56,6 +56,7 @@ extern DKIM *odkim_verify(DKIM_LIB *lib, const unsigned char *id, void *memclosu
 #include "keycache.h"
 #include "bodyhash.h"
 #include "dkimkey.h"
+#include "lex5322.h"
 
 #define KEY_RECORD_MAX 4096   /* joined TXT key record we accept; the library's own
                                * buffer is 1 KB (BUFRSZ), so this is only a parse bound */
@@ -407,19 +408,6 @@ void dkim_verify_free(dkim_verify *v)
 	free(v);
 }
 
-/* name_ok - RFC 5322 field name: printable ASCII except ':' (no space). */
-static int name_ok(const char *name, size_t nlen)
-{
-	if (nlen == 0)
-		return 0;
-	for (size_t i = 0; i < nlen; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c < 33 || c > 126 || c == ':')
-			return 0;
-	}
-	return 1;
-}
-
 /* lib_fail - remember the first library failure. */
 static void lib_fail(dkim_verify *v, const char *what, DKIM_STAT st)
 {
@@ -437,7 +425,7 @@ int dkim_verify_header(dkim_verify *v, const char *name, size_t nlen, const char
 	if (v == NULL || v->state != 0)
 		return -1;
 	int is_sig = mem_caseeq(name, nlen, "DKIM-Signature", 14);
-	if (!name_ok(name, nlen) || (vlen > 0 && memchr(value, '\0', vlen) != NULL) ||
+	if (!lex_field_name(name, nlen) || (vlen > 0 && memchr(value, '\0', vlen) != NULL) ||
 	    v->nfields >= DKIM_MAX_FIELDS)
 		goto refused;
 	buf_reset(v->field);

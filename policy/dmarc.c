@@ -344,17 +344,6 @@ static size_t label_offsets(const char *d, size_t off[128])
 	return k;
 }
 
-/* is_suffix - nonzero if s equals d or d ends with "." s (label-wise). */
-static int is_suffix(const char *d, const char *s)
-{
-	size_t dn = strlen(d), sn = strlen(s);
-	if (sn > dn)
-		return 0;
-	if (sn == dn)
-		return strcmp(d, s) == 0;
-	return d[dn - sn - 1] == '.' && strcmp(d + dn - sn, s) == 0;
-}
-
 /* ---------------------------------------------------------------- lookups */
 
 /* lookup - the DMARC record set at _dmarc.<domain>, memoized. NULL when the
@@ -565,7 +554,7 @@ static int aligned(struct eval *e, const char *id_raw, int strict)
 		return AL_UNKNOWN;
 	/* the Organizational Domain of id is id or one of its parents: unless
 	 * org(author) is a label-suffix of id they cannot be equal (no queries) */
-	if (!is_suffix(id, e->org))
+	if (!dom_at_or_below(id, strlen(id), e->org, strlen(e->org)))
 		return AL_NO;
 	struct walk w;
 	tree_walk(e->c, id, &w);
@@ -584,14 +573,10 @@ static enum dmarc_policy lower_policy(enum dmarc_policy p)
 	return p;
 }
 
-/* fnv1a - 32-bit FNV-1a over a string, continuing from h. */
+/* fnv1a - 32-bit FNV-1a over a string (NULL: nothing), continuing from h. */
 static uint32_t fnv1a(uint32_t h, const char *s)
 {
-	for (; s && *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
+	return s ? fnv1a32(h, s, strlen(s)) : h;
 }
 
 /* pct_apply - RFC 7489 s6.6.4: apply the policy to pct% of failing messages,
@@ -606,7 +591,7 @@ static enum dmarc_policy pct_apply(const struct dmarc_input *in, int pct, enum d
 		return p;
 	if (pct <= 0)
 		return lower_policy(p);
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV32_INIT;
 	if (in->sample_key && in->sample_key[0]) {
 		h = fnv1a(h, in->sample_key);
 	} else {

@@ -471,9 +471,7 @@ static struct cache_slot *cache_slot_of(dns_resolver *r, int rrtype, const char 
 					char *key, size_t keysz)
 {
 	snprintf(key, keysz, "%d/%s", rrtype, qname);
-	uint32_t h = 2166136261u;
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
+	uint32_t h = fnv1a32(FNV32_INIT, key, strlen(key));
 	return &r->cache[h % DNS_CACHE_SLOTS];
 }
 

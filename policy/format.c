@@ -15,6 +15,7 @@
 #include <string.h>
 #include "format.h"
 #include "buf.h"
+#include "lex5322.h"
 
 /* ---------- small lexer shared by Date and Message-ID ---------- */
 
@@ -23,31 +24,10 @@ struct scan {
 	size_t n, pos;
 };
 
-/* skip_cfws - skip white space, line breaks and nested comments; -1 if a comment is open. */
+/* skip_cfws - lex_cfws on the scan; -1 if a comment is open or too deep. */
 static int skip_cfws(struct scan *s)
 {
-	while (s->pos < s->n) {
-		char c = s->p[s->pos];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			s->pos++;
-			continue;
-		}
-		if (c != '(')
-			return 0;
-		size_t depth = 0;   /* a counter: no recursion on hostile nesting */
-		while (s->pos < s->n) {
-			c = s->p[s->pos++];
-			if (c == '\\' && s->pos < s->n)
-				s->pos++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')' && --depth == 0)
-				break;
-		}
-		if (depth != 0)
-			return -1;
-	}
-	return 0;
+	return lex_cfws(s->p, s->n, &s->pos, NULL) == LEX_OK ? 0 : -1;
 }
 
 /* ---------- Date ---------- */
@@ -242,31 +222,6 @@ int format_parse_date(const char *p, size_t n, time_t *out, int *zone_out)
 
 /* ---------- Message-ID ---------- */
 
-/* atext - RFC 5322 atext, plus 8-bit bytes (RFC 6532; header_8bit reports those). */
-static int atext(unsigned char c)
-{
-	if (c >= 0x80 || isalnum(c))
-		return 1;
-	return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* dot_atom_text - length of a dot-atom-text at s (no empty parts), 0 if none. */
-static size_t dot_atom_text(const struct scan *s, size_t i)
-{
-	size_t start = i;
-	for (;;) {
-		size_t a = i;
-		while (i < s->n && atext((unsigned char)s->p[i]))
-			i++;
-		if (i == a)
-			return 0;    /* empty part: leading, trailing or double dot */
-		if (i < s->n && s->p[i] == '.')
-			i++;
-		else
-			return i - start;
-	}
-}
-
 /* format_parse_msgid - see format.h. */
 int format_parse_msgid(const char *p, size_t n, char *out, size_t osz)
 {
@@ -281,18 +236,10 @@ int format_parse_msgid(const char *p, size_t n, char *out, size_t osz)
 	size_t start = s.pos++;
 	/* id-left: dot-atom-text, or obs-id-left's quoted-string */
 	if (s.pos < n && p[s.pos] == '"') {
-		for (s.pos++; s.pos < n && p[s.pos] != '"'; s.pos++) {
-			unsigned char c = (unsigned char)p[s.pos];
-			if (c == '\\' && s.pos + 1 < n)
-				c = (unsigned char)p[++s.pos];
-			if (c < 0x20 || c == 0x7f)
-				return -1;
-		}
-		if (s.pos >= n)
+		if (lex_qstring(p, n, &s.pos, NULL, 0, NULL, LEX_Q_STRICT) != LEX_OK)
 			return -1;
-		s.pos++;
 	} else {
-		size_t l = dot_atom_text(&s, s.pos);
+		size_t l = lex_dot_atom_text(p, n, s.pos, 1);   /* 8-bit: RFC 6532 */
 		if (l == 0)
 			return -1;
 		s.pos += l;
@@ -302,16 +249,10 @@ int format_parse_msgid(const char *p, size_t n, char *out, size_t osz)
 	s.pos++;
 	/* id-right: dot-atom-text or no-fold-literal */
 	if (s.pos < n && p[s.pos] == '[') {
-		for (s.pos++; s.pos < n && p[s.pos] != ']'; s.pos++) {
-			unsigned char c = (unsigned char)p[s.pos];
-			if (c <= 0x20 || c == 0x7f || c == '[' || c == '\\')
-				return -1;
-		}
-		if (s.pos >= n)
+		if (lex_dliteral(p, n, &s.pos, 1) != LEX_OK)
 			return -1;
-		s.pos++;
 	} else {
-		size_t l = dot_atom_text(&s, s.pos);
+		size_t l = lex_dot_atom_text(p, n, s.pos, 1);   /* 8-bit: RFC 6532 */
 		if (l == 0)
 			return -1;
 		s.pos += l;

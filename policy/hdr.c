@@ -8,6 +8,7 @@
 #include <string.h>
 #include "hdr.h"
 #include "buf.h"
+#include "lex5322.h"
 
 /* The protected classes (see hdr.h); the compliance entry's name is the
  * set's compliance name. Byte caps: 292 KB in all (stored twice: raw and
@@ -130,19 +131,6 @@ static size_t unfold(char *dst, const char *v, size_t n)
 	return j - s;
 }
 
-/* name_ok - RFC 5322 field name: printable ASCII except colon, non-empty. */
-static int name_ok(const char *p, size_t n)
-{
-	if (n == 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c < 33 || c > 126 || c == ':')
-			return 0;
-	}
-	return 1;
-}
-
 /* class_total - protected fields kept (not counted by the general cap). */
 static size_t class_total(const hdr_set *h)
 {
@@ -166,7 +154,7 @@ int hdr_add(hdr_set *h, const char *name, size_t nlen, const char *value, size_t
 {
 	while (nlen > 0 && is_wsp(name[nlen - 1]))
 		nlen--;     /* obs-optional: "From :" names the From field */
-	if (!name_ok(name, nlen))
+	if (!lex_field_name(name, nlen))
 		return -2;
 	int c = class_index(h, name, nlen);
 	if (c >= 0) {

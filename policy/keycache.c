@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "keycache.h"
+#include "buf.h"
 
 struct entry {
 	unsigned char *der;        /* the BIO's bytes, as given */
@@ -50,17 +51,6 @@ static EVP_PKEY *real_d2i(BIO *bp, EVP_PKEY **a)
 {
 	pthread_once(&real_once, find_real);
 	return real_fn != NULL ? real_fn(bp, a) : NULL;
-}
-
-/* fnv1a - hash of the key bytes (only to skip most memcmp calls). */
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
 }
 
 /* consume - read n bytes off the BIO, as the real decoder does. */
@@ -152,7 +142,7 @@ EVP_PKEY *d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
 		return real_d2i(bp, a);
 	const unsigned char *der = (const unsigned char *)data;
 	size_t n = (size_t)len;
-	uint64_t h = fnv1a(der, n);
+	uint64_t h = fnv1a64(FNV64_INIT, der, n);
 	EVP_PKEY *k = lookup(der, n, h);
 	if (k == NULL) {
 		const unsigned char *p = der;

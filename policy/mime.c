@@ -114,14 +114,6 @@ static void lower_copy(char *out, size_t outsz, const char *p, size_t n)
 	out[j] = '\0';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* mime_param - find name=value among the ';'-separated parameters. */
 int mime_param(const char *p, size_t n, const char *name, char *out, size_t outsz)
 {
@@ -199,8 +191,8 @@ int mime_param(const char *p, size_t n, const char *name, char *out, size_t outs
 			size_t k = 0;
 			for (const char *s = src; *s; s++) {
 				int h1, h2;
-				if (*s == '%' && (h1 = hexval((unsigned char)s[1])) >= 0 &&
-				    (h2 = hexval((unsigned char)s[2])) >= 0) {
+				if (*s == '%' && (h1 = hex_value((unsigned char)s[1])) >= 0 &&
+				    (h2 = hex_value((unsigned char)s[2])) >= 0) {
 					out[k++] = (char)(h1 * 16 + h2);
 					s += 2;
 				} else {
@@ -341,7 +333,8 @@ static void b64_flush(mime_walker *m)
 	m->b64_bits = 0;
 }
 
-static int b64val(unsigned char c)
+/* mime_b64_value - see mime.h. */
+int mime_b64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -365,7 +358,7 @@ static void decode(mime_walker *m, const char *p, size_t n, int eol)
 		int bad = 0;
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)p[i];
-			int v = b64val(c);
+			int v = mime_b64_value(c);
 			if (v < 0) {
 				if (c == '=') {      /* padding: the group ends here */
 					m->b64_acc = 0;
@@ -396,8 +389,8 @@ static void decode(mime_walker *m, const char *p, size_t n, int eol)
 				out[j++] = p[i];
 			} else if (i + 1 == end) {
 				soft = 1;        /* "=" at the end of the line: soft line break */
-			} else if (i + 2 < end && (h1 = hexval((unsigned char)p[i + 1])) >= 0 &&
-			           (h2 = hexval((unsigned char)p[i + 2])) >= 0) {
+			} else if (i + 2 < end && (h1 = hex_value((unsigned char)p[i + 1])) >= 0 &&
+			           (h2 = hex_value((unsigned char)p[i + 2])) >= 0) {
 				out[j++] = (char)(h1 * 16 + h2);
 				i += 2;
 			} else {

@@ -36,6 +36,10 @@
 #define MIME_TYPE_MAX 64
 #define MIME_FILENAME_MAX 128
 
+/* mime_b64_value - the 6-bit value of an RFC 2045 base64 alphabet byte,
+ * -1 for any other byte ('=' padding included): the one base64 table. */
+int mime_b64_value(unsigned char c);
+
 struct mime_limits {
 	size_t max_bytes;               /* body bytes parsed */
 	size_t max_parts;               /* parts described */

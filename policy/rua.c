@@ -10,6 +10,7 @@
 #include <string.h>
 #include "rua.h"
 #include "buf.h"
+#include "lex5322.h"
 #include "dmarc.h"
 
 #define RUA_URI_MAX 512       /* one URI as written; a whole rua= value is capped at 512 */
@@ -23,15 +24,6 @@ static void skip(struct rua_uri *u, enum rua_status st, const char *reason)
 	snprintf(u->reason, sizeof(u->reason), "%s", reason);
 }
 
-/* hexval - value of a hex digit, -1 if none. */
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* uri_char - RFC 3986 unreserved / sub-delims / ":" / "@" / "%" (pct-encoded
  * checked separately): the bytes a mailto: URI may hold before decoding.
  * "/" and "?" are left out on purpose: "?" starts hfields (not supported) and
@@ -40,12 +32,6 @@ static int hexval(int c)
 static int uri_char(unsigned char c)
 {
 	return isalnum(c) || (c && strchr("-._~$&'()*+,;=:@%", c) != NULL);
-}
-
-/* atext - RFC 5322 atext (dot-atom pieces). */
-static int atext(unsigned char c)
-{
-	return isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* size_suffix - length of an obsolete "!" 1*DIGIT [k/m/g/t] at the end of
@@ -74,7 +60,7 @@ static long pct_decode(const char *p, size_t n, char *out, size_t outsz)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return -1;
-			int a = hexval((unsigned char)p[i + 1]), b = hexval((unsigned char)p[i + 2]);
+			int a = hex_value((unsigned char)p[i + 1]), b = hex_value((unsigned char)p[i + 2]);
 			if (a < 0 || b < 0)
 				return -1;
 			c = (unsigned char)(a * 16 + b);
@@ -124,14 +110,7 @@ static int host_ok(const char *p, size_t n)
 /* local_ok - a dot-atom local part: atext runs separated by single dots. */
 static int local_ok(const char *p, size_t n)
 {
-	if (n == 0 || n > RUA_LOCAL_MAX || p[0] == '.' || p[n - 1] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '.' ? p[i + 1] == '.' : !atext(c))
-			return 0;
-	}
-	return 1;
+	return n > 0 && n <= RUA_LOCAL_MAX && lex_dot_atom_text(p, n, 0, 0) == n;
 }
 
 /* parse_one - one URI (p,n), white space already trimmed. */

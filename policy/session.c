@@ -679,9 +679,7 @@ static const char *allowlisted(const session *s, char *why, size_t whysz)
 	if (s->dmarc.result != AR_PASS || s->from_domain[0] == '\0')
 		return NULL;
 	for (i = 0; i < n; i++) {
-		size_t dl = strlen(l[i]), fl = strlen(s->from_domain);
-		if ((fl == dl || (fl > dl && s->from_domain[fl - dl - 1] == '.')) &&
-		    mem_caseeq(s->from_domain + fl - dl, dl, l[i], dl)) {
+		if (dom_at_or_below(s->from_domain, strlen(s->from_domain), l[i], strlen(l[i]))) {
 			snprintf(why, whysz, "sender %s", l[i]);
 			return why;
 		}

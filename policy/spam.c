@@ -126,7 +126,7 @@ static int ends_with_domain(const char *host, const char *domain)
 		dl--;
 	if (dl == 0 || hl < dl)
 		return 0;
-	return mem_caseeq(host + hl - dl, dl, domain, dl) && (hl == dl || host[hl - dl - 1] == '.');
+	return dom_at_or_below(host, hl, domain, dl);
 }
 
 /* spam_query - one A lookup within the engine's cap; NULL when not sent. */
@@ -817,16 +817,6 @@ int spam_has(const struct spam_outcome *o, const char *name)
 	return 0;
 }
 
-static int b64v(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
 /* spam_decode_2047 - =?charset?B|Q?text?= words decoded, other text copied. */
 size_t spam_decode_2047(const char *p, size_t n, char *out, size_t outsz)
 {
@@ -849,7 +839,7 @@ size_t spam_decode_2047(const char *p, size_t n, char *out, size_t outsz)
 					int bits = 0;
 					for (const char *x = t; x < te && j + 1 < outsz; x++) {
 						if (enc == 'B') {
-							int v = b64v((unsigned char)*x);
+							int v = mime_b64_value((unsigned char)*x);
 							if (v < 0)
 								continue;
 							acc = ((acc << 6) | (unsigned)v) & 0xffffff;

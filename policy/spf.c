@@ -752,11 +752,7 @@ static int name_under(const char *name, const char *dom)
 	size_t nn = strlen(name), dn = strlen(dom);
 	if (nn && name[nn - 1] == '.') nn--;
 	if (dn && dom[dn - 1] == '.') dn--;
-	if (dn == 0 || nn < dn)
-		return 0;
-	if (!mem_caseeq(name + nn - dn, dn, dom, dn))
-		return 0;
-	return nn == dn || name[nn - dn - 1] == '.';
+	return dom_at_or_below(name, nn, dom, dn);
 }
 
 /* validated - does name resolve back to the client IP? (forward-confirmed) */

@@ -23,35 +23,13 @@
 #include <strings.h>
 #include "unsub.h"
 #include "buf.h"
+#include "lex5322.h"
 
-/* skip_cfws - skip whitespace and (nested) comments; returns the new index,
- * or (size_t)-1 when a comment is not closed. */
+/* skip_cfws - lex_cfws from i: the new index, or (size_t)-1 when a
+ * comment is not closed (or nested too deeply). */
 static size_t skip_cfws(const char *p, size_t n, size_t i)
 {
-	while (i < n) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-			i++;
-		} else if (c == '(') {
-			size_t depth = 0;
-			for (; i < n; i++) {
-				if (p[i] == '\\') {
-					i++;                  /* quoted-pair */
-				} else if (p[i] == '(') {
-					depth++;
-				} else if (p[i] == ')') {
-					if (--depth == 0)
-						break;
-				}
-			}
-			if (i >= n)
-				return (size_t)-1;
-			i++;                              /* past ')' */
-		} else {
-			break;
-		}
-	}
-	return i;
+	return lex_cfws(p, n, &i, NULL) == LEX_OK ? i : (size_t)-1;
 }
 
 /* uri_ok - an absolute URI: scheme ":" and printable ASCII after it. */

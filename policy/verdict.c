@@ -104,15 +104,6 @@ static int pattern_match(const char *pat, const char *name)
 	return strcmp(pat, name) == 0;
 }
 
-/* domain_match - d equals dom or is a subdomain of it. */
-static int domain_match(const char *dom, size_t dl, const char *d)
-{
-	size_t n = strlen(d);
-	if (n == dl)
-		return mem_caseeq(dom, dl, d, n);
-	return n > dl && d[n - dl - 1] == '.' && mem_caseeq(dom, dl, d + n - dl, dl);
-}
-
 /* verdict_set_reply - parse "CODE X.Y.Z text" into the verdict; a reply that
  * is not of that form (or NULL) leaves the verdict's reply unchanged. */
 void verdict_set_reply(struct verdict *v, const char *reply)
@@ -160,7 +151,7 @@ static struct pick pick_for(const struct verdict_input *in, const char *name)
 	struct pick p = { 0, ACT_ACCEPT, NULL };
 	for (size_t r = 0; r < in->ndomain_rules && in->from_domain; r++) {
 		const char *dr = in->domain_rules[r], *colon = strchr(dr, ':');
-		if (colon && domain_match(dr, (size_t)(colon - dr), in->from_domain))
+		if (colon && dom_at_or_below(in->from_domain, strlen(in->from_domain), dr, (size_t)(colon - dr)))
 			pick_rule(&p, colon + 1, name);
 	}
 	if (p.have)

@@ -148,6 +148,8 @@ static void test_servid(void)
 		{ " \"mx.example.net", "mx.example.net" },
 		{ " mx.example.net(comment); none", "mx.example.net" },
 		{ " \"\\m\\x\".example.net; none", "mx" },
+		{ " \"mx.example.net\\", "mx.example.net" },   /* a lone backslash quotes nothing */
+		{ " ((((deep)))) mx.example.net;", "mx.example.net" },
 		{ " (unclosed mx.example.net; dkim=pass", NULL },
 		{ " ; none", NULL },
 		{ " \"\"; none", NULL },
