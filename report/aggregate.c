@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include "report.h"
 
@@ -112,14 +111,6 @@ static const char *group_key(const struct audit_record *r, const char *group)
 	return r->client_ip[0] ? r->client_ip : "(unknown)";
 }
 
-/* domain_match - From domain equals d or is a subdomain of it. */
-static int domain_match(const char *dom, const char *d)
-{
-	size_t a = strlen(dom), b = strlen(d);
-	return (a == b && strcasecmp(dom, d) == 0) ||
-	       (a > b && dom[a - b - 1] == '.' && strcasecmp(dom + a - b, d) == 0);
-}
-
 
 /* on_record - store_query callback: filter, then count everywhere. */
 int on_record(void *arg, const struct audit_record *r)
@@ -128,7 +119,7 @@ int on_record(void *arg, const struct audit_record *r)
 	const struct opts *o = g->o;
 	if (o->direction && strcmp(r->direction, o->direction) != 0)
 		return 0;
-	if (o->domain && !domain_match(r->from_domain, o->domain))
+	if (o->domain && !dom_at_or_below(r->from_domain, strlen(r->from_domain), o->domain, strlen(o->domain)))
 		return 0;
 	measure_add(&g->total, r, o->spam_threshold);
 	char bk[32];

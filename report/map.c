@@ -15,10 +15,7 @@
 /* fnv - FNV-1a of a string. */
 static uint64_t fnv(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return fnv1a64(FNV64_INIT, s, strlen(s));
 }
 
 void *xcalloc(size_t n, size_t sz)
