@@ -35,6 +35,8 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen);
 tm_env *tm_env_ref(tm_env *e);
 void tm_env_unref(tm_env *e);
 const conf *tm_env_conf(const tm_env *e);
+/* tm_env_policy - the configuration compiled at tm_env_new (policy.h). */
+const struct policy *tm_env_policy(const tm_env *e);
 /* tm_env_set_store, tm_env_set_metrics - process-wide objects (created once by
  * the daemon or trustmilter-check, not owned by the env, so a reload's new env
  * gets the same ones): every evaluated message is submitted as an audit record

@@ -22,10 +22,12 @@
 #include "format.h"
 #include "store.h"
 #include "metrics.h"
+#include "policy.h"
 
 struct tm_env {
 	int refs;
 	conf *conf;
+	struct policy *pol;        /* the configuration compiled (the per-message path reads this) */
 	dns_resolver *dns;
 	dkim_engine *dkim;
 	enum dmarc_mode dmarc_mode;
