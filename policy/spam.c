@@ -79,6 +79,15 @@ struct spam_weight {
 	double weight;
 };
 
+/* One spam.dnsbl_zones or spam.uribl_zones item, parsed at load (zone_item). */
+struct spam_zone {
+	int bad;                      /* zone_item refused it (spam_conf_check does too) */
+	char zone[SPAM_ZONE_MAX + 1];
+	char code[32];
+	double weight;
+	int has_weight;
+};
+
 struct spam_settings {
 	const conf *conf;             /* outlives the settings (the policy holds it) */
 	double *row_weight;           /* NDEFS: configured or default weight per table row */
@@ -87,6 +96,7 @@ struct spam_settings {
 	const char *const *dnsbl, *const *uribl, *const *shorteners, *const *local_names,
 		*const *egress;
 	size_t ndnsbl, nuribl, nshorteners, nlocal_names, negress;
+	struct spam_zone *dnsbl_zones, *uribl_zones;  /* ndnsbl, nuribl items, parsed */
 	long many_recipients;
 	unsigned max_dns_queries;
 	size_t max_urls;
@@ -320,12 +330,34 @@ static int zone_item(const char *item, char *zone, size_t zsz, char *code, size_
 	return 0;
 }
 
+/* zone_get - a parsed zone item, as zone_item would give it. */
+static int zone_get(const struct spam_zone *z, char *zone, size_t zsz, char *code, size_t csz,
+                    double *w, int *has_w)
+{
+	if (z->bad)
+		return -1;
+	str_copy(zone, zsz, z->zone, strlen(z->zone));
+	str_copy(code, csz, z->code, strlen(z->code));
+	*w = z->weight;
+	*has_w = z->has_weight;
+	return 0;
+}
+
+/* zones_parse - every item of a zone list through zone_item, once. */
+static struct spam_zone *zones_parse(const char *const *l, size_t n)
+{
+	struct spam_zone *z = calloc(n ? n : 1, sizeof(*z));
+	for (size_t i = 0; z && i < n; i++)
+		z[i].bad = zone_item(l[i], z[i].zone, sizeof(z[i].zone), z[i].code, sizeof(z[i].code),
+		                     &z[i].weight, &z[i].has_weight) < 0;
+	return z;
+}
+
 /* sig_dnsbl - the client address in each configured DNS blocklist
  * (spam.dnsbl_zones); the weight of a zone is the largest weight of the
  * return codes it answered, or the zone's weight when it maps no codes. */
 static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 {
-	const char *const *l = c->set->dnsbl;
 	size_t n = c->set->ndnsbl;
 	unsigned char a[16];
 	if (n == 0 || dns_ip_parse(c->in->client_ip, a) == 0)
@@ -336,7 +368,7 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 		char zone[SPAM_ZONE_MAX + 1], code[32], name[SPAM_NAME_MAX];
 		double w;
 		int has_w;
-		if (zone_item(l[i], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
+		if (zone_get(&c->set->dnsbl_zones[i], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
 			continue;
 		int seen = 0;
 		for (size_t k = 0; k < ndone; k++)
@@ -365,7 +397,8 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 			char z2[SPAM_ZONE_MAX + 1], c2[32];
 			double w2;
 			int hw2;
-			if (zone_item(l[k], z2, sizeof(z2), c2, sizeof(c2), &w2, &hw2) < 0 || strcmp(z2, zone) != 0)
+			if (zone_get(&c->set->dnsbl_zones[k], z2, sizeof(z2), c2, sizeof(c2), &w2, &hw2) < 0 ||
+			    strcmp(z2, zone) != 0)
 				continue;
 			if (c2[0] == '\0') {
 				if (hw2)
@@ -608,7 +641,6 @@ static void sig_url_ip(struct ctx *c, const struct spam_def *d)
  * blocklist (spam.uribl_zones: "zone[=weight]"); queried as DOMAIN.ZONE. */
 static void sig_uribl(struct ctx *c, const struct spam_def *d)
 {
-	const char *const *l = c->set->uribl;
 	size_t n = c->set->nuribl;
 	if (n == 0 || c->urls == NULL || c->urls->count == 0)
 		return;
@@ -632,7 +664,7 @@ static void sig_uribl(struct ctx *c, const struct spam_def *d)
 		char zone[SPAM_ZONE_MAX + 1], code[32], name[SPAM_NAME_MAX];
 		double w;
 		int has_w;
-		if (zone_item(l[z], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
+		if (zone_get(&c->set->uribl_zones[z], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
 			continue;
 		snprintf(name, sizeof(name), "%s.%s", d->name, zone);
 		if (named_weight(c->set, name, has_w ? w : d->weight) == 0)
@@ -988,6 +1020,13 @@ spam_settings *spam_settings_new(const conf *c, char *err, size_t errlen)
 		st->row_weight[k] = named_weight(st, table[k].name, table[k].weight);
 	st->ndnsbl = conf_list(c, "spam.dnsbl_zones", &st->dnsbl);
 	st->nuribl = conf_list(c, "spam.uribl_zones", &st->uribl);
+	st->dnsbl_zones = zones_parse(st->dnsbl, st->ndnsbl);
+	st->uribl_zones = zones_parse(st->uribl, st->nuribl);
+	if (st->dnsbl_zones == NULL || st->uribl_zones == NULL) {
+		spam_settings_free(st);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	st->nshorteners = conf_list(c, "spam.shorteners", &st->shorteners);
 	st->nlocal_names = conf_list(c, "spam.local_names", &st->local_names);
 	st->negress = conf_list(c, "milter.egress_addresses", &st->egress);
@@ -1003,6 +1042,8 @@ void spam_settings_free(spam_settings *st)
 		return;
 	free(st->row_weight);
 	free(st->items);
+	free(st->dnsbl_zones);
+	free(st->uribl_zones);
 	free(st);
 }
 
