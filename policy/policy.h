@@ -74,8 +74,11 @@ struct policy {
 	spam_settings *spam;                     /* weights per signal, lists, spam limits */
 };
 
-/* policy_new - compile c (validated by conf_check, or not: every value is
- * checked again); NULL with "FILE:LINE: KEY: ..." in err. */
+/* policy_new - compile c; NULL with the first error in err ("FILE:LINE:
+ * KEY: ..." as conf_check words it). Every value it compiles is checked
+ * here whether or not conf_check ran first (trustmilter-check does not run
+ * it); the checks of values it does not use (forwarders, listen addresses,
+ * the report address) stay in conf_check only. */
 struct policy *policy_new(conf *c, char *err, size_t errlen);
 void policy_free(struct policy *p);
 
