@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include "daemon.h"
 #include "cidr.h"
+#include "policy.h"
 #include "buf.h"
 
 #define LOG_LINE_MAX 8192      /* one log line per message; syslog truncates longer ones anyway */
@@ -124,12 +125,10 @@ static enum mp_action cb_helo(void *priv, const char *helohost)
 
 /* decide_direction - outbound when the client is internal, authenticated, or
  * came in through a daemon listed in milter.outbound_daemons. */
-static enum direction decide_direction(const conf *cf, const char *ip, const char *auth,
+static enum direction decide_direction(const struct policy *pol, const char *ip, const char *auth,
 				       const char *daemon, char *why, size_t whysz)
 {
-	const char *const *list;
-	size_t n = conf_list(cf, "milter.internal_networks", &list);
-	if (ip[0] != '\0' && cidr_match_list(list, n, ip)) {
+	if (ip[0] != '\0' && policy_net_match(pol->internal_networks, pol->ninternal_networks, ip)) {
 		snprintf(why, whysz, "internal_network");
 		return DIR_OUTBOUND;
 	}
@@ -137,9 +136,8 @@ static enum direction decide_direction(const conf *cf, const char *ip, const cha
 		snprintf(why, whysz, "smtp_auth");
 		return DIR_OUTBOUND;
 	}
-	n = conf_list(cf, "milter.outbound_daemons", &list);
-	for (size_t i = 0; daemon != NULL && i < n; i++) {
-		if (strcmp(list[i], daemon) == 0) {
+	for (size_t i = 0; daemon != NULL && i < pol->noutbound_daemons; i++) {
+		if (strcmp(pol->outbound_daemons[i], daemon) == 0) {
 			snprintf(why, whysz, "daemon_name");
 			return DIR_OUTBOUND;
 		}
@@ -164,7 +162,7 @@ static enum mp_action cb_mail(void *priv, const char *path)
 	if (auth != NULL)
 		session_set_macro(c->s, "auth_authen", auth);
 	char why[64];
-	enum direction d = decide_direction(tm_env_conf(c->env), c->ip, auth,
+	enum direction d = decide_direction(tm_env_policy(c->env), c->ip, auth,
 					    mp_macro(c->mc, "{daemon_name}"), why, sizeof(why));
 	session_set_direction(c->s, d, why);
 	return MP_CONTINUE;

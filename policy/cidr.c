@@ -52,20 +52,34 @@ int cidr_valid(const char *s)
 	return parse_net(s, net, &bits) != 0;
 }
 
-/* cidr_match - compare the first bits of both addresses. */
-int cidr_match(const char *s, const char *ip)
+int cidr_parse(const char *s, struct cidr *n)
 {
-	unsigned char net[16], a[16];
-	unsigned bits;
-	if (ip == NULL || !parse_net(s, net, &bits) || !parse_ip(ip, strlen(ip), a))
-		return 0;
-	unsigned full = bits / 8, rest = bits % 8;
-	if (memcmp(net, a, full) != 0)
+	return parse_net(s, n->net, &n->bits) != 0;
+}
+
+int cidr_addr(const char *ip, unsigned char out[16])
+{
+	return ip != NULL && parse_ip(ip, strlen(ip), out) != 0;
+}
+
+/* cidr_contains - compare the first bits of both addresses. */
+int cidr_contains(const struct cidr *n, const unsigned char a[16])
+{
+	unsigned full = n->bits / 8, rest = n->bits % 8;
+	if (memcmp(n->net, a, full) != 0)
 		return 0;
 	if (rest == 0)
 		return 1;
 	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (net[full] & mask) == (a[full] & mask);
+	return (n->net[full] & mask) == (a[full] & mask);
+}
+
+/* cidr_match - one network in text against one address in text. */
+int cidr_match(const char *s, const char *ip)
+{
+	struct cidr n;
+	unsigned char a[16];
+	return cidr_parse(s, &n) && cidr_addr(ip, a) && cidr_contains(&n, a);
 }
 
 size_t cidr_match_list(const char *const *list, size_t n, const char *ip)

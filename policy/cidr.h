@@ -14,4 +14,17 @@ int cidr_match(const char *s, const char *ip);
 /* cidr_match_list - index+1 of the first matching network, 0 if none. */
 size_t cidr_match_list(const char *const *list, size_t n, const char *ip);
 
+/* A network parsed once (IPv4 as ::ffff:0:0/96 plus its length). */
+struct cidr {
+	unsigned char net[16];
+	unsigned bits;
+};
+
+/* cidr_parse - "addr[/len]" into n; nonzero if valid. */
+int cidr_parse(const char *s, struct cidr *n);
+/* cidr_addr - a client address into 16 bytes (IPv4 mapped); nonzero if valid. */
+int cidr_addr(const char *ip, unsigned char out[16]);
+/* cidr_contains - nonzero if the address (from cidr_addr) lies in n. */
+int cidr_contains(const struct cidr *n, const unsigned char a[16]);
+
 #endif

@@ -13,90 +13,28 @@
 #include "cidr.h"
 #include "dns.h"
 #include "findings.h"
+#include "policy.h"
 #include "rua.h"
 #include "spam.h"
 #include "verdict.h"
 #include "lex5322.h"
 
-/* action_list - "accept|quarantine|..." from verdict.c's names. */
-static void action_list(char *out, size_t outsz)
-{
-	size_t o = 0;
-	out[0] = '\0';
-	for (int i = 0; i < 32; i++) {
-		const char *n = verdict_action_name((enum verdict_action)i);
-		if (verdict_action_parse(n) != i)
-			break;      /* past the last action the name falls back to "accept" */
-		int k = snprintf(out + o, outsz - o, "%s%s", i ? "|" : "", n);
-		if (k < 0 || (size_t)k >= outsz - o)
-			break;
-		o += (size_t)k;
-	}
-}
-
 /* reply_ok - "CODE X.Y.Z text" of class want ('4' or '5'), as verdict.c reads it. */
 static int reply_ok(const char *reply, char want, char *why, size_t whylen)
 {
-	struct verdict v;
-	memset(&v, 0, sizeof(v));
-	verdict_set_reply(&v, reply);
-	if (v.rcode[0] == '\0') {
-		snprintf(why, whylen, "reply \"%s\" is not \"CODE X.Y.Z text\" (4xx or 5xx, same class)", reply);
-		return -1;
-	}
-	if (v.rcode[0] != want) {
-		snprintf(why, whylen, "reply \"%s\" must be a %cxx reply", reply, want);
-		return -1;
-	}
-	return 0;
+	struct verdict_reply r;
+	return verdict_reply_compile(reply, want, &r, why, whylen);
 }
 
-/* check_rule - "FINDING=ACTION[:CODE X.Y.Z text]"; FINDING a known finding
- * or a prefix ending in '*' that matches at least one. */
+/* check_rule - "FINDING=ACTION[:CODE X.Y.Z text]": what policy.c compiles. */
 static int check_rule(const char *rule, char *why, size_t whylen)
 {
-	char pat[128], acts[160];
-	enum verdict_action act;
-	const char *reply;
-	const char *eq = strchr(rule, '=');
-	if (eq == NULL || eq == rule) {
-		snprintf(why, whylen, "\"%s\" is not FINDING=ACTION[:reply]", rule);
-		return -1;
-	}
-	if (verdict_rule_parse(rule, pat, sizeof(pat), &act, &reply) < 0) {
-		action_list(acts, sizeof(acts));
-		size_t al = strcspn(eq + 1, ":");
-		snprintf(why, whylen, "\"%s\": action \"%.*s\" is not one of %s", rule, (int)al, eq + 1, acts);
-		return -1;
-	}
-	size_t pl = strlen(pat);
-	if (pl > 0 && pat[pl - 1] == '*') {
-		if (!findings_known_prefix(pat, pl - 1)) {
-			snprintf(why, whylen, "\"%s\": no finding starts with \"%.*s\" (docs/FINDINGS.md)",
-			         rule, (int)(pl - 1), pat);
-			return -1;
-		}
-	} else if (!findings_known(pat)) {
-		snprintf(why, whylen, "\"%s\": unknown finding \"%s\" (docs/FINDINGS.md)", rule, pat);
-		return -1;
-	}
-	if (reply != NULL) {
-		if (act != ACT_REJECT && act != ACT_TEMPFAIL) {
-			snprintf(why, whylen, "\"%s\": a reply applies only to reject and tempfail", rule);
-			return -1;
-		}
-		char w[200];
-		if (reply_ok(reply, act == ACT_REJECT ? '5' : '4', w, sizeof(w)) < 0) {
-			snprintf(why, whylen, "\"%s\": %s", rule, w);
-			return -1;
-		}
-	}
-	return 0;
+	struct verdict_rule r;
+	return policy_rule_compile(rule, &r, why, whylen);
 }
 
-/* domain_ok - a host or domain name: labels of letters, digits, '-', '_',
- * 1..63 bytes, at most 253 in all; a final dot allowed when dot_ok. */
-static int domain_ok(const char *d, size_t n, int dot_ok)
+/* conf_domain_ok - see confcheck.h. */
+int conf_domain_ok(const char *d, size_t n, int dot_ok)
 {
 	if (dot_ok && n > 1 && d[n - 1] == '.')
 		n--;
@@ -117,23 +55,17 @@ static int domain_ok(const char *d, size_t n, int dot_ok)
 	return 1;
 }
 
-/* check_domain_rule - "DOMAIN:FINDING=ACTION[:reply]". */
+/* check_domain_rule - "DOMAIN:FINDING=ACTION[:reply]" (policy.c). */
 static int check_domain_rule(const char *v, char *why, size_t whylen)
 {
-	const char *colon = strchr(v, ':');
-	if (colon == NULL || !domain_ok(v, (size_t)(colon - v), 0)) {
-		snprintf(why, whylen, "\"%s\" is not DOMAIN:FINDING=ACTION[:reply]", v);
-		return -1;
-	}
-	return check_rule(colon + 1, why, whylen);
+	struct verdict_domain_rule r;
+	return policy_domain_rule_compile(v, &r, why, whylen);
 }
 
 static int check_network(const char *v, char *why, size_t whylen)
 {
-	if (cidr_valid(v))
-		return 0;
-	snprintf(why, whylen, "\"%s\" is not an address or ADDRESS/LENGTH network", v);
-	return -1;
+	struct policy_net n;
+	return policy_net_compile(v, &n, why, whylen);
 }
 
 static int check_address(const char *v, char *why, size_t whylen)
@@ -147,7 +79,7 @@ static int check_address(const char *v, char *why, size_t whylen)
 
 static int check_domain(const char *v, char *why, size_t whylen)
 {
-	if (domain_ok(v, strlen(v), 0))
+	if (conf_domain_ok(v, strlen(v), 0))
 		return 0;
 	snprintf(why, whylen, "\"%s\" is not a domain name", v);
 	return -1;
@@ -155,7 +87,7 @@ static int check_domain(const char *v, char *why, size_t whylen)
 
 static int check_zone(const char *v, char *why, size_t whylen)
 {
-	if (strcmp(v, ".") == 0 || domain_ok(v, strlen(v), 1))
+	if (strcmp(v, ".") == 0 || conf_domain_ok(v, strlen(v), 1))
 		return 0;
 	snprintf(why, whylen, "\"%s\" is not a DNS zone name", v);
 	return -1;
@@ -165,7 +97,7 @@ static int check_zone(const char *v, char *why, size_t whylen)
 static int check_name_or_address(const char *v, char *why, size_t whylen)
 {
 	unsigned char ip[16];
-	if (dns_ip_parse(v, ip) || domain_ok(v, strlen(v), 1))
+	if (dns_ip_parse(v, ip) || conf_domain_ok(v, strlen(v), 1))
 		return 0;
 	snprintf(why, whylen, "\"%s\" is neither a host name nor an address", v);
 	return -1;

@@ -57,7 +57,8 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen)
 	e->dkim = dkim_engine_new(e->dns, err, errlen);
 	if (e->dkim == NULL)
 		goto fail;
-	if (spam_conf_check(c, err, errlen) < 0)
+	e->pol = policy_new(c, err, errlen);
+	if (e->pol == NULL)
 		goto fail;
 	e->dmarc_mode = strcmp(conf_str(c, "dmarc.mode"), "rfc7489") == 0
 		? DMARC_MODE_RFC7489 : DMARC_MODE_RFC9989;
@@ -84,11 +85,16 @@ void tm_env_unref(tm_env *e)
 		return;
 	dkim_engine_free(e->dkim);
 	dns_free(e->dns);
+	policy_free(e->pol);
 	conf_unref(e->conf);
 	free(e);
 }
 
 const conf *tm_env_conf(const tm_env *e) { return e->conf; }
+const struct policy *tm_env_policy(const tm_env *e) { return e->pol; }
+
+_Static_assert((int)DIR_INBOUND == (int)POLICY_INBOUND && (int)DIR_OUTBOUND == (int)POLICY_OUTBOUND,
+               "the policy's per-direction tables are indexed by enum direction");
 
 void tm_env_set_record_sink(tm_env *e, tm_record_sink fn, void *arg)
 {
@@ -123,8 +129,7 @@ session *session_new(tm_env *env)
 	unsub_outcome_reset(&s->unsub);
 	spam_outcome_reset(&s->spam);
 	s->env = tm_env_ref(env);
-	s->hdrs = hdr_new((size_t)conf_int(env->conf, "limits.header_count"),
-	                  (size_t)conf_int(env->conf, "limits.header_bytes"));
+	s->hdrs = hdr_new(env->pol->header_count, env->pol->header_bytes);
 	s->f = findings_new();
 	if (s->hdrs == NULL || s->f == NULL) {
 		session_free(s);
@@ -222,16 +227,12 @@ static int start_message(session *s)
 	message_clear(s);
 	s->in_message = 1;
 	s->msg_count++;
-	dns_budget_init(&s->budget, (unsigned)conf_int(s->env->conf, "dns.max_queries"));
+	const struct policy *pol = s->env->pol;
+	dns_budget_init(&s->budget, pol->dns_max_queries);
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
 	s->failed = s->dkim == NULL;
-	if (conf_bool(s->env->conf, "spam.enabled")) {
-		const conf *c = s->env->conf;
-		struct mime_limits ml = { .max_bytes = (size_t)conf_int(c, "spam.max_scan_bytes"),
-		                          .max_parts = (size_t)conf_int(c, "spam.max_mime_parts"),
-		                          .max_depth = (size_t)conf_int(c, "spam.max_mime_depth"),
-		                          .text_max = (size_t)conf_int(c, "spam.max_text_bytes") };
-		s->mime = mime_new(&ml);
+	if (pol->spam_enabled) {
+		s->mime = mime_new(&pol->mime);
 		if (s->mime == NULL) {
 			s->failed = 1;   /* no spam verdict is not "no signals": refuse to guess */
 			return -1;
@@ -405,9 +406,8 @@ void session_abort(session *s)
  * checked for the configured egress address, not the internal client. */
 static void eval_spf(session *s)
 {
-	const char *const *egress;
-	size_t ne = conf_list(s->env->conf, "milter.egress_addresses", &egress);
-	const char *ip = (s->dir == DIR_OUTBOUND && ne) ? egress[0] : s->client_ip;
+	const char *egress = s->env->pol->egress_address;
+	const char *ip = (s->dir == DIR_OUTBOUND && egress) ? egress : s->client_ip;
 	memset(&s->spf, 0, sizeof(s->spf));
 	str_copy(s->spf_ip, sizeof(s->spf_ip), ip, strlen(ip));
 	if (ip[0] == '\0') {
@@ -641,7 +641,6 @@ static void eval_from(session *s)
  * direction's thresholds as findings (spam.score.*) for the verdict funnel. */
 static void eval_spam(session *s)
 {
-	const conf *c = s->env->conf;
 	if (s->mime == NULL)
 		return;
 	mime_start(s);
@@ -649,15 +648,15 @@ static void eval_spam(session *s)
 	int out = s->dir == DIR_OUTBOUND;
 	if (!out && s->client_ip[0])
 		iprev_check(s->env->dns, &s->budget, s->client_ip, &s->iprev);
-	struct spam_input in = { .conf = c, .dns = s->env->dns, .budget = &s->budget, .outbound = out,
+	struct spam_input in = { .settings = s->env->pol->spam, .dns = s->env->dns, .budget = &s->budget, .outbound = out,
 	                         .client_ip = s->client_ip, .helo = s->helo, .our_name = s->env->hostname,
 	                         .iprev = s->iprev.result != AR_NONE ? &s->iprev : NULL,
 	                         .hdrs = s->hdrs, .fo = &s->fo, .mime = s->mime, .bulk = s->bulk,
 	                         .nrcpt = s->nrcpt,
 	                         .now = time(NULL) };
 	spam_evaluate(&in, &s->spam);
-	long rej = conf_int(c, out ? "spam.outbound.reject_score" : "spam.inbound.reject_score");
-	long qua = conf_int(c, out ? "spam.outbound.quarantine_score" : "spam.inbound.quarantine_score");
+	const struct policy_spam_scores *sc = &s->env->pol->spam_scores[s->dir];
+	long rej = sc->reject, qua = sc->quarantine;
 	if (rej > 0 && s->spam.score >= (double)rej)
 		findings_add(s->f, "spam.score.reject", "spam score %.1f reaches %ld", s->spam.score, rej);
 	else if (qua > 0 && s->spam.score >= (double)qua)
@@ -668,19 +667,19 @@ static void eval_spam(session *s)
  * From domain is on an allowlist. */
 static const char *allowlisted(const session *s, char *why, size_t whysz)
 {
-	const char *const *l;
-	size_t n = conf_list(s->env->conf, "policy.allow_networks", &l);
-	size_t i = cidr_match_list(l, n, s->client_ip);
-	if (i) {
-		snprintf(why, whysz, "network %s", l[i - 1]);
+	const struct policy *pol = s->env->pol;
+	const struct policy_net *net = policy_net_match(pol->allow_networks, pol->nallow_networks,
+	                                                s->client_ip);
+	if (net) {
+		snprintf(why, whysz, "network %s", net->text);
 		return why;
 	}
-	n = conf_list(s->env->conf, "policy.allow_senders", &l);
 	if (s->dmarc.result != AR_PASS || s->from_domain[0] == '\0')
 		return NULL;
-	for (i = 0; i < n; i++) {
-		if (dom_at_or_below(s->from_domain, strlen(s->from_domain), l[i], strlen(l[i]))) {
-			snprintf(why, whysz, "sender %s", l[i]);
+	for (size_t i = 0; i < pol->nallow_senders; i++) {
+		const char *d = pol->allow_senders[i].name;
+		if (dom_at_or_below(s->from_domain, strlen(s->from_domain), d, pol->allow_senders[i].len)) {
+			snprintf(why, whysz, "sender %s", d);
 			return why;
 		}
 	}
@@ -732,7 +731,7 @@ static void enforce_forged(session *s)
 /* decide - run the verdict funnel over the findings. */
 static void decide(session *s)
 {
-	const conf *c = s->env->conf;
+	const struct policy *pol = s->env->pol;
 	const char *names[FINDINGS_MAX];
 	size_t nf = findings_count(s->f);
 	for (size_t i = 0; i < nf; i++)
@@ -742,14 +741,12 @@ static void decide(session *s)
 		.finding_names = names, .nfindings = nf,
 		.from_domain = s->from_domain[0] ? s->from_domain : NULL,
 		.allowlisted = allowlisted(s, why, sizeof(why)),
-		.dry_run = conf_bool(c, "policy.dry_run") ||
-		           strcmp(conf_str(c, "policy.mode"), "enforce") != 0,
-		.reject_reply = conf_str(c, "policy.reject_reply"),
-		.tempfail_reply = conf_str(c, "policy.tempfail_reply"),
+		.dry_run = pol->mode == POLICY_MONITOR,
+		.reject_reply = &pol->reject_reply,
+		.tempfail_reply = &pol->tempfail_reply,
+		.rules = pol->rules[s->dir], .nrules = pol->nrules[s->dir],
+		.domain_rules = pol->domain_rules, .ndomain_rules = pol->ndomain_rules,
 	};
-	in.nrules = conf_list(c, s->dir == DIR_OUTBOUND ? "policy.outbound.actions"
-	                                                : "policy.inbound.actions", &in.rules);
-	in.ndomain_rules = conf_list(c, "policy.domain_actions", &in.domain_rules);
 	if (s->from_domain[0] || in.ndomain_rules == 0 || s->nauthors < 2 || decide_each(s, &in) < 0)
 		verdict_decide(&in, &s->v);
 	enforce_forged(s);
@@ -765,7 +762,7 @@ static void add_headers(session *s)
 	const char *comp = s->env->compliance_name;
 	if (s->compliance && comp[0])
 		verdict_add_header(&s->v, comp, s->compliance);
-	if (conf_bool(s->env->conf, "header.received_spf") && s->spf_evaluated) {
+	if (s->env->pol->received_spf && s->spf_evaluated) {
 		struct spf_request rq = { .ip = s->spf_ip, .helo = s->helo, .mail_from = s->mail_from,
 		                          .receiver = s->env->hostname };
 		char rs[1024];
@@ -783,7 +780,7 @@ static void set_error_reply(session *s)
 {
 	snprintf(s->v.reason, sizeof(s->v.reason), "internal error: out of memory");
 	verdict_set_reply(&s->v, "451 4.3.0 Internal error, try again later");
-	verdict_set_reply(&s->v, conf_str(s->env->conf, "policy.tempfail_reply"));
+	verdict_apply_reply(&s->v, &s->env->pol->tempfail_reply);
 }
 
 /* session_eom - evaluate in dependency order, then decide. */
@@ -794,7 +791,7 @@ const struct verdict *session_eom(session *s)
 	if (s->failed) {
 		/* without a DKIM verifier we would report "no signature": refuse to guess */
 		s->v.action = s->v.decided =
-			strcmp(conf_str(s->env->conf, "policy.on_error"), "accept") == 0 ? ACT_ACCEPT : ACT_TEMPFAIL;
+			s->env->pol->on_error == POLICY_ON_ERROR_ACCEPT ? ACT_ACCEPT : ACT_TEMPFAIL;
 		set_error_reply(s);
 		return &s->v;
 	}

@@ -47,6 +47,8 @@ typedef void (*tm_record_sink)(void *arg, const struct audit_record *r);
  * reload's new env gets the same sink). Without a sink (fn NULL, the
  * default) no record is built. */
 void tm_env_set_record_sink(tm_env *e, tm_record_sink fn, void *arg);
+/* tm_env_policy - the configuration compiled at tm_env_new (policy.h). */
+const struct policy *tm_env_policy(const tm_env *e);
 /* tm_env_hostname - the configured or system host name. */
 const char *tm_env_hostname(const tm_env *e);
 

@@ -20,10 +20,12 @@
 #include "iprev.h"
 #include "spam.h"
 #include "format.h"
+#include "policy.h"
 
 struct tm_env {
 	int refs;
 	conf *conf;
+	struct policy *pol;        /* the configuration compiled (the per-message path reads this) */
 	dns_resolver *dns;
 	dkim_engine *dkim;
 	enum dmarc_mode dmarc_mode;

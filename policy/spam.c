@@ -45,6 +45,7 @@ static const char *const doc_ext[] = {
 
 struct ctx {
 	const struct spam_input *in;
+	const struct spam_settings *set;
 	struct spam_outcome *out;
 	const struct format_outcome *fo; /* the session's, or fo_own */
 	struct format_outcome *fo_own;   /* computed here when the caller has none */
@@ -68,24 +69,56 @@ struct spam_def {
 	const char *doc;
 };
 
-/* weight_of - the configured weight for name (spam.weights), else def. */
-static double weight_of(const conf *c, const char *name, double def)
+/* The compiled spam settings (spam_settings_new): weights resolved per
+ * table row, the spam.weights items parsed once (for the zone families,
+ * whose names are only known when a zone answers), and the lists and limits
+ * the signals read. */
+struct spam_weight {
+	const char *name;             /* in the configuration snapshot */
+	size_t len;                   /* of the name, before '=' */
+	double weight;
+};
+
+/* One spam.dnsbl_zones or spam.uribl_zones item, parsed at load (zone_item). */
+struct spam_zone {
+	int bad;                      /* zone_item refused it (spam_conf_check does too) */
+	char zone[SPAM_ZONE_MAX + 1];
+	char code[32];
+	double weight;
+	int has_weight;
+};
+
+struct spam_settings {
+	const conf *conf;             /* outlives the settings (the policy holds it) */
+	double *row_weight;           /* NDEFS: configured or default weight per table row */
+	struct spam_weight *items;    /* spam.weights, in order */
+	size_t nitems;
+	const char *const *dnsbl, *const *uribl, *const *shorteners, *const *local_names,
+		*const *egress;
+	size_t ndnsbl, nuribl, nshorteners, nlocal_names, negress;
+	struct spam_zone *dnsbl_zones, *uribl_zones;  /* ndnsbl, nuribl items, parsed */
+	long many_recipients;
+	unsigned max_dns_queries;
+	size_t max_urls;
+};
+
+/* named_weight - the configured weight for a signal name (the first
+ * spam.weights item naming it), else def; the items were parsed at load. */
+static double named_weight(const struct spam_settings *st, const char *name, double def)
 {
-	const char *const *l;
-	size_t n = conf_list(c, "spam.weights", &l);
 	size_t nl = strlen(name);
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(l[i], name, nl) == 0 && l[i][nl] == '=')
-			return strtod(l[i] + nl + 1, NULL);
+	for (size_t i = 0; i < st->nitems; i++)
+		if (st->items[i].len == nl && memcmp(st->items[i].name, name, nl) == 0)
+			return st->items[i].weight;
 	return def;
 }
 
-/* hit - record one signal with its weight, unless the weight turns it off. */
-static void hit(struct ctx *c, const char *name, double def, const char *fmt, ...)
+/* hit - record one signal with its (resolved) weight, unless the weight
+ * turns it off. */
+static void hit(struct ctx *c, const char *name, double w, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void hit(struct ctx *c, const char *name, double def, const char *fmt, ...)
+static void hit(struct ctx *c, const char *name, double w, const char *fmt, ...)
 {
-	double w = weight_of(c->in->conf, name, def);
 	if (w == 0)
 		return;
 	struct spam_outcome *o = c->out;
@@ -109,7 +142,8 @@ static void hit(struct ctx *c, const char *name, double def, const char *fmt, ..
 }
 
 /* HIT - a table signal under its own name and default weight. */
-#define HIT(c, d, ...) hit((c), (d)->name, (d)->weight, __VA_ARGS__)
+static size_t row_of(const struct spam_def *d);
+#define HIT(c, d, ...) hit((c), (d)->name, (c)->set->row_weight[row_of(d)], __VA_ARGS__)
 
 /* org_domain - the organizational domain of a host name (Public Suffix List). */
 static void org_domain(const char *h, char *out, size_t outsz)
@@ -232,14 +266,14 @@ static int is_ours(const struct ctx *c, const char *v)
 	const char *me = c->in->our_name ? c->in->our_name : "";
 	if (mem_caseeq(v, vl, me, strlen(me)))
 		return 1;
-	static const char *const keys[] = { "spam.local_names", "milter.egress_addresses" };
+
 	unsigned char a[16], b[16];
 	char vz[256];
 	str_copy(vz, sizeof(vz), v, vl);
 	int vip = dns_ip_parse(vz, a);
 	for (size_t k = 0; k < 2; k++) {
-		const char *const *l;
-		size_t n = conf_list(c->in->conf, keys[k], &l);
+		const char *const *l = k ? c->set->egress : c->set->local_names;
+		size_t n = k ? c->set->negress : c->set->nlocal_names;
 		for (size_t i = 0; i < n; i++) {
 			if (vip && dns_ip_parse(l[i], b) && memcmp(a, b, 16) == 0)
 				return 1;
@@ -296,13 +330,35 @@ static int zone_item(const char *item, char *zone, size_t zsz, char *code, size_
 	return 0;
 }
 
+/* zone_get - a parsed zone item, as zone_item would give it. */
+static int zone_get(const struct spam_zone *z, char *zone, size_t zsz, char *code, size_t csz,
+                    double *w, int *has_w)
+{
+	if (z->bad)
+		return -1;
+	str_copy(zone, zsz, z->zone, strlen(z->zone));
+	str_copy(code, csz, z->code, strlen(z->code));
+	*w = z->weight;
+	*has_w = z->has_weight;
+	return 0;
+}
+
+/* zones_parse - every item of a zone list through zone_item, once. */
+static struct spam_zone *zones_parse(const char *const *l, size_t n)
+{
+	struct spam_zone *z = calloc(n ? n : 1, sizeof(*z));
+	for (size_t i = 0; z && i < n; i++)
+		z[i].bad = zone_item(l[i], z[i].zone, sizeof(z[i].zone), z[i].code, sizeof(z[i].code),
+		                     &z[i].weight, &z[i].has_weight) < 0;
+	return z;
+}
+
 /* sig_dnsbl - the client address in each configured DNS blocklist
  * (spam.dnsbl_zones); the weight of a zone is the largest weight of the
  * return codes it answered, or the zone's weight when it maps no codes. */
 static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 {
-	const char *const *l;
-	size_t n = conf_list(c->in->conf, "spam.dnsbl_zones", &l);
+	size_t n = c->set->ndnsbl;
 	unsigned char a[16];
 	if (n == 0 || dns_ip_parse(c->in->client_ip, a) == 0)
 		return;
@@ -312,7 +368,7 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 		char zone[SPAM_ZONE_MAX + 1], code[32], name[SPAM_NAME_MAX];
 		double w;
 		int has_w;
-		if (zone_item(l[i], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
+		if (zone_get(&c->set->dnsbl_zones[i], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
 			continue;
 		int seen = 0;
 		for (size_t k = 0; k < ndone; k++)
@@ -321,7 +377,7 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 			continue;
 		memcpy(done[ndone++], zone, sizeof(zone));
 		snprintf(name, sizeof(name), "%s.%s", d->name, zone);
-		if (weight_of(c->in->conf, name, 1) == 0)
+		if (named_weight(c->set, name, 1) == 0)
 			continue;            /* turned off: no query */
 		char q[400];
 		if (iprev_reverse_name(c->in->client_ip, zone, q, sizeof(q)) == 0)
@@ -341,7 +397,8 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 			char z2[SPAM_ZONE_MAX + 1], c2[32];
 			double w2;
 			int hw2;
-			if (zone_item(l[k], z2, sizeof(z2), c2, sizeof(c2), &w2, &hw2) < 0 || strcmp(z2, zone) != 0)
+			if (zone_get(&c->set->dnsbl_zones[k], z2, sizeof(z2), c2, sizeof(c2), &w2, &hw2) < 0 ||
+			    strcmp(z2, zone) != 0)
 				continue;
 			if (c2[0] == '\0') {
 				if (hw2)
@@ -358,7 +415,7 @@ static void sig_dnsbl(struct ctx *c, const struct spam_def *d)
 		}
 		if (mapped && !matched)
 			continue;            /* only the listed codes count for this zone */
-		hit(c, name, mapped ? best : zw, "client %s listed in %s (%s)", c->in->client_ip, zone, which);
+		hit(c, name, named_weight(c->set, name, mapped ? best : zw), "client %s listed in %s (%s)", c->in->client_ip, zone, which);
 	}
 }
 
@@ -423,7 +480,7 @@ static void sig_many_rcpts(struct ctx *c, const struct spam_def *d)
 	free(al);
 	if (c->in->nrcpt > n)
 		n = c->in->nrcpt;
-	long lim = conf_int(c->in->conf, "spam.many_recipients");
+	long lim = c->set->many_recipients;
 	if (lim > 0 && n > (size_t)lim)
 		HIT(c, d, "%zu recipients (more than %ld)", n, lim);
 }
@@ -554,8 +611,8 @@ static void sig_url_mismatch(struct ctx *c, const struct spam_def *d)
 
 static void sig_url_shortener(struct ctx *c, const struct spam_def *d)
 {
-	const char *const *l;
-	size_t nl = conf_list(c->in->conf, "spam.shorteners", &l);
+	const char *const *l = c->set->shorteners;
+	size_t nl = c->set->nshorteners;
 	for (size_t i = 0; c->urls && i < c->urls->count; i++) {
 		const char *h = c->urls->items[i].host;
 		for (size_t k = 0; shorteners[k]; k++)
@@ -584,8 +641,7 @@ static void sig_url_ip(struct ctx *c, const struct spam_def *d)
  * blocklist (spam.uribl_zones: "zone[=weight]"); queried as DOMAIN.ZONE. */
 static void sig_uribl(struct ctx *c, const struct spam_def *d)
 {
-	const char *const *l;
-	size_t n = conf_list(c->in->conf, "spam.uribl_zones", &l);
+	size_t n = c->set->nuribl;
 	if (n == 0 || c->urls == NULL || c->urls->count == 0)
 		return;
 	char (*doms)[256] = calloc(URIBL_DOMAINS_MAX, 256);
@@ -608,10 +664,10 @@ static void sig_uribl(struct ctx *c, const struct spam_def *d)
 		char zone[SPAM_ZONE_MAX + 1], code[32], name[SPAM_NAME_MAX];
 		double w;
 		int has_w;
-		if (zone_item(l[z], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
+		if (zone_get(&c->set->uribl_zones[z], zone, sizeof(zone), code, sizeof(code), &w, &has_w) < 0)
 			continue;
 		snprintf(name, sizeof(name), "%s.%s", d->name, zone);
-		if (weight_of(c->in->conf, name, has_w ? w : d->weight) == 0)
+		if (named_weight(c->set, name, has_w ? w : d->weight) == 0)
 			continue;
 		for (size_t k = 0; k < nd; k++) {
 			char q[600], codes[4][16];
@@ -623,7 +679,7 @@ static void sig_uribl(struct ctx *c, const struct spam_def *d)
 			if (failed)
 				break;           /* this zone is not answering (or the cap is reached) */
 			if (nc && (code[0] == '\0' || strcmp(codes[0], code) == 0)) {
-				hit(c, name, has_w ? w : d->weight, "URL domain %s listed in %s (%s)", doms[k], zone, codes[0]);
+				hit(c, name, named_weight(c->set, name, has_w ? w : d->weight), "URL domain %s listed in %s (%s)", doms[k], zone, codes[0]);
 				break;
 			}
 		}
@@ -796,6 +852,11 @@ static const struct spam_def table[] = {
 
 #define NDEFS (sizeof(table) / sizeof(table[0]))
 
+static size_t row_of(const struct spam_def *d)
+{
+	return (size_t)(d - table);
+}
+
 /* spam_table_row - row i of the table as documentation; -1 past the end. */
 int spam_table_row(size_t i, struct spam_def_info *out)
 {
@@ -924,6 +985,58 @@ int spam_conf_check(const conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* spam_settings_new - see spam.h: spam_conf_check, then everything the
+ * signals read, parsed once. */
+spam_settings *spam_settings_new(const conf *c, char *err, size_t errlen)
+{
+	if (spam_conf_check(c, err, errlen) < 0)
+		return NULL;
+	spam_settings *st = calloc(1, sizeof(*st));
+	const char *const *l;
+	size_t n = conf_list(c, "spam.weights", &l);
+	if (st == NULL || (st->row_weight = calloc(NDEFS, sizeof(double))) == NULL ||
+	    (n && (st->items = calloc(n, sizeof(*st->items))) == NULL)) {
+		spam_settings_free(st);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->conf = c;
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(l[i], '=');   /* spam_conf_check: every item has one */
+		st->items[i] = (struct spam_weight){ l[i], (size_t)(eq - l[i]), strtod(eq + 1, NULL) };
+	}
+	st->nitems = n;
+	for (size_t k = 0; k < NDEFS; k++)
+		st->row_weight[k] = named_weight(st, table[k].name, table[k].weight);
+	st->ndnsbl = conf_list(c, "spam.dnsbl_zones", &st->dnsbl);
+	st->nuribl = conf_list(c, "spam.uribl_zones", &st->uribl);
+	st->dnsbl_zones = zones_parse(st->dnsbl, st->ndnsbl);
+	st->uribl_zones = zones_parse(st->uribl, st->nuribl);
+	if (st->dnsbl_zones == NULL || st->uribl_zones == NULL) {
+		spam_settings_free(st);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->nshorteners = conf_list(c, "spam.shorteners", &st->shorteners);
+	st->nlocal_names = conf_list(c, "spam.local_names", &st->local_names);
+	st->negress = conf_list(c, "milter.egress_addresses", &st->egress);
+	st->many_recipients = conf_int(c, "spam.many_recipients");
+	st->max_dns_queries = (unsigned)conf_int(c, "spam.max_dns_queries");
+	st->max_urls = (size_t)conf_int(c, "spam.max_urls");
+	return st;
+}
+
+void spam_settings_free(spam_settings *st)
+{
+	if (st == NULL)
+		return;
+	free(st->row_weight);
+	free(st->items);
+	free(st->dnsbl_zones);
+	free(st->uribl_zones);
+	free(st);
+}
+
 /* spam_evaluate - facts first, then every table row in order. */
 void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 {
@@ -934,7 +1047,8 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 		return;
 	c->in = in;
 	c->out = out;
-	c->dns_max = (unsigned)conf_int(in->conf, "spam.max_dns_queries");
+	c->set = in->settings;
+	c->dns_max = c->set->max_dns_queries;
 	c->fo = in->fo;
 	if (c->fo == NULL) {
 		if ((c->fo_own = malloc(sizeof(*c->fo_own))) == NULL) {
@@ -953,7 +1067,7 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 	}
 	if (in->mime) {
 		c->mf = mime_facts(in->mime);
-		c->urls = urls_new((size_t)conf_int(in->conf, "spam.max_urls"));
+		c->urls = urls_new(c->set->max_urls);
 		size_t pl, hl;
 		const char *pt = mime_text(in->mime, MIME_TEXT_PLAIN, &pl);
 		const char *ht = mime_text(in->mime, MIME_TEXT_HTML, &hl);

@@ -57,8 +57,12 @@ struct spam_outcome {
  * nsignals grows. */
 void spam_outcome_reset(struct spam_outcome *o);
 
+/* The spam configuration compiled once per configuration snapshot:
+ * weights resolved per signal, lists and limits (spam_settings_new). */
+typedef struct spam_settings spam_settings;
+
 struct spam_input {
-	const conf *conf;
+	const spam_settings *settings;
 	dns_resolver *dns;            /* NULL: no DNS signals */
 	dns_budget *budget;
 	int outbound;
@@ -88,6 +92,10 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out);
 /* spam_conf_check - validate spam.weights, spam.dnsbl_zones, spam.uribl_zones
  * items; 0 ok, -1 with the reason in err. */
 int spam_conf_check(const conf *c, char *err, size_t errlen);
+/* spam_settings_new - validate (spam_conf_check) and compile the spam.*
+ * keys of c, which must outlive the result; NULL with the reason in err. */
+spam_settings *spam_settings_new(const conf *c, char *err, size_t errlen);
+void spam_settings_free(spam_settings *st);
 /* spam_table_row - row i of the signal table; 0, or -1 past the end. */
 int spam_table_row(size_t i, struct spam_def_info *out);
 /* spam_has - nonzero if the outcome lists a signal with this name. */

@@ -95,52 +95,143 @@ int verdict_rule_parse(const char *rule, char *pat, size_t patsz, enum verdict_a
 	return 0;
 }
 
-/* pattern_match - exact name, or prefix when the pattern ends in '*'. */
-static int pattern_match(const char *pat, const char *name)
+/* rule_match - exact name, or prefix for a pattern that ended in '*'. */
+static int rule_match(const struct verdict_rule *r, const char *name)
 {
-	size_t pl = strlen(pat);
-	if (pl && pat[pl - 1] == '*')
-		return strncmp(pat, name, pl - 1) == 0;
-	return strcmp(pat, name) == 0;
+	if (r->prefix)
+		return strncmp(r->pattern, name, r->patlen) == 0;
+	return strcmp(r->pattern, name) == 0;
+}
+
+/* verdict_reply_parse - see verdict.h. */
+int verdict_reply_parse(const char *reply, struct verdict_reply *r)
+{
+	char code[8] = "", x[16] = "";
+	int off = 0;
+	memset(r, 0, sizeof(*r));
+	if (reply && sscanf(reply, "%3[0-9] %11[0-9.]%n", code, x, &off) == 2 &&
+	    strlen(code) == 3 && (code[0] == '4' || code[0] == '5') && x[0] == code[0]) {
+		const char *text = reply + off;
+		while (*text == ' ')
+			text++;
+		str_copy(r->rcode, sizeof(r->rcode), code, 3);
+		str_copy(r->xcode, sizeof(r->xcode), x, strlen(x));
+		str_copy(r->text, sizeof(r->text), text, strlen(text));
+		return 0;
+	}
+	return -1;
+}
+
+/* verdict_apply_reply - see verdict.h. */
+void verdict_apply_reply(struct verdict *v, const struct verdict_reply *r)
+{
+	if (r == NULL || r->rcode[0] == '\0')
+		return;
+	memcpy(v->rcode, r->rcode, sizeof(v->rcode));
+	memcpy(v->xcode, r->xcode, sizeof(v->xcode));
+	memcpy(v->reply, r->text, sizeof(v->reply));
 }
 
 /* verdict_set_reply - parse "CODE X.Y.Z text" into the verdict; a reply that
  * is not of that form (or NULL) leaves the verdict's reply unchanged. */
 void verdict_set_reply(struct verdict *v, const char *reply)
 {
-	char code[8] = "", x[16] = "";
-	int off = 0;
-	if (reply && sscanf(reply, "%3[0-9] %11[0-9.]%n", code, x, &off) == 2 &&
-	    strlen(code) == 3 && (code[0] == '4' || code[0] == '5') && x[0] == code[0]) {
-		const char *text = reply + off;
-		while (*text == ' ')
-			text++;
-		str_copy(v->rcode, sizeof(v->rcode), code, 3);
-		str_copy(v->xcode, sizeof(v->xcode), x, strlen(x));
-		str_copy(v->reply, sizeof(v->reply), text, strlen(text));
+	struct verdict_reply r;
+	if (verdict_reply_parse(reply, &r) == 0)
+		verdict_apply_reply(v, &r);
+}
+
+/* action_list - "accept|quarantine|..." from the name table. */
+static void action_list(char *out, size_t outsz)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (int i = 0; i <= ACT_LAST; i++) {
+		int k = snprintf(out + o, outsz - o, "%s%s", i ? "|" : "", action_names[i]);
+		if (k < 0 || (size_t)k >= outsz - o)
+			break;
+		o += (size_t)k;
 	}
+}
+
+/* verdict_reply_compile - see verdict.h. */
+int verdict_reply_compile(const char *reply, char want, struct verdict_reply *r, char *why,
+                          size_t whylen)
+{
+	if (verdict_reply_parse(reply, r) < 0) {
+		snprintf(why, whylen, "reply \"%s\" is not \"CODE X.Y.Z text\" (4xx or 5xx, same class)", reply);
+		return -1;
+	}
+	if (r->rcode[0] != want) {
+		snprintf(why, whylen, "reply \"%s\" must be a %cxx reply", reply, want);
+		memset(r, 0, sizeof(*r));
+		return -1;
+	}
+	return 0;
+}
+
+/* verdict_rule_compile - see verdict.h. */
+int verdict_rule_compile(const char *text, struct verdict_rule *r, const char **reply,
+                         char *why, size_t whylen)
+{
+	enum verdict_action act;
+	memset(r, 0, sizeof(*r));
+	const char *eq = strchr(text, '=');
+	if (eq == NULL || eq == text) {
+		snprintf(why, whylen, "\"%s\" is not FINDING=ACTION[:reply]", text);
+		return -1;
+	}
+	if (verdict_rule_parse(text, r->pattern, sizeof(r->pattern), &act, reply) < 0) {
+		char acts[160];
+		action_list(acts, sizeof(acts));
+		size_t al = strcspn(eq + 1, ":");
+		snprintf(why, whylen, "\"%s\": action \"%.*s\" is not one of %s", text, (int)al, eq + 1, acts);
+		return -1;
+	}
+	r->action = act;
+	r->patlen = strlen(r->pattern);
+	if (r->patlen > 0 && r->pattern[r->patlen - 1] == '*') {
+		r->prefix = 1;
+		r->pattern[--r->patlen] = '\0';
+	}
+	return 0;
+}
+
+/* verdict_rule_reply - see verdict.h. */
+int verdict_rule_reply(const char *text, struct verdict_rule *r, const char *reply, char *why,
+                       size_t whylen)
+{
+	if (reply == NULL)
+		return 0;
+	if (r->action != ACT_REJECT && r->action != ACT_TEMPFAIL) {
+		snprintf(why, whylen, "\"%s\": a reply applies only to reject and tempfail", text);
+		return -1;
+	}
+	char w[200];
+	if (verdict_reply_compile(reply, r->action == ACT_REJECT ? '5' : '4', &r->reply, w, sizeof(w)) < 0) {
+		snprintf(why, whylen, "\"%s\": %s", text, w);
+		return -1;
+	}
+	return 0;
 }
 
 /* struct pick - the strongest rule found so far for one finding. */
 struct pick {
 	int have;
 	enum verdict_action act;
-	const char *reply;
+	const struct verdict_reply *reply;
 };
 
-/* pick_rule - consider one rule "PATTERN=ACTION[:reply]" for the finding
- * name; keep it if it matches and is stronger than what p holds. */
-static void pick_rule(struct pick *p, const char *rule, const char *name)
+/* pick_rule - keep rule r if it matches the finding name and is stronger
+ * than what p holds. */
+static void pick_rule(struct pick *p, const struct verdict_rule *r, const char *name)
 {
-	char pat[128];
-	enum verdict_action a;
-	const char *rp;
-	if (verdict_rule_parse(rule, pat, sizeof(pat), &a, &rp) != 0 || !pattern_match(pat, name))
+	if (!rule_match(r, name))
 		return;
-	if (!p->have || verdict_action_rank(a) > verdict_action_rank(p->act)) {
+	if (!p->have || verdict_action_rank(r->action) > verdict_action_rank(p->act)) {
 		p->have = 1;
-		p->act = a;
-		p->reply = rp;
+		p->act = r->action;
+		p->reply = &r->reply;
 	}
 }
 
@@ -150,14 +241,14 @@ static struct pick pick_for(const struct verdict_input *in, const char *name)
 {
 	struct pick p = { 0, ACT_ACCEPT, NULL };
 	for (size_t r = 0; r < in->ndomain_rules && in->from_domain; r++) {
-		const char *dr = in->domain_rules[r], *colon = strchr(dr, ':');
-		if (colon && dom_at_or_below(in->from_domain, strlen(in->from_domain), dr, (size_t)(colon - dr)))
-			pick_rule(&p, colon + 1, name);
+		const struct verdict_domain_rule *dr = &in->domain_rules[r];
+		if (dom_at_or_below(in->from_domain, strlen(in->from_domain), dr->domain, dr->dlen))
+			pick_rule(&p, &dr->rule, name);
 	}
 	if (p.have)
 		return p;
 	for (size_t r = 0; r < in->nrules; r++)
-		pick_rule(&p, in->rules[r], name);
+		pick_rule(&p, &in->rules[r], name);
 	return p;
 }
 
@@ -166,7 +257,7 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
 {
 	int best = -1;
 	enum verdict_action best_act = ACT_ACCEPT;
-	const char *best_reply = NULL;
+	const struct verdict_reply *best_reply = NULL;
 	for (size_t i = 0; i < in->nfindings; i++) {
 		const char *name = in->finding_names[i];
 		struct pick p = pick_for(in, name);
@@ -179,9 +270,8 @@ void verdict_decide(const struct verdict_input *in, struct verdict *v)
 	}
 	v->decided = best_act;
 	v->action = best_act;
-	const char *def = best_act == ACT_TEMPFAIL ? in->tempfail_reply : in->reject_reply;
-	verdict_set_reply(v, def);
-	verdict_set_reply(v, best_reply);
+	verdict_apply_reply(v, best_act == ACT_TEMPFAIL ? in->tempfail_reply : in->reject_reply);
+	verdict_apply_reply(v, best_reply);
 	if (in->allowlisted && best_act != ACT_ACCEPT) {
 		v->action = ACT_ACCEPT;
 		snprintf(v->reason + strlen(v->reason), sizeof(v->reason) - strlen(v->reason),

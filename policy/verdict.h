@@ -60,32 +60,80 @@ int verdict_add_header(struct verdict *v, const char *name, const char *value);
 
 
 
-/* Input to the funnel: finding names, the rules of the message's direction,
- * the domain rules, and the facts that can soften the action. */
+/* A reply "CODE X.Y.Z text", parsed once (rcode[0] == '\0': none). */
+struct verdict_reply {
+	char rcode[4];
+	char xcode[12];
+	char text[256];
+};
+
+#define VERDICT_PATTERN_MAX 128   /* bytes of a rule's FINDING pattern, NUL included */
+#define VERDICT_DOMAIN_MAX 254    /* bytes of a domain rule's DOMAIN, NUL included */
+
+/* One compiled rule "PATTERN=ACTION[:reply]": PATTERN is a finding name, or
+ * a prefix when it ends in '*' (kept here without the '*'). */
+struct verdict_rule {
+	char pattern[VERDICT_PATTERN_MAX];
+	size_t patlen;
+	int prefix;
+	enum verdict_action action;
+	struct verdict_reply reply;        /* rcode[0] == '\0': the default reply */
+};
+
+/* One compiled domain rule "DOMAIN:PATTERN=ACTION[:reply]". */
+struct verdict_domain_rule {
+	char domain[VERDICT_DOMAIN_MAX];
+	size_t dlen;
+	struct verdict_rule rule;
+};
+
+/* Input to the funnel: finding names, the compiled rules of the message's
+ * direction, the compiled domain rules, and the facts that can soften the
+ * action. */
 struct verdict_input {
 	const char *const *finding_names;
 	size_t nfindings;
-	const char *const *rules;          /* "FINDING=ACTION[:CODE X.Y.Z text]" */
+	const struct verdict_rule *rules;
 	size_t nrules;
-	const char *const *domain_rules;   /* "DOMAIN:FINDING=ACTION[:reply]" */
+	const struct verdict_domain_rule *domain_rules;
 	size_t ndomain_rules;
 	const char *from_domain;           /* may be NULL */
 	const char *allowlisted;           /* reason text when allowlisted, else NULL */
 	int dry_run;                       /* monitor: enforce accept */
-	const char *reject_reply;          /* defaults "550 5.7.1 text" */
-	const char *tempfail_reply;
+	const struct verdict_reply *reject_reply;   /* defaults "550 5.7.1 text" (may be NULL) */
+	const struct verdict_reply *tempfail_reply;
 };
 
 /* verdict_decide - pick the strongest action; fills action, decided, reply, reason.
  * For each finding the candidate rules are the domain rules that match the
  * From domain and the finding, or, when there are none, the direction's
  * rules that match the finding; the strongest candidate counts (order never
- * matters), and the strongest over all findings wins. */
+ * matters), and the strongest over all findings wins. No parsing: the rules
+ * were compiled at load (policy.c). */
 void verdict_decide(const struct verdict_input *in, struct verdict *v);
-/* verdict_set_reply - set rcode, xcode and text from "CODE X.Y.Z text" (4xx/5xx
- * with a matching class); anything else leaves the reply unchanged. */
+/* verdict_reply_parse - "CODE X.Y.Z text" (4xx/5xx with a matching class)
+ * into r; 0 ok, -1 (r cleared) for anything else or NULL. */
+int verdict_reply_parse(const char *reply, struct verdict_reply *r);
+/* verdict_apply_reply - set rcode, xcode and text from r; a NULL or empty r
+ * leaves the reply unchanged. */
+void verdict_apply_reply(struct verdict *v, const struct verdict_reply *r);
+/* verdict_set_reply - verdict_reply_parse then verdict_apply_reply. */
 void verdict_set_reply(struct verdict *v, const char *reply);
 /* verdict_rule_parse - split one rule; 0 ok, -1 malformed (used to validate config). */
 int verdict_rule_parse(const char *rule, char *pat, size_t patsz, enum verdict_action *act,
                        const char **reply);
+/* verdict_reply_compile - a configured reply that must be of class want
+ * ('4' or '5'): 0 ok, -1 with the reason in why. */
+int verdict_reply_compile(const char *reply, char want, struct verdict_reply *r, char *why,
+                          size_t whylen);
+/* verdict_rule_compile - "PATTERN=ACTION[:reply]" into r, the reply text
+ * (or NULL) into *reply: 0 ok, -1 with the reason in why (malformed,
+ * unknown action). Finding names are checked by the caller (policy.c),
+ * then the reply by verdict_rule_reply. */
+int verdict_rule_compile(const char *text, struct verdict_rule *r, const char **reply,
+                         char *why, size_t whylen);
+/* verdict_rule_reply - the rule's reply (NULL: none): only reject and
+ * tempfail take one, of their class. 0 ok, -1 with the reason in why. */
+int verdict_rule_reply(const char *text, struct verdict_rule *r, const char *reply, char *why,
+                       size_t whylen);
 #endif

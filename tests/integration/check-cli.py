@@ -195,6 +195,11 @@ def cli(conf):
     open(bad, "w").write("dns: {\n timeout_ms = \"x\";\n};\n")
     rc, out, err, _ = run(["-c", bad, "x"])
     ok(rc == 2 and "bad.conf:2" in err, "config error names file and line", err)
+    badrule = os.path.join(TMP, "badrule.conf")
+    open(badrule, "w").write("policy: {\n inbound: {\n  actions = [ \"spf.fail=reject\", \"spf.nope=reject\" ];\n };\n};\n")
+    rc, out, err, _ = run(["-c", badrule, os.path.join(msgs, "transactional.eml")])
+    ok(rc == 2 and "badrule.conf:3: policy.inbound.actions: item 2:" in err and "unknown finding" in err,
+       "a rule that does not compile is a configuration error with file and line", (rc, err))
     data = open(os.path.join(msgs, "transactional.eml"), "rb").read()
     rc, out, err, _ = run(["-c", conf, "--json"] + fixture.envelope_args(fixture.CASES[0][2]) + ["-"], stdin=data)
     ok(rc == 0 and json.loads(out)["dkim"][0]["result"] == "pass", "standard input", (rc, out[:300], err))

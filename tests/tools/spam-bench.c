@@ -68,6 +68,7 @@ int main(int argc, char **argv)
 	const struct hdr_field *ct = hdr_find(h, "Content-Type", 0), *te = hdr_find(h, "Content-Transfer-Encoding", 0);
 	struct mime_limits ml = { (size_t)conf_int(cf, "spam.max_scan_bytes"), (size_t)conf_int(cf, "spam.max_mime_parts"),
 	                          (size_t)conf_int(cf, "spam.max_mime_depth"), (size_t)conf_int(cf, "spam.max_text_bytes") };
+	spam_settings *st = spam_settings_new(cf, err, sizeof(err));
 	struct spam_outcome *o = malloc(sizeof(*o));
 	clock_t t0 = clock();
 	for (long i = 0; i < n; i++) {
@@ -78,7 +79,7 @@ int main(int argc, char **argv)
 			mime_feed(w, (const unsigned char *)buf_data(body) + off, k);
 		}
 		mime_end(w);
-		struct spam_input in = { .conf = cf, .client_ip = "192.0.2.10", .helo = "mta.shop.test",
+		struct spam_input in = { .settings = st, .client_ip = "192.0.2.10", .helo = "mta.shop.test",
 		                         .our_name = "mx.recipient.test", .hdrs = h, .mime = w, .bulk = 1,
 		                         .nrcpt = 1, .now = time(NULL) };
 		spam_evaluate(&in, o);
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
 	printf("spam engine: %.0f us/message (%ld runs, %zu bytes, score %.1f, %zu signals)\n", us, n,
 	       buf_len(m), o->score, o->nsignals);
 	free(o);
+	spam_settings_free(st);
 	conf_unref(cf);
 	hdr_free(h);
 	buf_free(body);

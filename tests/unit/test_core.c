@@ -207,6 +207,48 @@ static void test_json(void)
 	buf_free(b);
 }
 
+/* compile_rules, compile_domain_rules - test rule texts compiled without
+ * the finding table check (the tests use made-up finding names). */
+static struct verdict_rule *compile_rules(const char *const *t, size_t n)
+{
+	static struct verdict_rule r[3][8];
+	static size_t slot;
+	struct verdict_rule *out = r[slot++ % 3];
+	char why[256];
+	for (size_t i = 0; i < n && i < 8; i++) {
+		const char *reply;
+		if (verdict_rule_compile(t[i], &out[i], &reply, why, sizeof(why)) < 0 ||
+		    verdict_rule_reply(t[i], &out[i], reply, why, sizeof(why)) < 0)
+			T_OK(0, "rule %s compiles: %s", t[i], why);
+	}
+	return out;
+}
+
+static struct verdict_domain_rule *compile_domain_rules(const char *const *t, size_t n)
+{
+	static struct verdict_domain_rule r[8];
+	char why[256];
+	for (size_t i = 0; i < n && i < 8; i++) {
+		const char *colon = strchr(t[i], ':'), *reply;
+		memset(&r[i], 0, sizeof(r[i]));
+		memcpy(r[i].domain, t[i], (size_t)(colon - t[i]));
+		r[i].dlen = (size_t)(colon - t[i]);
+		if (verdict_rule_compile(colon + 1, &r[i].rule, &reply, why, sizeof(why)) < 0 ||
+		    verdict_rule_reply(colon + 1, &r[i].rule, reply, why, sizeof(why)) < 0)
+			T_OK(0, "domain rule %s compiles: %s", t[i], why);
+	}
+	return r;
+}
+
+static const struct verdict_reply *reply_of(const char *text)
+{
+	static struct verdict_reply r[2];
+	static size_t slot;
+	struct verdict_reply *out = &r[slot++ % 2];
+	verdict_reply_parse(text, out);
+	return out;
+}
+
 static void test_verdict(void)
 {
 	const char *rules[] = { "dmarc.disposition.reject=reject:550 5.7.26 DMARC says no",
@@ -227,9 +269,10 @@ static void test_verdict(void)
 		while (nf < 3 && c[i].findings[nf])
 			nf++;
 		struct verdict_input in = { .finding_names = c[i].findings, .nfindings = nf,
-			.rules = rules, .nrules = 3, .domain_rules = drules, .ndomain_rules = 1,
+			.rules = compile_rules(rules, 3), .nrules = 3,
+			.domain_rules = compile_domain_rules(drules, 1), .ndomain_rules = 1,
 			.from_domain = c[i].from, .allowlisted = c[i].allow, .dry_run = c[i].dry,
-			.reject_reply = "550 5.7.1 no", .tempfail_reply = "451 4.7.1 later" };
+			.reject_reply = reply_of("550 5.7.1 no"), .tempfail_reply = reply_of("451 4.7.1 later") };
 		struct verdict v;
 		memset(&v, 0, sizeof(v));
 		verdict_decide(&in, &v);
@@ -255,9 +298,10 @@ static enum verdict_action decide_one(const char *finding, const char *const *ru
                                       struct verdict *v)
 {
 	const char *names[] = { finding };
-	struct verdict_input in = { .finding_names = names, .nfindings = 1, .rules = rules,
-		.nrules = nr, .domain_rules = drules, .ndomain_rules = nd, .from_domain = from,
-		.reject_reply = "550 5.7.1 no", .tempfail_reply = "451 4.7.1 later" };
+	struct verdict_input in = { .finding_names = names, .nfindings = 1,
+		.rules = compile_rules(rules, nr), .nrules = nr,
+		.domain_rules = compile_domain_rules(drules, nd), .ndomain_rules = nd, .from_domain = from,
+		.reject_reply = reply_of("550 5.7.1 no"), .tempfail_reply = reply_of("451 4.7.1 later") };
 	memset(v, 0, sizeof(*v));
 	verdict_decide(&in, v);
 	return v->decided;
@@ -302,8 +346,9 @@ static void test_verdict_order(void)
 	verdict_clear(&v);
 	/* monitor: decided kept, accept enforced */
 	const char *names[] = { "x" };
-	struct verdict_input in = { .finding_names = names, .nfindings = 1, .rules = ja, .nrules = 2,
-		.dry_run = 1, .reject_reply = "550 5.7.1 no", .tempfail_reply = "451 4.7.1 later" };
+	struct verdict_input in = { .finding_names = names, .nfindings = 1,
+		.rules = compile_rules(ja, 2), .nrules = 2, .dry_run = 1,
+		.reject_reply = reply_of("550 5.7.1 no"), .tempfail_reply = reply_of("451 4.7.1 later") };
 	memset(&v, 0, sizeof(v));
 	verdict_decide(&in, &v);
 	T_OK(v.decided == ACT_JUNK && v.action == ACT_ACCEPT && v.dry_run, "monitor: junk decided, accept enforced");

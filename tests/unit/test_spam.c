@@ -80,6 +80,7 @@ static const struct scase cases[] = {
 
 static void run_case(const conf *c, const struct scase *sc)
 {
+	char err_[256];
 	hdr_set *h = hdr_new(100, 65536);
 	char now[64];
 	time_t t = time(NULL);
@@ -115,7 +116,8 @@ static void run_case(const conf *c, const struct scase *sc)
 	}
 	mime_feed(m, (const unsigned char *)buf_data(b), buf_len(b));
 	mime_end(m);
-	struct spam_input in = { .conf = c, .outbound = sc->outbound, .client_ip = sc->ip, .helo = sc->helo,
+	spam_settings *st = spam_settings_new(c, err_, sizeof(err_));
+	struct spam_input in = { .settings = st, .outbound = sc->outbound, .client_ip = sc->ip, .helo = sc->helo,
 	                         .our_name = "mx.recipient.test", .hdrs = h, .mime = m, .bulk = sc->bulk,
 	                         .nrcpt = sc->nrcpt, .now = t };
 	struct spam_outcome *o = malloc(sizeof(*o));
@@ -142,6 +144,7 @@ static void run_case(const conf *c, const struct scase *sc)
 	}
 	T_OK(sum > o->score - 1e-9 && sum < o->score + 1e-9, "%s: score %.1f is the sum", sc->name, o->score);
 	free(o);
+	spam_settings_free(st);
 	buf_free(b);
 	mime_free(m);
 	hdr_free(h);
@@ -156,12 +159,15 @@ static void test_weights(void)
 	T_INT(spam_conf_check(c, err, sizeof(err)), 0, "weights valid");
 	hdr_set *h = hdr_new(10, 4096);
 	hdr_add(h, "From", 4, " a@b.example", 12);
-	struct spam_input in = { .conf = c, .client_ip = "", .helo = "", .hdrs = h, .now = time(NULL) };
+	spam_settings *st = spam_settings_new(c, err, sizeof(err));
+	T_OK(st != NULL, "weights compile");
+	struct spam_input in = { .settings = st, .client_ip = "", .helo = "", .hdrs = h, .now = time(NULL) };
 	struct spam_outcome *o = malloc(sizeof(*o));
 	spam_evaluate(&in, o);
 	T_OK(!spam_has(o, "spam.header.to_missing"), "weight 0 turns a signal off");
 	T_OK(spam_has(o, "spam.header.date_missing") && o->score >= 7.5, "weight override applies (%.1f)", o->score);
 	free(o);
+	spam_settings_free(st);
 	hdr_free(h);
 	static const struct { const char *key, *val; int ok; } cc[] = {
 		{ "spam.weights", "spam.nope=1", -1 },
@@ -178,6 +184,9 @@ static void test_weights(void)
 		conf *k = conf_load(NULL, err, sizeof(err));
 		conf_set(k, cc[i].key, cc[i].val, err, sizeof(err));
 		T_INT(spam_conf_check(k, err, sizeof(err)), cc[i].ok, "config check %s = %s", cc[i].key, cc[i].val);
+		spam_settings *ks = spam_settings_new(k, err, sizeof(err));
+		T_INT(ks != NULL ? 0 : -1, cc[i].ok, "settings compile %s = %s", cc[i].key, cc[i].val);
+		spam_settings_free(ks);
 		conf_unref(k);
 	}
 	conf_unref(c);
