@@ -26,6 +26,7 @@
 #include <arpa/inet.h>
 #include <unbound.h>
 #include "buf.h"
+#include "conf.h"
 #include "dns.h"
 
 /* Longest escaped name: 253 bytes, each as \DDD, plus the root dot and NUL. */
@@ -658,4 +659,19 @@ int dns_ip_parse(const char *s, unsigned char out[16])
 	if (inet_pton(AF_INET6, s, out) == 1)
 		return memcmp(out, mapped, 12) == 0 ? 4 : 6;
 	return 0;
+}
+
+/* dns_new_conf - see dns.h. */
+dns_resolver *dns_new_conf(const struct conf *c, char *err, size_t errlen)
+{
+	struct dns_config dc = { .timeout_ms = (unsigned)conf_int(c, "dns.timeout_ms"),
+	                         .use_resolv_conf = 1 };
+	const char *const *items;
+	size_t n = conf_list(c, "dns.forwarders", &items);
+	for (size_t i = 0; i < n && i < DNS_MAX_FORWARDERS; i++)
+		dc.forwarders[dc.nforwarders++] = items[i];
+	n = conf_list(c, "dns.transparent_zones", &items);
+	for (size_t i = 0; i < n && i < DNS_MAX_ZONES; i++)
+		dc.transparent_zones[dc.nzones++] = items[i];
+	return dns_new(&dc, err, errlen);
 }

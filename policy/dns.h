@@ -82,6 +82,10 @@ typedef struct dns_budget {
 
 /* dns_new - build a resolver; NULL with a reason in err on failure. */
 dns_resolver *dns_new(const struct dns_config *cfg, char *err, size_t errlen);
+/* dns_new_conf - dns_new with the configuration's dns.timeout_ms,
+ * dns.forwarders and dns.transparent_zones (the system resolver otherwise). */
+struct conf;
+dns_resolver *dns_new_conf(const struct conf *c, char *err, size_t errlen);
 /* dns_free - release r (NULL accepted). No queries may be running. */
 void dns_free(dns_resolver *r);
 /* dns_budget_init - a fresh budget of max queries. */

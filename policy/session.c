@@ -42,16 +42,7 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen)
 	}
 	e->refs = 1;
 	e->conf = conf_ref(c);
-	struct dns_config dc = { .timeout_ms = (unsigned)conf_int(c, "dns.timeout_ms"),
-	                         .use_resolv_conf = 1 };
-	const char *const *items;
-	size_t n = conf_list(c, "dns.forwarders", &items);
-	for (size_t i = 0; i < n && i < DNS_MAX_FORWARDERS; i++)
-		dc.forwarders[dc.nforwarders++] = items[i];
-	n = conf_list(c, "dns.transparent_zones", &items);
-	for (size_t i = 0; i < n && i < DNS_MAX_ZONES; i++)
-		dc.transparent_zones[dc.nzones++] = items[i];
-	e->dns = dns_new(&dc, err, errlen);
+	e->dns = dns_new_conf(c, err, errlen);
 	if (e->dns == NULL)
 		goto fail;
 	e->dkim = dkim_engine_new(e->dns, err, errlen);

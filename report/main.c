@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 	else
 		snprintf(email, sizeof(email), "postmaster@%s", host);
 	struct rua_count rc_rua = { 0 };
-	if (dmarc_dir && mail && (rc_rua.dns = report_dns(cf, err, sizeof(err))) == NULL) {
+	if (dmarc_dir && mail && (rc_rua.dns = dns_new_conf(cf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "trustmilter-report: resolver: %s\n", err);
 		conf_unref(cf);
 		return 2;

@@ -135,7 +135,6 @@ void dreport_free(void *p);
 void dmarc_add(struct agg *g, const struct audit_record *r);
 int dmarc_write(struct agg *g, const char *submitter, const char *org, const char *email,
                 int mail);
-dns_resolver *report_dns(const conf *c, char *err, size_t errlen);
 void rua_summary(const struct rua_count *c, FILE *f);
 
 #endif

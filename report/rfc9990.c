@@ -355,22 +355,6 @@ int dmarc_write(struct agg *g, const char *submitter, const char *org, const cha
 	return rc;
 }
 
-/* report_dns - the resolver for the external-destination check, configured
- * like the daemon's (dns.forwarders, dns.transparent_zones, dns.timeout_ms). */
-dns_resolver *report_dns(const conf *c, char *err, size_t errlen)
-{
-	struct dns_config dc = { .timeout_ms = (unsigned)conf_int(c, "dns.timeout_ms"),
-	                         .use_resolv_conf = 1 };
-	const char *const *items;
-	size_t n = conf_list(c, "dns.forwarders", &items);
-	for (size_t i = 0; i < n && i < DNS_MAX_FORWARDERS; i++)
-		dc.forwarders[dc.nforwarders++] = items[i];
-	n = conf_list(c, "dns.transparent_zones", &items);
-	for (size_t i = 0; i < n && i < DNS_MAX_ZONES; i++)
-		dc.transparent_zones[dc.nzones++] = items[i];
-	return dns_new(&dc, err, errlen);
-}
-
 /* rua_summary - one line: reports, messages, destinations used and skipped. */
 void rua_summary(const struct rua_count *c, FILE *f)
 {
