@@ -240,7 +240,7 @@ static enum mp_action cb_eom(void *priv)
 	if (qid != NULL && qid[0] != '\0')
 		snprintf(c->qid, sizeof(c->qid), "%s", qid);
 	if (c->s == NULL || c->failed) {
-		enum mp_action r = reply_on_error(c->mc, tm_env_conf(c->env), c->qid, "session error");
+		enum mp_action r = reply_on_error(c->mc, tm_env_policy(c->env), c->qid, "session error");
 		if (c->s != NULL)
 			session_abort(c->s);
 		c->failed = c->broken;

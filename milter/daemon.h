@@ -52,6 +52,8 @@ const struct mp_handler *callbacks_handler(void);
 enum mp_action reply_apply(mp_conn *mc, const struct verdict *v, int leadspc, const char *qid);
 /* reply_on_error - answer for a message trustmilter could not evaluate:
  * tempfail with policy.tempfail_reply, or accept, per policy.on_error. */
-enum mp_action reply_on_error(mp_conn *mc, const conf *c, const char *qid, const char *why);
+struct policy;
+enum mp_action reply_on_error(mp_conn *mc, const struct policy *pol, const char *qid,
+                              const char *why);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <syslog.h>
 #include "daemon.h"
+#include "policy.h"
 #include "buf.h"
 
 #define REPLY_TEXT_MAX 512      /* escaped reply text: verdict.reply is < 256 bytes, '%' doubles */
@@ -160,27 +161,16 @@ enum mp_action reply_apply(mp_conn *mc, const struct verdict *v, int leadspc, co
 	}
 }
 
-/* reply_on_error - policy.on_error for a message we could not evaluate. */
-enum mp_action reply_on_error(mp_conn *mc, const conf *c, const char *qid, const char *why)
+/* reply_on_error - policy.on_error for a message we could not evaluate,
+ * with the compiled policy.tempfail_reply ("451 4.7.1 text"). */
+enum mp_action reply_on_error(mp_conn *mc, const struct policy *pol, const char *qid, const char *why)
 {
-	const char *mode = c ? conf_str(c, "policy.on_error") : "tempfail";
-	syslog(LOG_ERR, "%s: cannot evaluate message (%s), on_error=%s", qid, why, mode);
-	if (strcmp(mode, "accept") == 0)
+	int accept = pol && pol->on_error == POLICY_ON_ERROR_ACCEPT;
+	syslog(LOG_ERR, "%s: cannot evaluate message (%s), on_error=%s", qid, why,
+	       accept ? "accept" : "tempfail");
+	if (accept)
 		return MP_CONTINUE;
-	/* policy.tempfail_reply is "451 4.7.1 text". */
-	const char *r = c ? conf_str(c, "policy.tempfail_reply") : "";
-	char rcode[4] = "", xcode[16] = "";
-	const char *text = r;
-	if (strlen(r) >= 4 && r[3] == ' ') {
-		str_copy(rcode, sizeof(rcode), r, 3);
-		text = r + 4;
-		size_t xl = strcspn(text, " ");
-		if (xl > 0 && xl < sizeof(xcode) && text[0] >= '2' && text[0] <= '5' && text[1] == '.') {
-			str_copy(xcode, sizeof(xcode), text, xl);
-			text += xl;
-			text += strspn(text, " ");
-		}
-	}
-	set_reply(mc, '4', rcode, xcode, text, qid);
+	const struct verdict_reply *r = pol ? &pol->tempfail_reply : NULL;
+	set_reply(mc, '4', r ? r->rcode : "", r ? r->xcode : "", r ? r->text : "", qid);
 	return MP_TEMPFAIL;
 }

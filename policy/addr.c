@@ -459,12 +459,6 @@ static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 /* path_local_char - Dot-string byte (atext and '.'; 8-bit for SMTPUTF8). */
 static int path_local_char(unsigned char c) { return c == '.' || lex_is_atext8(c); }
 
-/* path_domain_char - bytes a domain or route may hold before validation. */
-static int path_domain_char(unsigned char c)
-{
-	return c >= 0x80 || isalnum(c) || c == '-' || c == '.' || c == '_';
-}
-
 /* path_domain - check and copy a domain or address literal; -1 if malformed. */
 static int path_domain(const char *p, size_t n, char *dst, size_t dsz)
 {
@@ -479,16 +473,12 @@ static int path_domain(const char *p, size_t n, char *dst, size_t dsz)
 				return -1;
 		}
 	} else {
-		if (n > 1 && p[n - 1] == '.')
-			n--;                  /* trailing dot: absolute form */
-		if (p[0] == '.' || p[n - 1] == '.')
+		/* letters, digits, '-', '_' and 8-bit bytes, a trailing dot
+		 * (absolute form) dropped; dst's size caps the length */
+		long l = dom_name_len(p, n, DOM_DOT | DOM_LDH | DOM_8BIT | DOM_NOCAP);
+		if (l < 0)
 			return -1;
-		for (size_t i = 0; i < n; i++) {
-			if (!path_domain_char((unsigned char)p[i]))
-				return -1;
-			if (p[i] == '.' && i + 1 < n && p[i + 1] == '.')
-				return -1;
-		}
+		n = (size_t)l;
 	}
 	if (dst == NULL)
 		return 0;
@@ -570,33 +560,11 @@ int addr_parse_path(const char *p, size_t n, char *local, size_t lsz, char *doma
 /* addr_domain_valid - see addr.h. */
 int addr_domain_valid(const char *p, size_t n)
 {
-	if (p == NULL || n == 0)
+	long l = p ? dom_name_len(p, n, DOM_DOT | DOM_LDH | DOM_EDGE) : -1;
+	if (l < 0)
 		return 0;
-	if (n > 1 && p[n - 1] == '.')
-		n--;
-	if (n > 253)
-		return 0;
-	size_t label = 0, start = 0;
-	int alldigit = 1;
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || p[i] == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			if (p[start] == '-' || p[i - 1] == '-')
-				return 0;
-			if (i == n && alldigit)
-				return 0;
-			label = 0;
-			start = i + 1;
-			alldigit = 1;
-			continue;
-		}
-		unsigned char c = (unsigned char)p[i];
-		if (!isalnum(c) && c != '-' && c != '_')
-			return 0;
-		if (!isdigit(c))
-			alldigit = 0;
-		label++;
-	}
-	return 1;
+	for (long i = l - 1; i >= 0 && p[i] != '.'; i--)
+		if (p[i] < '0' || p[i] > '9')
+			return 1;
+	return 0;   /* an all-digit top-level label: an address, not a name */
 }

@@ -247,12 +247,12 @@ char *compliance_build(const session *s)
 		buf_puts(seg, " mode=monitor;");
 		fold_buf(&f, seg);
 	}
-	buf_printf(seg, " bulk=%s;", s->bulk ? "yes" : "no");
+	buf_printf(seg, " bulk=%s;", s->bulk.bulk ? "yes" : "no");
 	fold_buf(&f, seg);
 	buf_printf(seg, " one-click=%s;", unsub_verdict_name(s->unsub.verdict));
 	fold_buf(&f, seg);
-	buf_printf(seg, " gmail=%s; yahoo=%s; microsoft=%s;", s->gmail.ready ? "ready" : "not-ready",
-	           s->yahoo.ready ? "ready" : "not-ready", s->microsoft.ready ? "ready" : "not-ready");
+	buf_printf(seg, " gmail=%s; yahoo=%s; microsoft=%s;", s->ready.gmail.ready ? "ready" : "not-ready",
+	           s->ready.yahoo.ready ? "ready" : "not-ready", s->ready.microsoft.ready ? "ready" : "not-ready");
 	fold_buf(&f, seg);
 	if (s->spam.evaluated) {
 		/* "spam=SCORE; signals=a,b" (docs/HEADERS.md) */

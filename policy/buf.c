@@ -201,6 +201,42 @@ void str_printable(char *dst, size_t dstsz, const char *p, size_t n)
 	dst[j] = '\0';
 }
 
+/* dom_label_byte - may c stand in a label under flags (dom_name_len)? */
+static int dom_label_byte(unsigned char c, unsigned flags)
+{
+	if (!(flags & DOM_LDH))
+		return c != '\0' && c != '.';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || ((flags & DOM_8BIT) && c >= 0x80);
+}
+
+/* dom_name_len - see buf.h. */
+long dom_name_len(const char *p, size_t n, unsigned flags)
+{
+	if ((flags & DOM_DOT) && n > 1 && p[n - 1] == '.')
+		n--;
+	if (n == 0 || (!(flags & DOM_NOCAP) && n > 253))
+		return -1;
+	size_t lab = 0, labels = 0;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || p[i] == '.') {
+			if (lab == 0 || (!(flags & DOM_NOCAP) && lab > 63))
+				return -1;
+			if ((flags & DOM_EDGE) && (p[i - 1] == '-' || p[i - lab] == '-'))
+				return -1;
+			lab = 0;
+			labels++;
+		} else if (dom_label_byte((unsigned char)p[i], flags)) {
+			lab++;
+		} else {
+			return -1;
+		}
+	}
+	if ((flags & DOM_TWO) && labels < 2)
+		return -1;
+	return (long)n;
+}
+
 /* dom_at_or_below - see buf.h. */
 int dom_at_or_below(const char *d, size_t dl, const char *base, size_t bl)
 {

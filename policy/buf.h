@@ -56,6 +56,25 @@ void str_printable(char *dst, size_t dstsz, const char *p, size_t n);
  * "badexample.org" is not). An empty base matches nothing. */
 int dom_at_or_below(const char *d, size_t dl, const char *base, size_t bl);
 
+/* dom_name_len - check (p, n) as a domain name: labels separated by single
+ * dots, none empty, a label at most 63 bytes and the name at most 253 (bytes
+ * of the name without a final dot). Returns that length, or -1. The flags
+ * say what else the caller's grammar allows or asks:
+ *   DOM_DOT    one final dot (absolute form) is allowed and not counted
+ *   DOM_LDH    label bytes are letters, digits, '-' and '_' only (without
+ *              it any byte but NUL and '.')
+ *   DOM_8BIT   with DOM_LDH, bytes 0x80-0xff too (U-labels of SMTPUTF8)
+ *   DOM_EDGE   with DOM_LDH, no '-' first or last in a label (host names)
+ *   DOM_NOCAP  no 63/253-byte limits (the caller caps the copy)
+ *   DOM_TWO    at least two labels (no bare top-level name) */
+#define DOM_DOT   0x01u
+#define DOM_LDH   0x02u
+#define DOM_8BIT  0x04u
+#define DOM_EDGE  0x08u
+#define DOM_NOCAP 0x10u
+#define DOM_TWO   0x20u
+long dom_name_len(const char *p, size_t n, unsigned flags);
+
 /* hex_value - the value of a hex digit (either case), -1 for any other byte. */
 int hex_value(int c);
 

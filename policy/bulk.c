@@ -39,7 +39,8 @@ static int campaign_from(const hdr_set *h, const char *name, struct bulk_outcome
 	return 1;
 }
 
-void bulk_detect(const hdr_set *h, const conf *c, const char *from_domain, struct bulk_outcome *o)
+void bulk_detect(const hdr_set *h, const struct bulk_settings *set, const char *from_domain,
+                 struct bulk_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	const struct hdr_field *p = hdr_find(h, "Precedence", 0);
@@ -56,18 +57,23 @@ void bulk_detect(const hdr_set *h, const conf *c, const char *from_domain, struc
 		set_reason(o, "list-unsubscribe");
 	if (hdr_find(h, "Feedback-ID", 0))
 		set_reason(o, "feedback-id");
-	const char *const *l;
-	size_t n = conf_list(c, "bulk.headers", &l);
-	for (size_t i = 0; i < n; i++)
-		if (hdr_find(h, l[i], 0)) {
+	for (size_t i = 0; i < set->nheaders; i++)
+		if (hdr_find(h, set->headers[i], 0)) {
 			char r[128];
-			snprintf(r, sizeof(r), "header %s", l[i]);
+			snprintf(r, sizeof(r), "header %s", set->headers[i]);
 			set_reason(o, r);
 		}
-	n = conf_list(c, "bulk.senders", &l);
-	if (from_domain && from_domain[0] && domain_in(from_domain, l, n))
+	if (from_domain && from_domain[0] && domain_in(from_domain, set->senders, set->nsenders))
 		set_reason(o, "configured sender");
-	const char *ch = conf_str(c, "bulk.campaign_header");
+	const char *ch = set->campaign_header;
 	if (!(ch[0] && campaign_from(h, ch, o)) && !campaign_from(h, "List-Id", o))
 		campaign_from(h, "Feedback-ID", o);
+}
+
+/* bulk_findings - see bulk.h. */
+void bulk_findings(const struct bulk_outcome *o, enum unsub_verdict unsub, findings *f)
+{
+	if (o->bulk && unsub != UNSUB_COMPLIANT)
+		findings_add(f, unsub == UNSUB_ABSENT ? "bulk.no_list_unsubscribe" : "bulk.no_one_click",
+		             "bulk mail (%s) without compliant RFC 8058 one-click unsubscribe", o->reason);
 }

@@ -243,10 +243,7 @@ const struct conf_key *conf_keys(void) { return keys; }
 /* name_hash - FNV-1a of a key name. */
 static unsigned name_hash(const char *name)
 {
-	unsigned h = 2166136261u;
-	for (; *name; name++)
-		h = (h ^ (unsigned char)*name) * 16777619u;
-	return h;
+	return fnv1a32(FNV32_INIT, name, strlen(name));
 }
 
 /* index_build - the hash index of the key table. The getters run several

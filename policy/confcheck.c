@@ -33,28 +33,6 @@ static int check_rule(const char *rule, char *why, size_t whylen)
 	return policy_rule_compile(rule, &r, why, whylen);
 }
 
-/* conf_domain_ok - see confcheck.h. */
-int conf_domain_ok(const char *d, size_t n, int dot_ok)
-{
-	if (dot_ok && n > 1 && d[n - 1] == '.')
-		n--;
-	if (n == 0 || n > 253)
-		return 0;
-	size_t lab = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || d[i] == '.') {
-			if (lab == 0 || lab > 63 || d[i - 1] == '-' || d[i - lab] == '-')
-				return 0;
-			lab = 0;
-		} else if (isalnum((unsigned char)d[i]) || d[i] == '-' || d[i] == '_') {
-			lab++;
-		} else {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* check_domain_rule - "DOMAIN:FINDING=ACTION[:reply]" (policy.c). */
 static int check_domain_rule(const char *v, char *why, size_t whylen)
 {
@@ -79,7 +57,7 @@ static int check_address(const char *v, char *why, size_t whylen)
 
 static int check_domain(const char *v, char *why, size_t whylen)
 {
-	if (conf_domain_ok(v, strlen(v), 0))
+	if (dom_name_len(v, strlen(v), DOM_LDH | DOM_EDGE) >= 0)
 		return 0;
 	snprintf(why, whylen, "\"%s\" is not a domain name", v);
 	return -1;
@@ -87,7 +65,7 @@ static int check_domain(const char *v, char *why, size_t whylen)
 
 static int check_zone(const char *v, char *why, size_t whylen)
 {
-	if (strcmp(v, ".") == 0 || conf_domain_ok(v, strlen(v), 1))
+	if (strcmp(v, ".") == 0 || dom_name_len(v, strlen(v), DOM_DOT | DOM_LDH | DOM_EDGE) >= 0)
 		return 0;
 	snprintf(why, whylen, "\"%s\" is not a DNS zone name", v);
 	return -1;
@@ -97,7 +75,7 @@ static int check_zone(const char *v, char *why, size_t whylen)
 static int check_name_or_address(const char *v, char *why, size_t whylen)
 {
 	unsigned char ip[16];
-	if (dns_ip_parse(v, ip) || conf_domain_ok(v, strlen(v), 1))
+	if (dns_ip_parse(v, ip) || dom_name_len(v, strlen(v), DOM_DOT | DOM_LDH | DOM_EDGE) >= 0)
 		return 0;
 	snprintf(why, whylen, "\"%s\" is neither a host name nor an address", v);
 	return -1;

@@ -26,8 +26,5 @@ struct conf_check {
  * line "FILE:LINE: KEY: ..." appended to errs; returns the number of errors. */
 size_t conf_check(const conf *c, const struct conf_check *extra, buf *errs);
 
-/* conf_domain_ok - a host or domain name (p, n): labels of letters, digits,
- * '-', '_', 1..63 bytes, at most 253 in all; a final dot allowed when dot_ok. */
-int conf_domain_ok(const char *d, size_t n, int dot_ok);
 
 #endif

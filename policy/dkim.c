@@ -840,3 +840,34 @@ size_t dkim_verify_refused(const dkim_verify *v)
 {
 	return v ? v->refused : 0;
 }
+
+/* dkim_verify_results - see dkim.h. */
+size_t dkim_verify_results(const dkim_verify *v, const struct dkim_sig **sigs, findings *f)
+{
+	size_t n = dkim_verify_count(v);
+	n = n < DKIM_MAX_SIGS ? n : DKIM_MAX_SIGS;
+	*sigs = dkim_verify_sig(v, 0);
+	if (*sigs == NULL)
+		n = 0;
+	if (dkim_verify_ignored(v))
+		findings_add(f, "dkim.too_many_signatures", "%zu signatures beyond the first %d ignored",
+		             dkim_verify_ignored(v), DKIM_MAX_SIGS);
+	if (dkim_verify_refused(v))
+		findings_add(f, "dkim.header_refused", "%zu header fields were not given to the DKIM "
+		             "verifier (cap, invalid name or NUL byte)", dkim_verify_refused(v));
+	if (n == 0) {
+		findings_add(f, "dkim.none", "the message has no DKIM signature");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dkim_sig *g = &(*sigs)[i];
+		if (g->result == AR_PASS)
+			continue;
+		findings_add(f, g->result == AR_TEMPERROR ? "dkim.temperror" :
+		             g->result == AR_PERMERROR ? "dkim.permerror" :
+		             g->result == AR_POLICY ? "dkim.policy" : "dkim.fail",
+		             "signature d=%s s=%s: %s", g->domain, g->selector,
+		             g->reason[0] ? g->reason : result_name(g->result));
+	}
+	return n;
+}

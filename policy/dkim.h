@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include "result.h"
 #include "dns.h"
+#include "findings.h"
 
 #define DKIM_MAX_SIGS 8            /* signatures examined per message */
 #define DKIM_MAX_SIGNED_HEADERS 64 /* h= entries kept per signature */
@@ -74,6 +75,11 @@ size_t dkim_verify_ignored(const dkim_verify *v);
  * field name, or a NUL byte (finding "dkim.header_refused"). A signature
  * covering a refused field cannot pass. */
 size_t dkim_verify_refused(const dkim_verify *v);
+/* dkim_verify_results - after eom: the results (at most DKIM_MAX_SIGS) in
+ * *sigs, their count returned, and their findings into f
+ * (dkim.too_many_signatures, dkim.header_refused, dkim.none, and
+ * dkim.fail/temperror/permerror/policy per signature that does not pass). */
+size_t dkim_verify_results(const dkim_verify *v, const struct dkim_sig **sigs, findings *f);
 
 /* dkim_hlist_parse - parse an h= tag value (p, n): names separated by ':',
  * FWS around names ignored, lowercased into s->signed_headers (nsigned,

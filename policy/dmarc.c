@@ -306,30 +306,16 @@ int dmarc_severity(const struct dmarc_outcome *o)
 /* ---------------------------------------------------------------- names */
 
 /* norm_domain - lowercase (p,n) into out without a trailing dot; -1 if it
- * cannot be a domain name (empty, empty label, label > 63, name > 253). */
+ * cannot be a domain name (dom_name_len: empty, empty label, label > 63,
+ * name > 253, a NUL byte). */
 static int norm_domain(const char *p, size_t n, char *out, size_t outsz)
 {
-	if (n > 0 && p[n - 1] == '.')
-		n--;
-	if (n == 0 || n > 253 || n >= outsz)
+	long l = dom_name_len(p, n, DOM_DOT);
+	if (l < 0 || (size_t)l >= outsz)
 		return -1;
-	size_t lab = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '.') {
-			if (lab == 0)
-				return -1;
-			lab = 0;
-		} else if (++lab > 63) {
-			return -1;
-		}
-		if (c == '\0')
-			return -1;
-		out[i] = (char)tolower(c);
-	}
-	if (lab == 0)
-		return -1;
-	out[n] = '\0';
+	for (long i = 0; i < l; i++)
+		out[i] = (char)tolower((unsigned char)p[i]);
+	out[l] = '\0';
 	return 0;
 }
 
@@ -898,4 +884,59 @@ int dmarc_org_domain(dns_resolver *dns, dns_budget *budget, enum dmarc_mode mode
 	if (w.error)
 		return -2;
 	return str_copy(out, outsz, d + w.org_off, strlen(d + w.org_off)) < 0 ? -1 : 0;
+}
+
+/* result_findings - the findings of one reading's result. */
+static void result_findings(const struct dmarc_outcome *d, findings *f)
+{
+	const char *dom = d->from_domain[0] ? d->from_domain : "an unreadable author";
+	switch (d->result) {
+	case AR_PASS:
+		break;
+	case AR_NONE:
+		findings_add(f, "dmarc.no_record", "no DMARC record for %s%s%s", dom,
+		             d->problem[0] ? ": " : "", d->problem);
+		break;
+	case AR_TEMPERROR:
+		findings_add(f, "dmarc.temperror", "DMARC lookup for %s failed temporarily: %s",
+		             dom, d->problem);
+		break;
+	case AR_PERMERROR:
+		findings_add(f, "dmarc.permerror", "DMARC record for %s unusable: %s",
+		             dom, d->problem);
+		break;
+	default:
+		if (d->from_domain[0])
+			findings_add(f, "dmarc.fail", "neither SPF nor DKIM passed aligned with %s "
+			             "(policy %s)", dom, dmarc_policy_name(d->policy));
+		else
+			findings_add(f, "dmarc.fail", "%s", d->problem);
+		if (d->disposition == DMARC_P_REJECT)
+			findings_add(f, "dmarc.disposition.reject", "the policy of %s asks to reject",
+			             d->policy_domain[0] ? d->policy_domain : dom);
+		else if (d->disposition == DMARC_P_QUARANTINE)
+			findings_add(f, "dmarc.disposition.quarantine",
+			             "the policy of %s asks to quarantine",
+			             d->policy_domain[0] ? d->policy_domain : dom);
+		break;
+	}
+}
+
+/* dmarc_findings - see dmarc.h. */
+void dmarc_findings(const struct dmarc_outcome *d, size_t nreadings, const struct dkim_sig *sigs,
+                    size_t nsigs, findings *f)
+{
+	if (nreadings > 1)
+		findings_add(f, "dmarc.multiple_authors", "%zu author readings evaluated; the "
+		             "strictest (%s for %s) applies", nreadings, result_name(d->result),
+		             d->from_domain[0] ? d->from_domain : "an unreadable author");
+	result_findings(d, f);
+	if (nsigs && !d->dkim_aligned && d->result != AR_TEMPERROR) {
+		int any_pass = 0;
+		for (size_t i = 0; i < nsigs; i++)
+			any_pass |= sigs[i].result == AR_PASS;
+		if (any_pass)
+			findings_add(f, "dkim.not_aligned", "no passing signature aligns with %s",
+			             d->from_domain[0] ? d->from_domain : "the From domain");
+	}
 }

@@ -10,6 +10,7 @@
 #include "result.h"
 #include "dns.h"
 #include "dkim.h"
+#include "findings.h"
 
 enum dmarc_mode { DMARC_MODE_RFC9989 = 0, DMARC_MODE_RFC7489 };
 
@@ -86,6 +87,12 @@ int dmarc_record_parse(const char *p, size_t n, struct dmarc_record *out, char *
  * < permerror 2 < fail with disposition none 3 < temperror 4 (it may hide a
  * reject) < fail quarantine 5 < fail reject 6. */
 int dmarc_severity(const struct dmarc_outcome *o);
+/* dmarc_findings - the findings of the strictest reading d over nreadings
+ * author readings (dmarc.multiple_authors when more than one; dmarc.fail,
+ * dmarc.no_record, dmarc.temperror, dmarc.permerror, dmarc.disposition.*),
+ * and dkim.not_aligned when a signature of sigs passes but none aligns. */
+void dmarc_findings(const struct dmarc_outcome *d, size_t nreadings, const struct dkim_sig *sigs,
+                    size_t nsigs, findings *f);
 /* dmarc_policy_name - "none", "quarantine", "reject"; "unspecified" for UNSPEC. */
 const char *dmarc_policy_name(enum dmarc_policy p);
 /* dmarc_evaluate_view - dmarc_evaluate() through a DNS view (tests). */

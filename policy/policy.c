@@ -39,7 +39,7 @@ int policy_domain_rule_compile(const char *text, struct verdict_domain_rule *r, 
 	const char *colon = strchr(text, ':');
 	size_t dl = colon ? (size_t)(colon - text) : 0;
 	memset(r, 0, sizeof(*r));
-	if (colon == NULL || !conf_domain_ok(text, dl, 0) || dl >= sizeof(r->domain)) {
+	if (colon == NULL || dom_name_len(text, dl, DOM_LDH | DOM_EDGE) < 0 || dl >= sizeof(r->domain)) {
 		snprintf(why, whylen, "\"%s\" is not DOMAIN:FINDING=ACTION[:reply]", text);
 		return -1;
 	}
@@ -158,6 +158,9 @@ static void compile_lists(struct build *b, struct policy *p)
 	p->noutbound_daemons = conf_list(b->c, "milter.outbound_daemons", &p->outbound_daemons);
 	n = conf_list(b->c, "milter.egress_addresses", &l);
 	p->egress_address = n ? l[0] : NULL;
+	p->bulk.nheaders = conf_list(b->c, "bulk.headers", &p->bulk.headers);
+	p->bulk.nsenders = conf_list(b->c, "bulk.senders", &p->bulk.senders);
+	p->bulk.campaign_header = conf_str(b->c, "bulk.campaign_header");
 }
 
 /* compile_numbers - limits, thresholds and flags. */

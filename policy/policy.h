@@ -21,6 +21,7 @@
 #include "mime.h"
 #include "spam.h"
 #include "verdict.h"
+#include "bulk.h"
 
 enum policy_mode { POLICY_MONITOR = 0, POLICY_ENFORCE };
 enum policy_on_error { POLICY_ON_ERROR_TEMPFAIL = 0, POLICY_ON_ERROR_ACCEPT };
@@ -72,6 +73,7 @@ struct policy {
 	struct mime_limits mime;                 /* spam.max_scan_bytes, _mime_parts, _mime_depth, _text_bytes */
 	struct policy_spam_scores spam_scores[2]; /* spam.{inbound,outbound}.*_score */
 	spam_settings *spam;                     /* weights per signal, lists, spam limits */
+	struct bulk_settings bulk;               /* bulk.headers, bulk.senders, bulk.campaign_header */
 };
 
 /* policy_new - compile c; NULL with the first error in err ("FILE:LINE:

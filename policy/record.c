@@ -127,8 +127,8 @@ int audit_from_session(const session *s, struct audit_record *r)
 		    r->nunsub_findings < sizeof(r->unsub_findings) / sizeof(r->unsub_findings[0]))
 			token_copy(r->unsub_findings[r->nunsub_findings++], AUDIT_NAME_MAX, name);
 	}
-	r->bulk = s->bulk;
-	cpy(r->campaign, sizeof(r->campaign), s->campaign);
+	r->bulk = s->bulk.bulk;
+	cpy(r->campaign, sizeof(r->campaign), s->bulk.campaign);
 	/* spam score and signal names (policy/spam.h); has_spam 0 with spam.enabled = false */
 	r->has_spam = s->spam.evaluated;
 	r->spam_score = s->spam.score;
@@ -138,9 +138,9 @@ int audit_from_session(const session *s, struct audit_record *r)
 	cpy(r->tls_version, sizeof(r->tls_version), s->tls);
 	cpy(r->action, sizeof(r->action), verdict_action_name(s->v.decided));
 	cpy(r->action_enforced, sizeof(r->action_enforced), verdict_action_name(s->v.action));
-	r->gmail_ready = s->gmail.ready;
-	r->yahoo_ready = s->yahoo.ready;
-	r->microsoft_ready = s->microsoft.ready;
+	r->gmail_ready = s->ready.gmail.ready;
+	r->yahoo_ready = s->ready.yahoo.ready;
+	r->microsoft_ready = s->ready.microsoft.ready;
 	r->size = header_bytes(s->hdrs) + 2 + (int64_t)s->body_bytes;
 	r->nrcpt = s->nrcpt;
 	return 0;

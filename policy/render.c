@@ -136,7 +136,7 @@ static void json_unsub(jw *w, const session *s)
 static void json_providers(jw *w, const session *s)
 {
 	const struct { const char *name; const struct readiness *r; } p[] = {
-		{ "gmail", &s->gmail }, { "yahoo", &s->yahoo }, { "microsoft", &s->microsoft } };
+		{ "gmail", &s->ready.gmail }, { "yahoo", &s->ready.yahoo }, { "microsoft", &s->ready.microsoft } };
 	jw_obj(w, "providers");
 	for (size_t i = 0; i < 3; i++) {
 		jw_obj(w, p[i].name);
@@ -209,9 +209,9 @@ int session_report_json(const session *s, buf *out)
 	json_dkim(&w, s);
 	json_dmarc(&w, s);
 	json_unsub(&w, s);
-	jw_bool(&w, "bulk", s->bulk);
-	jw_str(&w, "bulk_reason", s->bulk ? s->bulk_reason : NULL);
-	jw_str(&w, "campaign", s->campaign[0] ? s->campaign : NULL);
+	jw_bool(&w, "bulk", s->bulk.bulk);
+	jw_str(&w, "bulk_reason", s->bulk.bulk ? s->bulk.reason : NULL);
+	jw_str(&w, "campaign", s->bulk.campaign[0] ? s->bulk.campaign : NULL);
 	json_providers(&w, s);
 	json_spam(&w, s);
 	jw_arr(&w, "findings");
@@ -263,7 +263,7 @@ int session_report_text(const session *s, buf *o)
 	text_row(o, "Envelope", "client %s, helo %s, mail from <%s>, %s",
 	         s->client_ip[0] ? s->client_ip : "-", s->helo[0] ? s->helo : "-", s->mail_from,
 	         s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
-	text_row(o, "From", "%s", s->from_domain[0] ? s->from_domain : "(no single From domain)");
+	text_row(o, "From", "%s", s->fo.from_domain[0] ? s->fo.from_domain : "(no single From domain)");
 	text_row(o, "SPF", "%s  %s%s%s%s", result_name(s->spf.result), s->spf.domain,
 	         s->spf.mechanism[0] ? ", matched " : "", s->spf.mechanism,
 	         s->spf.problem[0] ? (s->spf.result == AR_PASS ? "" : "") : "");
@@ -291,10 +291,10 @@ int session_report_text(const session *s, buf *o)
 		text_row(o, "DMARC", "%s  %s", result_name(d->result), d->problem);
 	text_row(o, "Unsubscribe", "%s%s%s", unsub_verdict_name(s->unsub.verdict),
 	         s->unsub.has_https ? ", https" : "", s->unsub.has_mailto ? ", mailto" : "");
-	text_row(o, "Bulk", "%s%s%s%s%s", s->bulk ? "yes (" : "no", s->bulk ? s->bulk_reason : "",
-	         s->bulk ? ")" : "", s->campaign[0] ? ", campaign " : "", s->campaign);
+	text_row(o, "Bulk", "%s%s%s%s%s", s->bulk.bulk ? "yes (" : "no", s->bulk.bulk ? s->bulk.reason : "",
+	         s->bulk.bulk ? ")" : "", s->bulk.campaign[0] ? ", campaign " : "", s->bulk.campaign);
 	const struct { const char *name; const struct readiness *r; } p[] = {
-		{ "Gmail", &s->gmail }, { "Yahoo", &s->yahoo }, { "Microsoft", &s->microsoft } };
+		{ "Gmail", &s->ready.gmail }, { "Yahoo", &s->ready.yahoo }, { "Microsoft", &s->ready.microsoft } };
 	for (size_t i = 0; i < 3; i++)
 		text_row(o, i ? "" : "Providers", "%-9s %s%s%s", p[i].name, p[i].r->ready ? "ready" : "not ready",
 		         p[i].r->ready ? "" : ": ", p[i].r->why);
@@ -390,7 +390,7 @@ int session_log_line(const session *s, buf *o)
 	log_value(o, "dkim", s->nsigs ? dk : "none", sizeof(dk), 0);
 	buf_printf(o, " dmarc=%s policy=%s bulk=%s unsub=%s action=%s%s", result_name(s->dmarc.result),
 	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-",
-	           s->bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
+	           s->bulk.bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
 	           verdict_action_name(s->v.decided), s->v.dry_run ? " mode=monitor" : "");
 	if (s->v.reason[0])
 		log_value(o, "reason", s->v.reason, 127, 1);

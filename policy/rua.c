@@ -76,35 +76,12 @@ static long pct_decode(const char *p, size_t n, char *out, size_t outsz)
 	return (long)j;
 }
 
-/* label_ok - one host name label: letters, digits, '-' (not at either end),
- * and '_' (found in real report hosts); 1..63 bytes. */
-static int label_ok(const char *p, size_t n)
-{
-	if (n == 0 || n > 63 || p[0] == '-' || p[n - 1] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (!isalnum(c) && c != '-' && c != '_')
-			return 0;
-	}
-	return 1;
-}
-
-/* host_ok - a host name of at least two labels (no domain literal, no
- * trailing dot, no bare top-level name). */
+/* host_ok - a host name of at least two labels of letters, digits, '-'
+ * (not at either end) and '_' (found in real report hosts); no domain
+ * literal, no trailing dot, no bare top-level name. */
 static int host_ok(const char *p, size_t n)
 {
-	size_t start = 0, labels = 0;
-	if (n == 0 || n > RUA_DOMAIN_MAX)
-		return 0;
-	for (size_t i = 0; i <= n; i++)
-		if (i == n || p[i] == '.') {
-			if (!label_ok(p + start, i - start))
-				return 0;
-			labels++;
-			start = i + 1;
-		}
-	return labels >= 2;
+	return n <= RUA_DOMAIN_MAX && dom_name_len(p, n, DOM_LDH | DOM_EDGE | DOM_TWO) >= 0;
 }
 
 /* local_ok - a dot-atom local part: atext runs separated by single dots. */

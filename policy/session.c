@@ -411,17 +411,10 @@ static void eval_spf(session *s)
 	                          .receiver = s->env->hostname };
 	spf_check(s->env->dns, &s->budget, &rq, &s->spf);
 	s->spf_evaluated = 1;
-	if (s->spf.result != AR_PASS)
-		findings_add(s->f, s->spf.result == AR_NONE ? "spf.none" :
-		             s->spf.result == AR_FAIL ? "spf.fail" :
-		             s->spf.result == AR_SOFTFAIL ? "spf.softfail" :
-		             s->spf.result == AR_NEUTRAL ? "spf.neutral" :
-		             s->spf.result == AR_TEMPERROR ? "spf.temperror" : "spf.permerror",
-		             "SPF %s for %s from %s%s%s", result_name(s->spf.result), s->spf.domain, ip,
-		             s->spf.problem[0] ? ": " : "", s->spf.problem);
+	spf_findings(&s->spf, ip, s->f);
 }
 
-/* eval_dkim - collect per-signature results. */
+/* eval_dkim - the per-signature results and their findings. */
 static void eval_dkim(session *s)
 {
 	s->nsigs = 0;
@@ -429,35 +422,7 @@ static void eval_dkim(session *s)
 	if (s->dkim == NULL)
 		return;
 	dkim_verify_eom(s->dkim);
-	size_t n = dkim_verify_count(s->dkim);
-	s->nsigs = n < DKIM_MAX_SIGS ? n : DKIM_MAX_SIGS;
-	s->sigs = dkim_verify_sig(s->dkim, 0);
-	if (s->sigs == NULL)
-		s->nsigs = 0;
-	if (dkim_verify_ignored(s->dkim))
-		findings_add(s->f, "dkim.too_many_signatures", "%zu signatures beyond the first %d ignored",
-		             dkim_verify_ignored(s->dkim), DKIM_MAX_SIGS);
-	if (dkim_verify_refused(s->dkim))
-		findings_add(s->f, "dkim.header_refused", "%zu header fields were not given to the DKIM "
-		             "verifier (cap, invalid name or NUL byte)", dkim_verify_refused(s->dkim));
-	if (s->nsigs == 0) {
-		findings_add(s->f, "dkim.none", "the message has no DKIM signature");
-		return;
-	}
-	int any_pass = 0;
-	for (size_t i = 0; i < s->nsigs; i++) {
-		const struct dkim_sig *g = &s->sigs[i];
-		if (g->result == AR_PASS) {
-			any_pass = 1;
-			continue;
-		}
-		findings_add(s->f, g->result == AR_TEMPERROR ? "dkim.temperror" :
-		             g->result == AR_PERMERROR ? "dkim.permerror" :
-		             g->result == AR_POLICY ? "dkim.policy" : "dkim.fail",
-		             "signature d=%s s=%s: %s", g->domain, g->selector,
-		             g->reason[0] ? g->reason : result_name(g->result));
-	}
-	(void)any_pass;
+	s->nsigs = dkim_verify_results(s->dkim, &s->sigs, s->f);
 }
 
 /* dmarc_one - DMARC for one author domain into out. */
@@ -504,43 +469,6 @@ static void dmarc_consider(session *s, const struct dmarc_outcome *o, const char
 	}
 }
 
-/* dmarc_findings - the findings of the strictest reading. */
-static void dmarc_findings(session *s)
-{
-	const struct dmarc_outcome *d = &s->dmarc;
-	const char *dom = d->from_domain[0] ? d->from_domain : "an unreadable author";
-	switch (d->result) {
-	case AR_PASS:
-		break;
-	case AR_NONE:
-		findings_add(s->f, "dmarc.no_record", "no DMARC record for %s%s%s", dom,
-		             d->problem[0] ? ": " : "", d->problem);
-		break;
-	case AR_TEMPERROR:
-		findings_add(s->f, "dmarc.temperror", "DMARC lookup for %s failed temporarily: %s",
-		             dom, d->problem);
-		break;
-	case AR_PERMERROR:
-		findings_add(s->f, "dmarc.permerror", "DMARC record for %s unusable: %s",
-		             dom, d->problem);
-		break;
-	default:
-		if (d->from_domain[0])
-			findings_add(s->f, "dmarc.fail", "neither SPF nor DKIM passed aligned with %s "
-			             "(policy %s)", dom, dmarc_policy_name(d->policy));
-		else
-			findings_add(s->f, "dmarc.fail", "%s", d->problem);
-		if (d->disposition == DMARC_P_REJECT)
-			findings_add(s->f, "dmarc.disposition.reject", "the policy of %s asks to reject",
-			             d->policy_domain[0] ? d->policy_domain : dom);
-		else if (d->disposition == DMARC_P_QUARANTINE)
-			findings_add(s->f, "dmarc.disposition.quarantine",
-			             "the policy of %s asks to quarantine",
-			             d->policy_domain[0] ? d->policy_domain : dom);
-		break;
-	}
-}
-
 /* eval_dmarc - DMARC for every author domain the From fields give, the
  * strictest reading kept (RFC 9989 11.5; docs/ARCHITECTURE.md "Ambiguity").
  * A clean single From is the one-domain case of the same loop. */
@@ -567,65 +495,27 @@ static void eval_dmarc(session *s)
 		dmarc_consider(s, o, "");
 	}
 	s->dmarc_evaluated = s->nauthors > 0;
-	if (s->nauthors > 1)
-		findings_add(s->f, "dmarc.multiple_authors", "%zu author readings evaluated; the "
-		             "strictest (%s for %s) applies", s->nauthors, result_name(s->dmarc.result),
-		             s->dmarc.from_domain[0] ? s->dmarc.from_domain : "an unreadable author");
-	dmarc_findings(s);
-	const struct dmarc_outcome *d = &s->dmarc;
-	if (s->nsigs && !d->dkim_aligned && d->result != AR_TEMPERROR) {
-		int any_pass = 0;
-		for (size_t i = 0; i < s->nsigs; i++)
-			any_pass |= s->sigs[i].result == AR_PASS;
-		if (any_pass)
-			findings_add(s->f, "dkim.not_aligned", "no passing signature aligns with %s",
-			             d->from_domain[0] ? d->from_domain : "the From domain");
-	}
+	dmarc_findings(&s->dmarc, s->nauthors, s->sigs, s->nsigs, s->f);
 }
 
-/* readiness_set - record one provider's verdict with the first missing item. */
-static void readiness_set(struct readiness *r, const char *missing)
-{
-	r->ready = missing == NULL;
-	str_copy(r->why, sizeof(r->why), missing ? missing : "", missing ? strlen(missing) : 0);
-}
-
-/* eval_readiness - the 2024 bulk-sender rules of Gmail, Yahoo and Microsoft. */
+/* eval_readiness - the providers' bulk-sender rules over the outcomes. */
 static void eval_readiness(session *s)
 {
 	int dkim_pass = 0;
 	for (size_t i = 0; i < s->nsigs; i++)
 		dkim_pass |= s->sigs[i].result == AR_PASS;
-	const char *auth = NULL;
-	if (s->spf.result != AR_PASS)
-		auth = "SPF does not pass";
-	else if (!dkim_pass)
-		auth = "no passing DKIM signature";
-	else if (!s->dmarc.record_found)
-		auth = "no DMARC record";
-	else if (s->dmarc.result != AR_PASS)
-		auth = "DMARC does not pass aligned";
-	int format_ok = !findings_has_prefix(s->f, "format.");
-	readiness_set(&s->microsoft, auth);
-	const char *g = auth, *y = auth;
-	if (!g && !format_ok)
-		g = y = "RFC 5322 format findings";
-	if (!g && s->bulk && !s->unsub.gmail_ready)
-		g = "bulk mail without RFC 8058 one-click unsubscribe covered by an aligned DKIM signature";
-	if (!y && s->bulk && !s->unsub.yahoo_ready)
-		y = "bulk mail without a usable List-Unsubscribe";
-	readiness_set(&s->gmail, g);
-	readiness_set(&s->yahoo, y);
+	struct ready_input in = { .spf = s->spf.result, .dkim_pass = dkim_pass,
+	                          .dmarc_record = s->dmarc.record_found, .dmarc = s->dmarc.result,
+	                          .format_ok = !findings_has_prefix(s->f, "format."),
+	                          .bulk = s->bulk.bulk, .unsub = &s->unsub };
+	ready_evaluate(&in, &s->ready);
 }
 
-/* eval_from - the single From domain, or why there is none. */
+/* eval_from - the header format checks: the single From domain (or why
+ * there is none) and every author domain. */
 static void eval_from(session *s)
 {
-	s->from_domain[0] = '\0';
-	struct format_outcome *fo = &s->fo;
-	format_check(s->hdrs, s->f, fo);
-	if (fo->from_domain[0])
-		str_copy(s->from_domain, sizeof(s->from_domain), fo->from_domain, strlen(fo->from_domain));
+	format_check(s->hdrs, s->f, &s->fo);
 }
 
 /* eval_spam - iprev for inbound clients, the signal engine, and the
@@ -642,16 +532,15 @@ static void eval_spam(session *s)
 	struct spam_input in = { .settings = s->env->pol->spam, .dns = s->env->dns, .budget = &s->budget, .outbound = out,
 	                         .client_ip = s->client_ip, .helo = s->helo, .our_name = s->env->hostname,
 	                         .iprev = s->iprev.result != AR_NONE ? &s->iprev : NULL,
-	                         .hdrs = s->hdrs, .fo = &s->fo, .mime = s->mime, .bulk = s->bulk,
+	                         .hdrs = s->hdrs, .fo = &s->fo, .mime = s->mime, .bulk = s->bulk.bulk,
 	                         .nrcpt = s->nrcpt,
 	                         .now = time(NULL) };
-	spam_evaluate(&in, &s->spam);
+	if (spam_evaluate(&in, &s->spam) < 0) {
+		s->failed = 1;   /* no spam verdict is not "no signals": refuse to guess */
+		return;
+	}
 	const struct policy_spam_scores *sc = &s->env->pol->spam_scores[s->dir];
-	long rej = sc->reject, qua = sc->quarantine;
-	if (rej > 0 && s->spam.score >= (double)rej)
-		findings_add(s->f, "spam.score.reject", "spam score %.1f reaches %ld", s->spam.score, rej);
-	else if (qua > 0 && s->spam.score >= (double)qua)
-		findings_add(s->f, "spam.score.quarantine", "spam score %.1f reaches %ld", s->spam.score, qua);
+	spam_findings(&s->spam, sc->reject, sc->quarantine, s->f);
 }
 
 /* allowlisted - reason text if the client network or a DMARC-authenticated
@@ -665,11 +554,12 @@ static const char *allowlisted(const session *s, char *why, size_t whysz)
 		snprintf(why, whysz, "network %s", net->text);
 		return why;
 	}
-	if (s->dmarc.result != AR_PASS || s->from_domain[0] == '\0')
+	const char *from = s->fo.from_domain;
+	if (s->dmarc.result != AR_PASS || from[0] == '\0')
 		return NULL;
 	for (size_t i = 0; i < pol->nallow_senders; i++) {
 		const char *d = pol->allow_senders[i].name;
-		if (dom_at_or_below(s->from_domain, strlen(s->from_domain), d, pol->allow_senders[i].len)) {
+		if (dom_at_or_below(from, strlen(from), d, pol->allow_senders[i].len)) {
 			snprintf(why, whysz, "sender %s", d);
 			return why;
 		}
@@ -730,7 +620,7 @@ static void decide(session *s)
 	char why[160];
 	struct verdict_input in = {
 		.finding_names = names, .nfindings = nf,
-		.from_domain = s->from_domain[0] ? s->from_domain : NULL,
+		.from_domain = s->fo.from_domain[0] ? s->fo.from_domain : NULL,
 		.allowlisted = allowlisted(s, why, sizeof(why)),
 		.dry_run = pol->mode == POLICY_MONITOR,
 		.reject_reply = &pol->reject_reply,
@@ -738,7 +628,7 @@ static void decide(session *s)
 		.rules = pol->rules[s->dir], .nrules = pol->nrules[s->dir],
 		.domain_rules = pol->domain_rules, .ndomain_rules = pol->ndomain_rules,
 	};
-	if (s->from_domain[0] || in.ndomain_rules == 0 || s->nauthors < 2 || decide_each(s, &in) < 0)
+	if (s->fo.from_domain[0] || in.ndomain_rules == 0 || s->nauthors < 2 || decide_each(s, &in) < 0)
 		verdict_decide(&in, &s->v);
 	enforce_forged(s);
 }
@@ -774,39 +664,40 @@ static void set_error_reply(session *s)
 	verdict_apply_reply(&s->v, &s->env->pol->tempfail_reply);
 }
 
-/* session_eom - evaluate in dependency order, then decide. */
-const struct verdict *session_eom(session *s)
+/* evaluate - the evaluators in dependency order, each adding its own
+ * findings; an evaluator that cannot finish sets s->failed. */
+static void evaluate(session *s)
 {
-	if (!s->in_message)
-		start_message(s);
-	if (s->failed) {
-		/* without a DKIM verifier we would report "no signature": refuse to guess */
-		s->v.action = s->v.decided =
-			s->env->pol->on_error == POLICY_ON_ERROR_ACCEPT ? ACT_ACCEPT : ACT_TEMPFAIL;
-		set_error_reply(s);
-		return &s->v;
-	}
 	eval_from(s);
 	eval_spf(s);
 	eval_dkim(s);
 	eval_dmarc(s);
-	int dkim_auth = s->dmarc.dkim_aligned, spf_auth = s->dmarc.spf_aligned;
-	unsub_evaluate(s->hdrs, s->sigs, s->nsigs, s->dmarc.sig_aligned, dkim_auth, spf_auth,
-	               &s->unsub, s->f);
-	struct bulk_outcome bo;
-	bulk_detect(s->hdrs, s->env->conf, s->from_domain, &bo);
-	s->bulk = bo.bulk;
-	str_copy(s->bulk_reason, sizeof(s->bulk_reason), bo.reason, strlen(bo.reason));
-	str_copy(s->campaign, sizeof(s->campaign), bo.campaign, strlen(bo.campaign));
-	if (s->bulk && s->unsub.verdict != UNSUB_COMPLIANT)
-		findings_add(s->f, s->unsub.verdict == UNSUB_ABSENT ? "bulk.no_list_unsubscribe"
-		                                                    : "bulk.no_one_click",
-		             "bulk mail (%s) without compliant RFC 8058 one-click unsubscribe", s->bulk_reason);
+	unsub_evaluate(s->hdrs, s->sigs, s->nsigs, s->dmarc.sig_aligned, &s->unsub, s->f);
+	bulk_detect(s->hdrs, &s->env->pol->bulk, s->fo.from_domain, &s->bulk);
+	bulk_findings(&s->bulk, s->unsub.verdict, s->f);
 	eval_spam(s);
 	if (s->budget.max && s->budget.used >= s->budget.max)
 		findings_add(s->f, "dns.budget_exhausted", "the message needed more than %u DNS queries",
 		             s->budget.max);
 	eval_readiness(s);
+}
+
+/* session_eom - evaluate, then decide; an internal error (allocation)
+ * gives policy.on_error instead of a guess. */
+const struct verdict *session_eom(session *s)
+{
+	if (!s->in_message)
+		start_message(s);
+	if (!s->failed)
+		evaluate(s);
+	if (s->failed) {
+		/* without a DKIM verifier we would report "no signature", without
+		 * the spam signals "no signals": refuse to guess */
+		s->v.action = s->v.decided =
+			s->env->pol->on_error == POLICY_ON_ERROR_ACCEPT ? ACT_ACCEPT : ACT_TEMPFAIL;
+		set_error_reply(s);
+		return &s->v;
+	}
 	decide(s);
 	add_headers(s);
 	s->evaluated = 1;

@@ -2,6 +2,11 @@
  * session_int - the session's state, shared by session.c (events and
  * evaluation), render.c (JSON, text, log line) and authres.c (the headers we
  * add). Nothing outside the policy core includes this file.
+ *
+ * Each evaluator owns its outcome and adds its own findings (format_check,
+ * spf_findings, dkim_verify_results, dmarc_findings, unsub_evaluate,
+ * bulk_findings, spam_findings); ready_evaluate reads the outcomes. The
+ * session keeps the outcomes, orchestrates in dependency order and decides.
  */
 #ifndef TM_SESSION_INT_H
 #define TM_SESSION_INT_H
@@ -20,6 +25,8 @@
 #include "iprev.h"
 #include "spam.h"
 #include "format.h"
+#include "bulk.h"
+#include "ready.h"
 #include "policy.h"
 
 struct tm_env {
@@ -44,12 +51,6 @@ struct dmarc_author {
 	enum dmarc_policy disposition;
 };
 #define SESSION_MAX_AUTHORS (FORMAT_AUTHORS_MAX + 1)  /* + the unreadable/unevaluated reading */
-
-/* Per-provider bulk-sender readiness. */
-struct readiness {
-	int ready;
-	char why[256];            /* what is missing, "" when ready */
-};
 
 struct session {
 	tm_env *env;
@@ -84,9 +85,8 @@ struct session {
 	unsigned comp_removed;     /* compliance fields noted for removal */
 	int failed;                /* an internal error (allocation): eom gives policy.on_error */
 	struct verdict v;
-	/* results, valid after eom */
+	/* results, valid after eom; the single From domain is fo.from_domain */
 	int evaluated;
-	char from_domain[256];     /* the single From domain, "" when there is none */
 	struct spf_outcome spf;
 	char spf_ip[64];           /* the address SPF was evaluated for */
 	int spf_evaluated;
@@ -96,10 +96,8 @@ struct session {
 	int dmarc_evaluated;
 	size_t nauthors;                  /* readings considered (dmarc_author each) */
 	struct dmarc_author authors[SESSION_MAX_AUTHORS];
-	int bulk;
-	char bulk_reason[128];
-	char campaign[256];
-	struct readiness gmail, yahoo, microsoft;
+	struct bulk_outcome bulk;  /* bulk mail, why, the campaign key */
+	struct ready_outcome ready; /* per-provider bulk-sender readiness */
 	mime_walker *mime;         /* the body's MIME walk for the spam signals (NULL: spam off) */
 	int mime_begun;
 	struct iprev_outcome iprev; /* RFC 8601 iprev of the client (AR_NONE: not checked) */
@@ -117,7 +115,7 @@ struct session {
  * the domain of the strictest DMARC reading ("" when none could be read). */
 static inline const char *session_author(const session *s)
 {
-	return s->from_domain[0] ? s->from_domain : s->dmarc.from_domain;
+	return s->fo.from_domain[0] ? s->fo.from_domain : s->dmarc.from_domain;
 }
 
 /* authres_build - the Authentication-Results value for s (heap string). */

@@ -1038,13 +1038,13 @@ void spam_settings_free(spam_settings *st)
 }
 
 /* spam_evaluate - facts first, then every table row in order. */
-void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
+int spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 {
 	spam_outcome_reset(out);
 	out->evaluated = 1;
 	struct ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return;
+		return -1;
 	c->in = in;
 	c->out = out;
 	c->set = in->settings;
@@ -1053,11 +1053,12 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 	if (c->fo == NULL) {
 		if ((c->fo_own = malloc(sizeof(*c->fo_own))) == NULL) {
 			free(c);
-			return;
+			return -1;
 		}
 		format_check(in->hdrs, NULL, c->fo_own);
 		c->fo = c->fo_own;
 	}
+	int rc = 0;
 	if (c->fo->from_domain[0])
 		org_domain(c->fo->from_domain, c->from_org, sizeof(c->from_org));
 	const struct hdr_field *subj = hdr_find(in->hdrs, "Subject", 0);
@@ -1068,6 +1069,8 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 	if (in->mime) {
 		c->mf = mime_facts(in->mime);
 		c->urls = urls_new(c->set->max_urls);
+		if (c->urls == NULL)
+			rc = -1;      /* no URL signals is not "no URLs" */
 		size_t pl, hl;
 		const char *pt = mime_text(in->mime, MIME_TEXT_PLAIN, &pl);
 		const char *ht = mime_text(in->mime, MIME_TEXT_HTML, &hl);
@@ -1080,7 +1083,7 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 			urls_scan_html(c->urls, ht, hl);
 		}
 	}
-	for (size_t i = 0; i < NDEFS; i++) {
+	for (size_t i = 0; rc == 0 && i < NDEFS; i++) {
 		if (table[i].inbound_only && (in->outbound || in->client_ip == NULL || in->client_ip[0] == '\0'))
 			continue;
 		table[i].fn(c, &table[i]);
@@ -1088,6 +1091,16 @@ void spam_evaluate(const struct spam_input *in, struct spam_outcome *out)
 	urls_free(c->urls);
 	free(c->fo_own);
 	free(c);
+	return rc;
+}
+
+/* spam_findings - see spam.h. */
+void spam_findings(const struct spam_outcome *o, long reject, long quarantine, findings *f)
+{
+	if (reject > 0 && o->score >= (double)reject)
+		findings_add(f, "spam.score.reject", "spam score %.1f reaches %ld", o->score, reject);
+	else if (quarantine > 0 && o->score >= (double)quarantine)
+		findings_add(f, "spam.score.quarantine", "spam score %.1f reaches %ld", o->score, quarantine);
 }
 
 /* spam_outcome_reset - see spam.h. */

@@ -30,6 +30,7 @@
 #include "mime.h"
 #include "iprev.h"
 #include "format.h"
+#include "findings.h"
 
 #define SPAM_MAX_SIGNALS 64       /* the table has ~32 entries; zones add at most 2 x 16 */
 #define SPAM_NAME_MAX 128         /* "spam.dnsbl." + a zone name */
@@ -87,8 +88,12 @@ struct spam_def_info {
 	int inbound_only;             /* a connection signal, not evaluated outbound */
 };
 
-/* spam_evaluate - all signals for one message into out. */
-void spam_evaluate(const struct spam_input *in, struct spam_outcome *out);
+/* spam_evaluate - all signals for one message into out; 0, or -1 when it
+ * ran out of memory (out is then no verdict: the caller refuses to guess). */
+int spam_evaluate(const struct spam_input *in, struct spam_outcome *out);
+/* spam_findings - the score against the thresholds (0: off) as
+ * spam.score.reject or spam.score.quarantine into f. */
+void spam_findings(const struct spam_outcome *o, long reject, long quarantine, findings *f);
 /* spam_conf_check - validate spam.weights, spam.dnsbl_zones, spam.uribl_zones
  * items; 0 ok, -1 with the reason in err. */
 int spam_conf_check(const conf *c, char *err, size_t errlen);

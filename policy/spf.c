@@ -1064,22 +1064,7 @@ static int check_host(struct ctx *c, const char *domain, int depth, int want_exp
 /* domain_ok - RFC 7208 4.3: a multi-label domain with valid labels, not a literal. */
 static int domain_ok(const char *d)
 {
-	size_t n = strlen(d), label = 0, labels = 0;
-	if (n && d[n - 1] == '.')
-		n--;
-	if (n == 0 || n > 253 || d[0] == '[')
-		return 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || d[i] == '.') {
-			if (label == 0 || label > 63)
-				return 0;
-			labels++;
-			label = 0;
-		} else {
-			label++;
-		}
-	}
-	return labels >= 2;
+	return d[0] != '[' && dom_name_len(d, strlen(d), DOM_DOT | DOM_TWO) >= 0;
 }
 
 /* run - shared body of spf_check and spf_check_helo. */
@@ -1283,4 +1268,17 @@ int spf_received_spf(const struct spf_outcome *o, const struct spf_request *req,
 	}
 	buf_free(b);
 	return rc;
+}
+
+/* spf_findings - see spf.h. */
+void spf_findings(const struct spf_outcome *o, const char *ip, findings *f)
+{
+	if (o->result != AR_PASS)
+		findings_add(f, o->result == AR_NONE ? "spf.none" :
+		             o->result == AR_FAIL ? "spf.fail" :
+		             o->result == AR_SOFTFAIL ? "spf.softfail" :
+		             o->result == AR_NEUTRAL ? "spf.neutral" :
+		             o->result == AR_TEMPERROR ? "spf.temperror" : "spf.permerror",
+		             "SPF %s for %s from %s%s%s", result_name(o->result), o->domain, ip,
+		             o->problem[0] ? ": " : "", o->problem);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include "result.h"
 #include "dns.h"
+#include "findings.h"
 
 #define SPF_MAX_DNS_MECH 10   /* RFC 7208 4.6.4 */
 #define SPF_MAX_VOID 2        /* RFC 7208 4.6.4 */
@@ -46,6 +47,9 @@ struct spf_outcome {
  * path is null). Always fills out; returns 0. */
 int spf_check(dns_resolver *dns, dns_budget *budget, const struct spf_request *req,
               struct spf_outcome *out);
+/* spf_findings - the finding of a result other than pass (spf.none,
+ * spf.fail, ...) for o, evaluated for the address ip, into f. */
+void spf_findings(const struct spf_outcome *o, const char *ip, findings *f);
 /* spf_check_helo - evaluate the HELO identity alone (RFC 7208 2.3). */
 int spf_check_helo(dns_resolver *dns, dns_budget *budget, const struct spf_request *req,
                    struct spf_outcome *out);

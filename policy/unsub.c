@@ -149,16 +149,12 @@ void unsub_outcome_reset(struct unsub_outcome *out)
 	memset(&out->uris, 0, offsetof(struct unsub_uris, uri));
 }
 
-/* unsub_evaluate - the RFC 8058 verdict and provider readiness. */
+/* unsub_evaluate - the RFC 8058 verdict (readiness is ready.c's). */
 void unsub_evaluate(const hdr_set *h, const struct dkim_sig *sigs, size_t nsigs,
-                    const int *sig_aligned, int dkim_authenticated, int spf_authenticated,
-                    struct unsub_outcome *out, findings *f)
+                    const int *sig_aligned, struct unsub_outcome *out, findings *f)
 {
 	unsub_outcome_reset(out);
 	out->covered_sig = -1;
-	/* Microsoft (Outlook.com high-volume sender rules, 2025) asks for SPF,
-	 * DKIM and DMARC; a working unsubscribe is only recommended there. */
-	out->microsoft_ready = dkim_authenticated || spf_authenticated;
 	size_t nlu = hdr_count_name(h, "List-Unsubscribe");
 	size_t npost = hdr_count_name(h, "List-Unsubscribe-Post");
 	out->n_list_unsubscribe = nlu;
@@ -259,12 +255,6 @@ void unsub_evaluate(const hdr_set *h, const struct dkim_sig *sigs, size_t nsigs,
 		bad = 1;
 	}
 	out->verdict = bad ? UNSUB_NONCOMPLIANT : UNSUB_COMPLIANT;
-	/* Gmail's bulk-sender rules ask for RFC 8058 one-click exactly. */
-	out->gmail_ready = out->verdict == UNSUB_COMPLIANT;
-	/* Yahoo's sender requirements accept RFC 8058 one-click or a mailto:
-	 * List-Unsubscribe; the field itself still has to be one valid list. */
-	out->yahoo_ready = out->gmail_ready ||
-	                   (nlu == 1 && !out->uris.syntax_error && !out->uris.more && out->has_mailto);
 }
 
 /* unsub_verdict_name - "absent", "compliant", "noncompliant". */

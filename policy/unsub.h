@@ -31,8 +31,6 @@ struct unsub_outcome {
 	enum unsub_verdict verdict;        /* RFC 8058 one-click */
 	int has_https, has_mailto, has_http;
 	int covered_sig;                   /* index of the passing aligned covering signature, -1 none */
-	/* provider readiness: 1 ready, 0 not */
-	int gmail_ready, yahoo_ready, microsoft_ready;
 	size_t n_list_unsubscribe;         /* List-Unsubscribe fields seen */
 	size_t n_post;                     /* List-Unsubscribe-Post fields seen */
 	struct unsub_uris uris;            /* last: its URI table is not cleared */
@@ -47,8 +45,7 @@ void unsub_outcome_reset(struct unsub_outcome *out);
 /* unsub_evaluate - RFC 8058 verdict. sig_aligned[i] says whether sigs[i].domain
  * aligns with the From domain. Findings are added to f. */
 void unsub_evaluate(const hdr_set *h, const struct dkim_sig *sigs, size_t nsigs,
-                    const int *sig_aligned, int dkim_authenticated, int spf_authenticated,
-                    struct unsub_outcome *out, findings *f);
+                    const int *sig_aligned, struct unsub_outcome *out, findings *f);
 const char *unsub_verdict_name(enum unsub_verdict v);
 
 #endif

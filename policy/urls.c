@@ -16,12 +16,17 @@
 
 #define HREF_MAX 2048         /* an href is cut here; the host is near its start */
 
-/* Words that make a link an unsubscribe link, in link text or in the URL. */
-static const char *const unsub_words[] = {
-	"unsub", "opt-out", "opt out", "optout", "abmelden", "afmelden", "desinscri",
-	"d\xc3\xa9sinscri", "desabonn", "d\xc3\xa9sabonn",
-	"d\xc3\x89sinscri", "d\xc3\x89sabonn",     /* upper-case E acute: case folding is ASCII only */
-	NULL };
+/* Words that make a link an unsubscribe link, in link text or in the URL,
+ * listed under their first letter (lower case ASCII) so that a text is
+ * scanned once (has_unsub_word). Case folding is ASCII only, so the upper-case
+ * E acute has words of its own. */
+static const char *const unsub_u[] = { "unsub", NULL };
+static const char *const unsub_o[] = { "opt-out", "opt out", "optout", NULL };
+static const char *const unsub_a[] = { "abmelden", "afmelden", NULL };
+static const char *const unsub_d[] = { "desinscri", "d\xc3\xa9sinscri", "desabonn", "d\xc3\xa9sabonn",
+                                       "d\xc3\x89sinscri", "d\xc3\x89sabonn", NULL };
+static const struct { char first; const char *const *words; } unsub_words[] = {
+	{ 'u', unsub_u }, { 'o', unsub_o }, { 'a', unsub_a }, { 'd', unsub_d } };
 
 struct url_set *urls_new(size_t max)
 {
@@ -66,12 +71,27 @@ static long ci_find(const char *p, size_t n, const char *word)
 	return -1;
 }
 
-/* has_unsub_word - does (p,n) name unsubscribing? */
+/* has_unsub_word - does (p,n) name unsubscribing? One pass over the text
+ * (whole text parts, every anchor's text and href); the same matches as a
+ * ci_find per word: ASCII case-insensitive, other bytes exact. */
 static int has_unsub_word(const char *p, size_t n)
 {
-	for (size_t i = 0; unsub_words[i]; i++)
-		if (ci_find(p, n, unsub_words[i]) >= 0)
-			return 1;
+	for (size_t i = 0; i + 1 < n; i++) {
+		char c = (char)(p[i] | 0x20);  /* ASCII lower case for letters; others cannot match */
+		size_t k = 0;
+		while (k < sizeof(unsub_words) / sizeof(unsub_words[0]) && unsub_words[k].first != c)
+			k++;
+		if (k == sizeof(unsub_words) / sizeof(unsub_words[0]))
+			continue;
+		char second = (char)tolower((unsigned char)p[i + 1]);
+		for (const char *const *w = unsub_words[k].words; *w; w++) {
+			if ((*w)[1] != second)
+				continue;
+			size_t wl = strlen(*w);
+			if (wl <= n - i && mem_caseeq(p + i, wl, *w, wl))
+				return 1;
+		}
+	}
 	return 0;
 }
 

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int al = (size & 2) != 0;
 	struct unsub_outcome *o = malloc(sizeof(*o));
 	findings *f = findings_new();
-	unsub_evaluate(h, &s, 1, &al, 1, 0, o, f);
+	unsub_evaluate(h, &s, 1, &al, o, f);
 	findings_free(f);
 	free(o);
 	hdr_free(h);

@@ -291,11 +291,43 @@ static void test_domains(void)
 	T_INT(addr_domain_valid(NULL, 0), 0, "domain: NULL");
 }
 
+/* test_dom_name_len - the one domain-name check under each caller's flags. */
+static void test_dom_name_len(void)
+{
+	static const struct { const char *d; unsigned flags; long want; } c[] = {
+		{ "example.org", 0, 11 },
+		{ "example.org.", 0, -1 },                        /* final dot only with DOM_DOT */
+		{ "example.org.", DOM_DOT, 11 },
+		{ ".", DOM_DOT, -1 },
+		{ "a..b", 0, -1 },
+		{ "", 0, -1 },
+		{ "ex ample.org", 0, 12 },                        /* any byte without DOM_LDH */
+		{ "ex ample.org", DOM_LDH, -1 },
+		{ "_dmarc.example.org", DOM_LDH | DOM_EDGE, 18 },
+		{ "-a.example.org", DOM_LDH, 14 },
+		{ "-a.example.org", DOM_LDH | DOM_EDGE, -1 },
+		{ "a-.example.org", DOM_LDH | DOM_EDGE, -1 },
+		{ "b\xc3\xbc" "cher.example", DOM_LDH, -1 },
+		{ "b\xc3\xbc" "cher.example", DOM_LDH | DOM_8BIT, 15 },
+		{ "localhost", DOM_TWO, -1 },
+		{ "mx.example", DOM_TWO, 10 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		T_INT(dom_name_len(c[i].d, strlen(c[i].d), c[i].flags), c[i].want,
+		      "dom_name_len \"%s\" flags 0x%x", c[i].d, c[i].flags);
+	char d[300];
+	memset(d, 'a', 64);
+	memcpy(d + 64, ".example", 9);
+	T_INT(dom_name_len(d, strlen(d), 0), -1, "dom_name_len: 64-byte label");
+	T_INT(dom_name_len(d, strlen(d), DOM_NOCAP), 72, "dom_name_len: 64-byte label, no caps");
+}
+
 int main(void)
 {
 	test_lists();
 	test_list_limits();
 	test_paths();
 	test_domains();
+	test_dom_name_len();
 	return t_done();
 }
