@@ -288,6 +288,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX drops_ts ON drops (ts);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
 
 /* ---- the store --------------------------------------------------------- */
 
@@ -358,8 +359,11 @@ void store_columns_ddl(buf *b, int version)
 			continue;
 		if (version == 1)
 			buf_printf(b, "%s %s %s", first ? "CREATE TABLE messages (" : ",", c->name, c->sql_type);
-		else
-			buf_printf(b, "ALTER TABLE messages ADD COLUMN %s %s;", c->name, c->sql_type);
+		else    /* rows already there get the zero value: NOT NULL needs a default */
+			buf_printf(b, "ALTER TABLE messages ADD COLUMN %s %s%s;", c->name, c->sql_type,
+			           !strstr(c->sql_type, "NOT NULL") ? "" :
+			           c->kind == AUDIT_TEXT || c->kind == AUDIT_ENUM || c->kind == AUDIT_LIST ||
+			           c->kind == AUDIT_SIGS ? " DEFAULT ''" : " DEFAULT 0");
 		first = 0;
 	}
 	if (version == 1 && !first)
