@@ -587,8 +587,8 @@ static int deadline_passed(const struct timespec *t)
 	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-/* timed_wait - wait on cv for at most ms (CLOCK_MONOTONIC condvars). */
-static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms)
+/* deadline_in - the monotonic time ms from now. */
+static struct timespec deadline_in(unsigned ms)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -598,6 +598,13 @@ static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms)
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
 	}
+	return t;
+}
+
+/* timed_wait - wait on cv for at most ms (CLOCK_MONOTONIC condvars). */
+static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms)
+{
+	struct timespec t = deadline_in(ms);
 	pthread_cond_timedwait(cv, mu, &t);
 }
 
@@ -632,14 +639,7 @@ static void housekeeping(store *st)
  * for a full one; a flush or close writes at once. */
 static void linger(store *st)
 {
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += STORE_LINGER_MS / 1000;
-	end.tv_nsec += (long)(STORE_LINGER_MS % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	struct timespec end = deadline_in(STORE_LINGER_MS);
 	while (st->qlen > 0 && st->qlen < st->o.batch_size && !st->stopping && !st->flushing &&
 	       !deadline_passed(&end))
 		pthread_cond_timedwait(&st->wake, &st->mu, &end);
@@ -796,14 +796,7 @@ int store_flush(store *st, unsigned timeout_ms)
 {
 	if (st == NULL || !st->writer)
 		return 0;
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += timeout_ms / 1000;
-	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	struct timespec end = deadline_in(timeout_ms);
 	pthread_mutex_lock(&st->mu);
 	st->flushing++;
 	pthread_cond_signal(&st->wake);
@@ -821,13 +814,7 @@ static void close_inner(store *st, struct store_stats *out)
 	if (st->writer) {
 		pthread_mutex_lock(&st->mu);
 		st->stopping = 1;
-		clock_gettime(CLOCK_MONOTONIC, &st->give_up_at);
-		st->give_up_at.tv_sec += st->o.flush_timeout_ms / 1000;
-		st->give_up_at.tv_nsec += (long)(st->o.flush_timeout_ms % 1000) * 1000000L;
-		if (st->give_up_at.tv_nsec >= 1000000000L) {
-			st->give_up_at.tv_sec++;
-			st->give_up_at.tv_nsec -= 1000000000L;
-		}
+		st->give_up_at = deadline_in(st->o.flush_timeout_ms);
 		pthread_cond_signal(&st->wake);
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->thread, NULL);
