@@ -169,6 +169,19 @@ const char *audit_column_text(const struct audit_column *c, const struct audit_r
 	return "";
 }
 
+size_t audit_column_max(const struct audit_column *c)
+{
+	switch (c->kind) {
+	case AUDIT_TEXT:
+		return c->size - 1;
+	case AUDIT_LIST:
+	case AUDIT_SIGS:
+		return AUDIT_TEXT_MAX - 1;
+	default:
+		return 31;      /* a name of an enum, a number, "%.17g" */
+	}
+}
+
 void audit_column_parse(const struct audit_column *c, struct audit_record *r, const char *text)
 {
 	const char *t = text ? text : "";

@@ -139,6 +139,8 @@ int audit_enum_parse(const struct audit_enum *e, const char *s);
  * (at least AUDIT_TEXT_MAX bytes), or NULL for SQL NULL. */
 const char *audit_column_text(const struct audit_column *c, const struct audit_record *r,
                               char *tmp, size_t tmpsz);
+/* audit_column_max - the longest text column c can have, without the NUL. */
+size_t audit_column_max(const struct audit_column *c);
 /* audit_column_parse - the inverse: text (NULL = SQL NULL) into r's field;
  * strings are cut at the array's size, an unknown enum name reads as 0. */
 void audit_column_parse(const struct audit_column *c, struct audit_record *r, const char *text);

@@ -494,7 +494,7 @@ static char *row_encode(const struct audit_record *r)
 {
 	size_t max = 1;
 	for (size_t i = 0; i < audit_ncolumns; i++)
-		max += 2 + (audit_columns[i].kind == AUDIT_TEXT ? audit_columns[i].size : AUDIT_TEXT_MAX);
+		max += 2 + audit_column_max(&audit_columns[i]);
 	char *row = malloc(max), tmp[AUDIT_TEXT_MAX];
 	if (row == NULL)
 		return NULL;
