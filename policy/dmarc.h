@@ -93,6 +93,9 @@ int dmarc_severity(const struct dmarc_outcome *o);
  * and dkim.not_aligned when a signature of sigs passes but none aligns. */
 void dmarc_findings(const struct dmarc_outcome *d, size_t nreadings, const struct dkim_sig *sigs,
                     size_t nsigs, findings *f);
+/* dmarc_mode_discovery_name - how the policy domain is found: "treewalk"
+ * (RFC 9989) or "psl" (RFC 7489). */
+const char *dmarc_mode_discovery_name(enum dmarc_mode m);
 /* dmarc_policy_name - "none", "quarantine", "reject"; "unspecified" for UNSPEC. */
 const char *dmarc_policy_name(enum dmarc_policy p);
 /* dmarc_evaluate_view - dmarc_evaluate() through a DNS view (tests). */

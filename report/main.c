@@ -108,7 +108,8 @@ int main(int argc, char **argv)
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
-	static const char *const dirs[] = { "inbound", "outbound", NULL };
+	const char *const dirs[] = { session_direction_name(DIR_INBOUND), session_direction_name(DIR_OUTBOUND),
+	                             NULL };
 	static const char *const formats[] = { "text", "json", "csv", "html", NULL };
 	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
 	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,

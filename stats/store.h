@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "audit.h"
+#include "buf.h"
 
 #define STORE_SCHEMA_VERSION 1
 
@@ -81,6 +82,9 @@ int store_query_drops(store *st, int64_t since, int64_t until, uint64_t *out,
                       char *err, size_t errlen);
 /* store_prune - delete records older than before; returns rows deleted or -1. */
 long store_prune(store *st, int64_t before, char *err, size_t errlen);
+/* store_columns_ddl - the DDL that schema version adds to the messages
+ * table, generated from the column table (audit.h), appended to b. */
+void store_columns_ddl(buf *b, int version);
 /* store_schema_version - the version recorded in the database, -1 on error. */
 int store_schema_version(store *st);
 
