@@ -583,39 +583,76 @@ static void eval_dmarc(session *s)
 	}
 }
 
-/* readiness_set - record one provider's verdict with the first missing item. */
-static void readiness_set(struct readiness *r, const char *missing)
+/* readiness_add - one requirement missing (unknown 0) or not checked (1) to
+ * the providers in mask (1 Gmail, 2 Yahoo, 4 Microsoft). */
+static void readiness_add(session *s, unsigned mask, int unknown, const char *why)
 {
-	r->ready = missing == NULL;
-	str_copy(r->why, sizeof(r->why), missing ? missing : "", missing ? strlen(missing) : 0);
+	struct readiness *p[3] = { &s->gmail, &s->yahoo, &s->microsoft };
+	for (int i = 0; i < 3; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		if (p[i]->nwhy < READINESS_WHY_MAX)
+			str_copy(p[i]->why[p[i]->nwhy++], sizeof(p[i]->why[0]), why, strlen(why));
+		p[i]->ready = 0;
+		if (!unknown)
+			p[i]->unknown = -1;    /* something is known missing: "not ready" wins */
+		else if (p[i]->unknown == 0)
+			p[i]->unknown = 1;
+	}
 }
 
-/* eval_readiness - the 2024 bulk-sender rules of Gmail, Yahoo and Microsoft. */
+/* readiness_auth - SPF, DKIM and DMARC, each listed; a DNS failure or an SPF
+ * check without a client address is "not checked", never "missing". Returns
+ * nonzero when something was not checked. */
+static int readiness_auth(session *s, int dkim_pass)
+{
+	int spf_unknown = !s->client_ip[0] || s->spf.result == AR_TEMPERROR, dkim_tmp = 0;
+	for (size_t i = 0; i < s->nsigs; i++)
+		dkim_tmp |= s->sigs[i].result == AR_TEMPERROR;
+	if (!s->client_ip[0])
+		readiness_add(s, 7, 1, "SPF not checked: no client address");
+	else if (s->spf.result == AR_TEMPERROR)
+		readiness_add(s, 7, 1, "SPF could not be checked (DNS failure)");
+	else if (s->spf.result != AR_PASS)
+		readiness_add(s, 7, 0, "SPF does not pass");
+	if (!dkim_pass && dkim_tmp)
+		readiness_add(s, 7, 1, "DKIM could not be checked (key lookup failed)");
+	else if (!dkim_pass)
+		readiness_add(s, 7, 0, "no passing DKIM signature");
+	int unknown = spf_unknown || (!dkim_pass && dkim_tmp);
+	if (s->dmarc.result == AR_TEMPERROR)
+		readiness_add(s, 7, 1, "DMARC could not be checked (DNS failure)");
+	else if (!s->dmarc.record_found)
+		readiness_add(s, 7, 0, "no DMARC record");
+	else if (s->dmarc.result != AR_PASS)
+		readiness_add(s, 7, unknown && !s->dmarc.dkim_aligned,
+		              unknown ? "DMARC does not pass with what could be checked"
+		                      : "DMARC does not pass aligned");
+	return unknown || s->dmarc.result == AR_TEMPERROR;
+}
+
+/* eval_readiness - the 2024 bulk-sender rules of Gmail, Yahoo and Microsoft:
+ * every requirement that is missing is listed, not only the first. */
 static void eval_readiness(session *s)
 {
+	struct readiness *p[3] = { &s->gmail, &s->yahoo, &s->microsoft };
+	for (int i = 0; i < 3; i++)
+		memset(p[i], 0, sizeof(*p[i]));
 	int dkim_pass = 0;
 	for (size_t i = 0; i < s->nsigs; i++)
 		dkim_pass |= s->sigs[i].result == AR_PASS;
-	const char *auth = NULL;
-	if (s->spf.result != AR_PASS)
-		auth = "SPF does not pass";
-	else if (!dkim_pass)
-		auth = "no passing DKIM signature";
-	else if (!s->dmarc.record_found)
-		auth = "no DMARC record";
-	else if (s->dmarc.result != AR_PASS)
-		auth = "DMARC does not pass aligned";
-	int format_ok = !findings_has_prefix(s->f, "format.");
-	readiness_set(&s->microsoft, auth);
-	const char *g = auth, *y = auth;
-	if (!g && !format_ok)
-		g = y = "RFC 5322 format findings";
-	if (!g && s->bulk && !s->unsub.gmail_ready)
-		g = "bulk mail without RFC 8058 one-click unsubscribe covered by an aligned DKIM signature";
-	if (!y && s->bulk && !s->unsub.yahoo_ready)
-		y = "bulk mail without a usable List-Unsubscribe";
-	readiness_set(&s->gmail, g);
-	readiness_set(&s->yahoo, y);
+	int unknown = readiness_auth(s, dkim_pass);
+	if (findings_has_prefix(s->f, "format."))
+		readiness_add(s, 3, 0, "RFC 5322 format findings");
+	if (s->bulk && !s->unsub.gmail_ready)
+		readiness_add(s, 1, unknown && s->unsub.verdict != UNSUB_ABSENT,
+		              "bulk mail without RFC 8058 one-click unsubscribe covered by an aligned DKIM signature");
+	if (s->bulk && !s->unsub.yahoo_ready)
+		readiness_add(s, 2, 0, "bulk mail without a usable List-Unsubscribe");
+	for (int i = 0; i < 3; i++) {
+		p[i]->ready = p[i]->nwhy == 0;
+		p[i]->unknown = p[i]->unknown > 0;
+	}
 }
 
 /* eval_from - the single From domain, or why there is none. */

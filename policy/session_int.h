@@ -45,10 +45,14 @@ struct dmarc_author {
 };
 #define SESSION_MAX_AUTHORS (FORMAT_AUTHORS_MAX + 1)  /* + the unreadable/unevaluated reading */
 
-/* Per-provider bulk-sender readiness. */
+/* Per-provider bulk-sender readiness: every requirement that is missing or
+ * could not be checked (a DNS failure, no client address) is listed. */
+#define READINESS_WHY_MAX 8
 struct readiness {
 	int ready;
-	char why[256];            /* what is missing, "" when ready */
+	int unknown;              /* nothing known missing, something unchecked: "could not check" */
+	size_t nwhy;
+	char why[READINESS_WHY_MAX][128];
 };
 
 struct session {
