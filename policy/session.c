@@ -96,7 +96,7 @@ const char *tm_env_hostname(const tm_env *e) { return e->hostname; }
 
 /* record_message - the message's audit record to the environment's record
  * sink (which never blocks: see tm_record_sink). */
-static void record_message(session *s)
+static void record_message(session *s, const struct timespec *t0)
 {
 	if (s->env->record_sink == NULL)
 		return;
@@ -105,6 +105,9 @@ static void record_message(session *s)
 		free(r);
 		return;
 	}
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->eom_us = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
 	s->env->record_sink(s->env->record_arg, r);
 	free(r);
 }
@@ -814,6 +817,8 @@ static void set_error_reply(session *s)
 /* session_eom - evaluate in dependency order, then decide. */
 const struct verdict *session_eom(session *s)
 {
+	struct timespec t0;                  /* the latency histogram's start */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!s->in_message)
 		start_message(s);
 	if (s->failed) {
@@ -847,6 +852,6 @@ const struct verdict *session_eom(session *s)
 	decide(s);
 	add_headers(s);
 	s->evaluated = 1;
-	record_message(s);
+	record_message(s, &t0);
 	return &s->v;
 }
