@@ -187,7 +187,9 @@ static void part_free(struct part *p)
 void agg_init(struct agg *g, const struct opts *o)
 {
 	g->o = o;
-	part_init(&g->all, NULL);
+	/* a --direction filter names the one part after that direction */
+	int one = o->direction && strcmp(o->direction, "both") != 0;
+	part_init(&g->all, one ? (strcmp(o->direction, "outbound") == 0 ? "outbound" : "inbound") : NULL);
 	part_init(&g->dir[0], "inbound");
 	part_init(&g->dir[1], "outbound");
 	g->split = o->direction == NULL;

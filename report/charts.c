@@ -16,29 +16,85 @@
 #define LL 48              /* left margin: the "100%" labels */
 #define LR 40              /* right margin: half of the last date label */
 
-/* series_rate - the rate of series k in one bucket, -1 when it has no base. */
+#define CHART_PERIODS_MAX 400  /* more periods than this: only those with mail are drawn */
+
+/* One period of the line chart; m is NULL when the period had no mail. */
+struct period { int64_t start; const struct measures *m; };
+
+/* series_rate - the rate of series k in one period, -1 when it has no base. */
 static double series_rate(const struct measures *m, int k)
 {
+	if (m == NULL)
+		return -1;
 	return k == 0 ? rate(m->spf_pass, m->messages) : k == 1 ? rate(m->dkim_pass, m->messages)
 	     : k == 2 ? rate(m->dmarc_pass, m->messages) : rate(m->one_click, m->bulk);
 }
 
-/* bucket_x - x of bucket i of n inside the plot. */
+/* bucket_x - x of period i of n inside the plot. */
 static double bucket_x(size_t i, size_t n)
 {
 	return LL + (n > 1 ? (double)i * (LW - LL - LR) / (double)(n - 1) : (LW - LL - LR) / 2.0);
 }
 
-/* line_series - one series: polylines broken at buckets without data, and points. */
-static void line_series(buf *o, const struct entry *v, size_t n, int k)
+static int period_cmp(const void *a, const void *b)
+{
+	const struct period *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* next_start - the start of the period after the one starting at t. */
+static int64_t next_start(int64_t t, const char *by)
+{
+	int64_t step = strcmp(by, "week") == 0 ? 7 * 86400 : strcmp(by, "month") == 0 ? 32 * 86400 : 86400;
+	return bucket_start(t + step + 3600, by);
+}
+
+/* periods - every period of the report from its first to its last bucket
+ * (so one without mail is a gap on the chart), or only those with mail
+ * when that would be more than CHART_PERIODS_MAX. Caller frees. */
+static struct period *periods(const struct agg *g, const struct part *p, size_t *n)
+{
+	const char *by = g->o->by ? g->o->by : "day";
+	struct period *have = xcalloc(p->buckets.n, sizeof(*have));
+	size_t k = 0;
+	for (size_t i = 0; i < p->buckets.cap; i++)
+		if (p->buckets.e[i].key)
+			have[k++] = (struct period){ atoll(p->buckets.e[i].key), p->buckets.e[i].val };
+	qsort(have, k, sizeof(*have), period_cmp);
+	int64_t first = bucket_start(g->o->since, by), last = g->o->until - 1;
+	size_t count = 0;
+	for (int64_t t = first; t <= last && count <= CHART_PERIODS_MAX; t = next_start(t, by))
+		count++;
+	if (count > CHART_PERIODS_MAX || k == 0 || have[0].start < first) {
+		*n = k;
+		return have;
+	}
+	struct period *all = xcalloc(count, sizeof(*all));
+	size_t j = 0, i = 0;
+	for (int64_t t = first; i < count; t = next_start(t, by), i++) {
+		all[i].start = t;
+		while (j < k && have[j].start < t)
+			j++;
+		if (j < k && have[j].start == t)
+			all[i].m = have[j].m;
+	}
+	free(have);
+	*n = count;
+	return all;
+}
+
+/* line_series - one series: polylines broken at periods without data, and
+ * points. Widths fall with k and the widest is drawn first, so equal values
+ * show as nested lines instead of hiding each other. */
+static void line_series(buf *o, const struct period *v, size_t n, int k)
 {
 	static const char *const names[4] = { "SPF", "DKIM", "DMARC", "one-click" };
-	static const char *const colors[4] = { "#1f77b4", "#2ca02c", "#d62728", "#9467bd" };
-	static const char *const dash[4] = { "", " stroke-dasharray=\"8 4\"", " stroke-dasharray=\"2 3\"",
-	                                     " stroke-dasharray=\"12 3 3 3\"" };
+	static const char *const colors[4] = { "#74a9cf", "#2ca02c", "#d62728", "#6a3d9a" };
+	static const char *const width[4] = { "9", "6", "3.5", "1.5" };
+	static const char *const dash[4] = { "", "", " stroke-dasharray=\"6 3\"", " stroke-dasharray=\"2 2\"" };
 	int open = 0;
 	for (size_t i = 0; i < n; i++) {
-		double r = series_rate(v[i].val, k);
+		double r = series_rate(v[i].m, k);
 		if (r < 0) {
 			if (open)
 				buf_puts(o, "\"/>\n");
@@ -46,31 +102,30 @@ static void line_series(buf *o, const struct entry *v, size_t n, int k)
 			continue;
 		}
 		if (!open)
-			buf_printf(o, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
-			           colors[k], dash[k]);
+			buf_printf(o, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"%s\"%s points=\"",
+			           colors[k], width[k], dash[k]);
 		open = 1;
 		buf_printf(o, "%.1f,%.1f ", bucket_x(i, n), 10 + (1 - r) * (LH - 10));
 	}
 	if (open)
 		buf_puts(o, "\"/>\n");
 	for (size_t i = 0; i < n; i++) {
-		double r = series_rate(v[i].val, k);
+		double r = series_rate(v[i].m, k);
 		if (r >= 0)
 			buf_printf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\"><title>%s %.1f%%</title></circle>\n",
-			           bucket_x(i, n), 10 + (1 - r) * (LH - 10), 5 - k, colors[k], names[k], r * 100);
+			           bucket_x(i, n), 10 + (1 - r) * (LH - 10), 6 - k, colors[k], names[k], r * 100);
 	}
-	buf_printf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"%s/>"
+	buf_printf(o, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"%s\"%s/>"
 	              "<text x=\"%d\" y=\"%d\" font-size=\"12\">%s</text>\n",
-	           LL + k * 130, LL + k * 130 + 28, LH + 42, LH + 42, colors[k], dash[k], LL + k * 130 + 32,
+	           LL + k * 130, LL + k * 130 + 28, LH + 42, LH + 42, colors[k], width[k], dash[k], LL + k * 130 + 32,
 	           LH + 46, names[k]);
 }
 
-/* svg_lines - pass rates per bucket of one part as a line chart. */
+/* svg_lines - pass rates per period of one part as a line chart. */
 void svg_lines(buf *o, const struct agg *g, const struct part *p)
 {
-	(void)g;
-	struct entry *v = map_sorted(&p->buckets);   /* keys: epoch seconds of equal width */
-	size_t n = p->buckets.n;
+	size_t n;
+	struct period *v = periods(g, p, &n);
 	buf_printf(o, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
 	              "role=\"img\" aria-label=\"pass rates over time\">\n", LW, LH + 56);
 	for (int y = 0; y <= 100; y += 25) {
@@ -88,7 +143,7 @@ void svg_lines(buf *o, const struct agg *g, const struct part *p)
 		if (i != n - 1 && n - 1 - i < step)
 			continue;                          /* keep room for the last label */
 		char d[32];
-		day_text(atoll(v[i].key), d, sizeof(d));
+		day_text(v[i].start, d, sizeof(d));
 		buf_printf(o, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>\n",
 		           bucket_x(i, n), LH + 18, d);
 	}

@@ -32,11 +32,12 @@ static const char css[] =
 	"body{font-family:sans-serif;margin:1em auto;padding:0 1em;max-width:64em;color:#222;line-height:1.35}"
 	"table{border-collapse:collapse;margin:.5em 0}.scroll{overflow-x:auto;max-width:100%}"
 	"td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}"
-	"td:first-child,th:first-child{text-align:left;overflow-wrap:anywhere}"
-	"td.text{text-align:left;min-width:12em}h2{margin-top:1.5em}h3{margin-top:1.2em}"
+	"td:first-child,th:first-child{text-align:left;overflow-wrap:anywhere;min-width:8em}"
+	"td.name{white-space:nowrap}.chart-wrap{overflow-x:auto;max-width:100%}"
+	"td.text,th.text{text-align:left;min-width:12em}h2{margin-top:1.5em}h3{margin-top:1.2em}"
 	".ready{color:#080}.notready{color:#b00}.forged td{color:#555;font-style:italic}"
 	".nodata{padding:1em;background:#f4f4f4;border:1px dashed #aaa}"
-	"svg.chart{width:100%;height:auto;max-width:760px;display:block}";
+	"svg.chart{width:100%;height:auto;max-width:760px;min-width:560px;display:block}";
 
 /* html_table_measures - one row per bucket or group, like the text report's. */
 static void html_table_measures(buf *o, const char *id, const char *what, const struct map *m, int buckets)
@@ -109,14 +110,16 @@ static void html_findings(buf *o, const struct part *pa, int top, const char *sf
 		names[i] = fc[i].name;
 		vals[i] = (double)fc[i].n;
 	}
+	buf_puts(o, "<div class=\"chart-wrap\">");
 	svg_bars(o, "top findings", names, vals, shown, vals[0], 0);
+	buf_puts(o, "</div>\n");
 	free(names);
 	free(vals);
 	buf_printf(o, "<div class=\"scroll\"><table id=\"findings%s\"><tr><th>finding</th><th>messages</th>"
-	              "<th>meaning</th><th>fix</th></tr>\n", sfx);
+	              "<th class=\"text\">meaning</th><th class=\"text\">fix</th></tr>\n", sfx);
 	for (size_t i = 0; i < shown; i++) {
 		const struct finding_help *h = findings_help(fc[i].name);
-		buf_puts(o, "<tr><td>");
+		buf_puts(o, "<tr><td class=\"name\">");
 		html_text(o, fc[i].name);
 		buf_printf(o, "</td><td>%llu</td><td class=\"text\">", (unsigned long long)fc[i].n);
 		html_text(o, h ? h->meaning : "");
@@ -146,7 +149,9 @@ static void html_campaigns(buf *o, const struct part *pa)
 		names[i] = v[i].key;
 		vals[i] = rate(m->one_click, m->bulk);
 	}
+	buf_puts(o, "<div class=\"chart-wrap\">");
 	svg_bars(o, "one-click compliance per campaign", names, vals, pa->campaigns.n, 1, 1);
+	buf_puts(o, "</div>\n");
 	free(names);
 	free(vals);
 	free(v);
@@ -209,8 +214,10 @@ static void html_part(buf *o, const struct agg *g, const struct part *pa)
 	}
 	html_summary(o, pa, sfx);
 	buf_printf(o, "<h3>Pass rates by %s</h3>\n", g->o->by ? g->o->by : "day");
+	buf_puts(o, "<div class=\"chart-wrap\">");
 	svg_lines(o, g, pa);
-	buf_puts(o, "<p>A line stops where a period has no data (one-click: no bulk mail).</p>\n");
+	buf_puts(o, "</div>\n<p>Each point is one period. A line stops where a period has no data: no mail, "
+	            "or for one-click no bulk mail. Equal values are drawn as nested lines, the widest first.</p>\n");
 	html_findings(o, pa, g->o->top, sfx);
 	html_campaigns(o, pa);
 	if (g->o->by) {
