@@ -16,10 +16,31 @@
 #include "session.h"
 #include "buf.h"
 #include "store.h"
+#include "findings.h"
+#include "received.h"
 
 #define INPUT_MAX (256u * 1024 * 1024)  /* one input file; a bigger mbox should be split */
 #define BODY_CHUNK 65536                /* like an MTA's body chunks */
 #define RCPT_MAX 1000
+#define TALLY_MAX 256                   /* distinct names counted in the summary; more: "(other)" */
+#define SUBJECT_SHOWN 100               /* bytes of Subject in a message's label */
+#define RECEIVED_FIELD_MAX 8192         /* one Received: field read by --from-received */
+
+/* A count per name, for the campaign summary. */
+struct tally_entry {
+	char name[FINDING_NAME_MAX];
+	size_t count;
+};
+struct tally {
+	size_t n, other;
+	struct tally_entry e[TALLY_MAX];
+};
+
+/* What an mbox or several files add up to. */
+struct summary {
+	size_t messages;
+	struct tally actions, findings, providers[3];
+};
 
 struct opts {
 	const char *client_ip, *helo, *mail_from, *direction;
@@ -28,6 +49,8 @@ struct opts {
 	const char *macros[32];       /* "NAME=VALUE" as the MTA would send them */
 	size_t nmacros;
 	int json, quiet;
+	int from_received;            /* client IP and HELO from the topmost Received: */
+	int summary;                  /* --summary: also for one message, and in JSON */
 };
 
 /* usage - print help to f. */
@@ -37,6 +60,8 @@ static void usage(FILE *f)
 	      "  -c, --config FILE      configuration file (same as the daemon's)\n"
 	      "      --client-ip IP     SMTP client address (SPF); none: SPF is not checked\n"
 	      "      --helo NAME        HELO/EHLO name\n"
+	      "      --from-received    client IP and HELO from the topmost Received: field with a\n"
+	      "                         client (added by your own provider to a saved test send)\n"
 	      "      --mail-from ADDR   envelope sender; default: Return-Path, then the mbox From_ line\n"
 	      "      --rcpt ADDR        envelope recipient (repeatable)\n"
 	      "      --direction D      inbound (default) or outbound\n"
@@ -49,7 +74,9 @@ static void usage(FILE *f)
 	      "      --json             one JSON object per message per line (docs/JSON.md)\n"
 	      "      --record URI       also write each message's audit record to a store\n"
 	      "                         (sqlite:PATH, a plain PATH, or postgresql://...)\n"
+	      "      --summary          campaign summary also for one message, and in JSON (last line)\n"
 	      "      --print-config     print the annotated example configuration\n"
+	      "      --print-findings   print every finding with its meaning and fix (Markdown rows)\n"
 	      "  -q, --quiet            no output, exit status only\n"
 	      "  -V, --version          print the version\n"
 	      "exit status: 0 no findings, 1 findings, 2 usage or I/O error\n", f);
@@ -144,9 +171,95 @@ static int return_path(const char *p, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
+/* tally_add - one more of name. */
+static void tally_add(struct tally *t, const char *name)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->e[i].name, name) == 0) {
+			t->e[i].count++;
+			return;
+		}
+	if (t->n == TALLY_MAX) {
+		t->other++;
+		return;
+	}
+	str_copy(t->e[t->n].name, sizeof(t->e[0].name), name, strlen(name));
+	t->e[t->n++].count = 1;
+}
+
+/* header_field - the unfolded value of the first field named name (no colon)
+ * in the header section, printable, cut to outsz - 1 bytes; 0 if absent. */
+static int header_field(const char *p, size_t n, const char *name, char *out, size_t outsz)
+{
+	size_t off = 0, c, nl = strlen(name);
+	while (off < n) {
+		size_t adv = next_line(p + off, n - off, &c);
+		if (c == 0)
+			return 0;
+		if (c > nl && p[off + nl] == ':' && strncasecmp(p + off, name, nl) == 0) {
+			char tmp[RECEIVED_FIELD_MAX];
+			size_t k = 0;
+			const char *v = p + off + nl + 1;
+			size_t vl = c - nl - 1;
+			for (;;) {                      /* the value and its continuation lines */
+				for (size_t i = 0; i < vl && k < sizeof(tmp) - 1; i++)
+					tmp[k++] = v[i] == '\t' ? ' ' : v[i];
+				off += adv;
+				if (off >= n || (p[off] != ' ' && p[off] != '\t'))
+					break;
+				adv = next_line(p + off, n - off, &c);
+				v = p + off;
+				vl = c;
+			}
+			size_t a = 0;
+			while (a < k && tmp[a] == ' ')
+				a++;
+			str_printable(out, outsz, tmp + a, k - a);
+			return 1;
+		}
+		off += adv;
+	}
+	return 0;
+}
+
+/* from_received - --from-received: the topmost Received: field that names a
+ * client ("from NAME (... [IP])"). That is the field the receiving side (the
+ * recipient's own provider) added when it took the message in; fields above
+ * it without a from clause are its internal hops, and the fields below were
+ * written by servers before it, which the sender controls: never read. */
+static int from_received(const char *p, size_t n, struct received *rc)
+{
+	size_t off = 0, c;
+	while (off < n) {
+		size_t adv = next_line(p + off, n - off, &c);
+		if (c == 0)
+			break;
+		if (c > 9 && strncasecmp(p + off, "Received:", 9) == 0) {
+			char v[RECEIVED_FIELD_MAX];
+			if (header_field(p + off, n - off, "Received", v, sizeof(v)) &&
+			    received_parse(v, strlen(v), rc) == 0)
+				return 0;
+		}
+		off += adv;
+	}
+	memset(rc, 0, sizeof(*rc));
+	return -1;
+}
+
+/* summary_add - one checked message into the campaign summary. */
+static void summary_add(struct summary *sum, const session *s, const struct verdict *v)
+{
+	sum->messages++;
+	tally_add(&sum->actions, verdict_action_name(v->decided));
+	for (size_t i = 0; i < session_finding_count(s); i++)
+		tally_add(&sum->findings, session_finding_name(s, i));
+	for (int i = 0; i < 3; i++)
+		tally_add(&sum->providers[i], session_readiness(s, i));
+}
+
 /* check_message - drive one session over one message. Returns the number of findings. */
 static int check_message(tm_env *env, const struct opts *o, const char *file, size_t index,
-                         const char *p, size_t n, const char *envfrom, buf *out)
+                         const char *p, size_t n, const char *envfrom, buf *out, struct summary *sum)
 {
 	session *s = session_new(env);
 	buf *field = buf_new(16u * 1024 * 1024), *chunk = buf_new(BODY_CHUNK + 4096);
@@ -157,14 +270,25 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 	session_set_source(s, file, index);
 	session_set_direction(s, o->direction && strcmp(o->direction, "outbound") == 0
 	                      ? DIR_OUTBOUND : DIR_INBOUND, "command line");
-	session_connect(s, "unknown", o->client_ip);
+	struct received rc = { 0 };
+	const char *ip = o->client_ip, *helo = o->helo;
+	if (o->from_received) {
+		if (from_received(p, n, &rc) == 0) {
+			ip = ip ? ip : rc.ip;
+			helo = helo ? helo : rc.helo;
+		} else {
+			fprintf(stderr, "trustmilter-check: %s%s%.0zu: no Received: field with a client address;"
+			        " SPF is not checked\n", file, index ? " #" : "", index);
+		}
+	}
+	session_connect(s, "unknown", ip);
 	for (size_t i = 0; i < o->nmacros; i++) {
 		char name[64];
 		const char *eq = strchr(o->macros[i], '=');
 		if (eq && str_copy(name, sizeof(name), o->macros[i], (size_t)(eq - o->macros[i])) == 0)
 			session_set_macro(s, name, eq + 1);
 	}
-	session_helo(s, o->helo ? o->helo : "");
+	session_helo(s, helo ? helo : "");
 	char rp[512] = "";
 	const char *mf = o->mail_from;
 	if (mf == NULL && return_path(p, n, rp, sizeof(rp)))
@@ -205,15 +329,17 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 		session_add_finding(s, "format.empty_message", "the message is empty");
 	session_eoh(s);
 	feed_body(s, p + off, n - off, chunk);
-	session_eom(s);
+	summary_add(sum, s, session_eom(s));
 	if (o->json) {
 		session_report_json(s, out);
 		buf_putc(out, '\n');
 	} else {
+		char subj[SUBJECT_SHOWN + 1] = "";
+		header_field(p, n, "Subject", subj, sizeof(subj));
 		if (index)
-			buf_printf(out, "== %s #%zu\n", file, index);
+			buf_printf(out, "== %s #%zu: %s\n", file, index, subj[0] ? subj : "(no Subject)");
 		else
-			buf_printf(out, "== %s\n", file);
+			buf_printf(out, "== %s: %s\n", file, subj[0] ? subj : "(no Subject)");
 		session_report_text(s, out);
 		buf_putc(out, '\n');
 	}
@@ -246,7 +372,8 @@ static buf *xbuf_new(size_t cap)
 static int is_from_line(const char *p, size_t n) { return n >= 5 && memcmp(p, "From ", 5) == 0; }
 
 /* check_file - one message, or every message of an mbox. */
-static int check_file(tm_env *env, const struct opts *o, const char *path, int *any_findings)
+static int check_file(tm_env *env, const struct opts *o, const char *path, int *any_findings,
+                      struct summary *sum)
 {
 	size_t n;
 	char *data = read_all(path, &n);
@@ -254,7 +381,7 @@ static int check_file(tm_env *env, const struct opts *o, const char *path, int *
 		return -1;
 	buf *out = xbuf_new(64u * 1024 * 1024);
 	if (!is_from_line(data, n)) {
-		*any_findings |= check_message(env, o, path, 0, data, n, NULL, out);
+		*any_findings |= check_message(env, o, path, 0, data, n, NULL, out, sum);
 	} else {
 		/* mbox: split at "From " lines; unquote ">From " (mboxrd) into a copy */
 		size_t off = 0, idx = 0;
@@ -285,7 +412,7 @@ static int check_file(tm_env *env, const struct opts *o, const char *path, int *
 			if (ml >= 2 && memcmp(buf_data(msg) + ml - 2, "\n\n", 2) == 0)
 				buf_truncate(msg, ml - 1);
 			*any_findings |= check_message(env, o, path, ++idx, buf_data(msg), buf_len(msg),
-			                               envfrom, out);
+			                               envfrom, out, sum);
 		}
 		buf_free(msg);
 	}
@@ -294,6 +421,90 @@ static int check_file(tm_env *env, const struct opts *o, const char *path, int *
 	buf_free(out);
 	free(data);
 	return 0;
+}
+
+/* tally_cmp - most first, then by name. */
+static int tally_cmp(const void *a, const void *b)
+{
+	const struct tally_entry *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* tally_text - "name N, name N" most first, into out. */
+static void tally_text(buf *out, struct tally *t, const char *sep)
+{
+	qsort(t->e, t->n, sizeof(t->e[0]), tally_cmp);
+	for (size_t i = 0; i < t->n; i++)
+		buf_printf(out, "%s%s %zu", i ? sep : "", t->e[i].name, t->e[i].count);
+	if (t->other)
+		buf_printf(out, "%s(other) %zu", t->n ? sep : "", t->other);
+	if (t->n == 0 && t->other == 0)
+		buf_puts(out, "none");
+}
+
+/* tally_json - {"name":N,...} most first. */
+static void tally_json(buf *out, struct tally *t)
+{
+	qsort(t->e, t->n, sizeof(t->e[0]), tally_cmp);
+	buf_putc(out, '{');
+	for (size_t i = 0; i < t->n; i++)
+		buf_printf(out, "%s\"%s\":%zu", i ? "," : "", t->e[i].name, t->e[i].count);
+	if (t->other)
+		buf_printf(out, "%s\"(other)\":%zu", t->n ? "," : "", t->other);
+	buf_putc(out, '}');
+}
+
+/* print_summary - the campaign summary: messages, actions, readiness per
+ * provider, findings with their fix. Names are ours (finding table, actions),
+ * never message text, so they need no escaping. */
+static void print_summary(struct summary *sum, int json)
+{
+	static const char *const pn[3] = { "gmail", "yahoo", "microsoft" };
+	buf *out = xbuf_new(1 << 20);
+	if (json) {
+		buf_printf(out, "{\"summary\":{\"messages\":%zu,\"actions\":", sum->messages);
+		tally_json(out, &sum->actions);
+		buf_puts(out, ",\"providers\":{");
+		for (int i = 0; i < 3; i++) {
+			buf_printf(out, "%s\"%s\":", i ? "," : "", pn[i]);
+			tally_json(out, &sum->providers[i]);
+		}
+		buf_puts(out, "},\"findings\":");
+		tally_json(out, &sum->findings);
+		buf_puts(out, "}}\n");
+	} else {
+		buf_printf(out, "== Campaign summary: %zu message%s\n  Actions      ", sum->messages,
+		           sum->messages == 1 ? "" : "s");
+		tally_text(out, &sum->actions, ", ");
+		for (int i = 0; i < 3; i++) {
+			buf_printf(out, "\n  %-12s ", pn[i]);
+			tally_text(out, &sum->providers[i], ", ");
+		}
+		buf_puts(out, "\n  Findings     ");
+		qsort(sum->findings.e, sum->findings.n, sizeof(sum->findings.e[0]), tally_cmp);
+		if (sum->findings.n == 0)
+			buf_puts(out, "none\n");
+		for (size_t i = 0; i < sum->findings.n; i++) {
+			const struct finding_help *h = findings_help(sum->findings.e[i].name);
+			buf_printf(out, "%s%zu x %s\n", i ? "               " : "", sum->findings.e[i].count,
+			           sum->findings.e[i].name);
+			if (h)
+				buf_printf(out, "                 fix: %s\n", h->fix);
+		}
+	}
+	fwrite(buf_data(out), 1, buf_len(out), stdout);
+	buf_free(out);
+}
+
+/* print_findings - --print-findings: the finding table as the Markdown rows
+ * of docs/FINDINGS.md (tests/integration/docs.sh compares the two). */
+static void print_findings(void)
+{
+	const struct finding_help *h;
+	for (size_t i = 0; (h = findings_help_row(i)) != NULL; i++)
+		printf("| `%s` | %s | %s |\n", h->name, h->meaning, h->fix);
 }
 
 /* set_or_die - apply a configuration override or exit 2. */
@@ -319,7 +530,8 @@ int main(int argc, char **argv)
 		{ "mail-from", 1, 0, 'm' }, { "rcpt", 1, 0, 'r' }, { "direction", 1, 0, 'd' },
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
 		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' },
-		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "from-received", 0, 0, 'F' },
+		{ "summary", 0, 0, 'S' }, { "print-findings", 0, 0, 'G' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
 	const char *cfgpath = NULL, *record = NULL;
 	const char *sets[64];
@@ -367,6 +579,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		case 'q': o.quiet = 1; break;
+		case 'F': o.from_received = 1; break;
+		case 'S': o.summary = 1; break;
+		case 'G': print_findings(); return 0;
 		case 'V': printf("trustmilter-check %s\n", TM_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		case 'T': case 'a': case 'M': case 's':
@@ -425,9 +640,17 @@ int main(int argc, char **argv)
 		tm_env_set_record_sink(env, record_sink, st);
 	}
 	int io_error = 0, any_findings = 0;
+	struct summary *sum = calloc(1, sizeof(*sum));
+	if (sum == NULL) {
+		fprintf(stderr, "trustmilter-check: out of memory\n");
+		return 2;
+	}
 	for (int i = optind; i < argc; i++)
-		if (check_file(env, &o, argv[i], &any_findings) < 0)
+		if (check_file(env, &o, argv[i], &any_findings, sum) < 0)
 			io_error = 1;
+	if (!o.quiet && (o.summary || (!o.json && sum->messages > 1)))
+		print_summary(sum, o.json);
+	free(sum);
 	tm_env_unref(env);
 	if (st) {
 		struct store_stats ss;

@@ -43,4 +43,15 @@ int findings_known_prefix(const char *prefix, size_t n);
 /* findings_known_name - the i-th known name (NULL past the end), for tests. */
 const char *findings_known_name(size_t i);
 
+/* What a finding means and the one-line fix, for people: the trustmilter-check
+ * report, the statistics, the compliance report's findings table and
+ * docs/FINDINGS.md (tests/integration/docs.sh keeps the document equal to it). */
+struct finding_help {
+	const char *name, *meaning, *fix;
+};
+/* findings_help - the help row of a known finding name, NULL for others. */
+const struct finding_help *findings_help(const char *name);
+/* findings_help_row - the i-th help row (NULL past the end), sorted by name. */
+const struct finding_help *findings_help_row(size_t i);
+
 #endif

@@ -106,12 +106,26 @@ static void json_dmarc(jw *w, const session *s)
 	jw_end_obj(w);
 }
 
+/* unsub_shown - the RFC 8058 verdict for people: "unknown" (could not
+ * check) when it is noncompliant only because no DKIM key could be fetched. */
+static const char *unsub_shown(const session *s)
+{
+	int pass = 0, tmp = 0;
+	for (size_t i = 0; i < s->nsigs; i++) {
+		pass |= s->sigs[i].result == AR_PASS;
+		tmp |= s->sigs[i].result == AR_TEMPERROR;
+	}
+	if (s->unsub.verdict == UNSUB_NONCOMPLIANT && !pass && tmp)
+		return "unknown";
+	return unsub_verdict_name(s->unsub.verdict);
+}
+
 /* json_unsub - the "unsubscribe" member: verdict, findings, URIs. */
 static void json_unsub(jw *w, const session *s)
 {
 	const struct unsub_outcome *u = &s->unsub;
 	jw_obj(w, "unsubscribe");
-	jw_str(w, "verdict", unsub_verdict_name(u->verdict));
+	jw_str(w, "verdict", unsub_shown(s));
 	jw_arr(w, "findings");
 	for (size_t i = 0; i < findings_count(s->f); i++) {
 		const struct finding *x = findings_get(s->f, i);
@@ -132,7 +146,14 @@ static void json_unsub(jw *w, const session *s)
 	jw_end_obj(w);
 }
 
-/* json_providers - readiness per provider. */
+/* readiness_status - "ready", "not_ready" or "unknown" (could not check). */
+static const char *readiness_status(const struct readiness *r)
+{
+	return r->ready ? "ready" : r->unknown ? "unknown" : "not_ready";
+}
+
+/* json_providers - readiness per provider: ready is null when it could not
+ * be checked; missing lists every requirement missing or not checked. */
 static void json_providers(jw *w, const session *s)
 {
 	const struct { const char *name; const struct readiness *r; } p[] = {
@@ -140,8 +161,15 @@ static void json_providers(jw *w, const session *s)
 	jw_obj(w, "providers");
 	for (size_t i = 0; i < 3; i++) {
 		jw_obj(w, p[i].name);
-		jw_bool(w, "ready", p[i].r->ready);
-		jw_str(w, "missing", p[i].r->ready ? NULL : p[i].r->why);
+		if (p[i].r->unknown)
+			jw_null(w, "ready");
+		else
+			jw_bool(w, "ready", p[i].r->ready);
+		jw_str(w, "status", readiness_status(p[i].r));
+		jw_arr(w, "missing");
+		for (size_t k = 0; k < p[i].r->nwhy; k++)
+			jw_str(w, NULL, p[i].r->why[k]);
+		jw_end_arr(w);
 		jw_end_obj(w);
 	}
 	jw_end_obj(w);
@@ -219,6 +247,8 @@ int session_report_json(const session *s, buf *out)
 		jw_obj(&w, NULL);
 		jw_str(&w, "name", findings_get(s->f, i)->name);
 		jw_str(&w, "detail", findings_get(s->f, i)->detail);
+		const struct finding_help *h = findings_help(findings_get(s->f, i)->name);
+		jw_str(&w, "fix", h ? h->fix : NULL);
 		jw_end_obj(&w);
 	}
 	jw_end_arr(&w);
@@ -289,15 +319,18 @@ int session_report_text(const session *s, buf *o)
 		         d->spf_aligned ? "aligned" : "not aligned", d->dkim_aligned ? "aligned" : "not aligned");
 	else
 		text_row(o, "DMARC", "%s  %s", result_name(d->result), d->problem);
-	text_row(o, "Unsubscribe", "%s%s%s", unsub_verdict_name(s->unsub.verdict),
+	text_row(o, "Unsubscribe", "%s%s%s", unsub_shown(s),
 	         s->unsub.has_https ? ", https" : "", s->unsub.has_mailto ? ", mailto" : "");
 	text_row(o, "Bulk", "%s%s%s%s%s", s->bulk.bulk ? "yes (" : "no", s->bulk.bulk ? s->bulk.reason : "",
 	         s->bulk.bulk ? ")" : "", s->bulk.campaign[0] ? ", campaign " : "", s->bulk.campaign);
 	const struct { const char *name; const struct readiness *r; } p[] = {
 		{ "Gmail", &s->ready.gmail }, { "Yahoo", &s->ready.yahoo }, { "Microsoft", &s->ready.microsoft } };
-	for (size_t i = 0; i < 3; i++)
-		text_row(o, i ? "" : "Providers", "%-9s %s%s%s", p[i].name, p[i].r->ready ? "ready" : "not ready",
-		         p[i].r->ready ? "" : ": ", p[i].r->why);
+	for (size_t i = 0; i < 3; i++) {
+		text_row(o, i ? "" : "Providers", "%-9s %s", p[i].name, p[i].r->ready ? "ready"
+		         : p[i].r->unknown ? "could not check" : "not ready");
+		for (size_t k = 0; k < p[i].r->nwhy; k++)
+			text_row(o, "", "          - %s", p[i].r->why[k]);
+	}
 	if (s->spam.evaluated) {
 		text_row(o, "Spam", "score %.1f%s", s->spam.score, s->spam.nsignals ? "" : ", no signals");
 		for (size_t i = 0; i < s->spam.nsignals; i++)
@@ -307,9 +340,13 @@ int session_report_text(const session *s, buf *o)
 	size_t n = findings_count(s->f);
 	if (n == 0)
 		text_row(o, "Findings", "none");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		const struct finding_help *h = findings_help(findings_get(s->f, i)->name);
 		text_row(o, i ? "" : "Findings", "%s: %s", findings_get(s->f, i)->name,
 		         findings_get(s->f, i)->detail);
+		if (h)
+			text_row(o, "", "  fix: %s", h->fix);
+	}
 	text_row(o, "Action", "%s%s%s%s", verdict_action_name(s->v.decided),
 	         s->v.reason[0] ? " (" : "", s->v.reason, s->v.reason[0] ? ")" : "");
 	if (s->v.decided == ACT_REJECT || s->v.decided == ACT_TEMPFAIL)
@@ -417,4 +454,21 @@ int session_log_line(const session *s, buf *o)
 	if (s->tls[0])       /* {tls_version}: the client used STARTTLS */
 		log_value(o, "tls", s->tls, 31, 0);
 	return 0;
+}
+
+/* session_finding_count - see session.h. */
+size_t session_finding_count(const session *s) { return findings_count(s->f); }
+
+/* session_finding_name - see session.h. */
+const char *session_finding_name(const session *s, size_t i)
+{
+	const struct finding *f = findings_get(s->f, i);
+	return f ? f->name : NULL;
+}
+
+/* session_readiness - see session.h. */
+const char *session_readiness(const session *s, int provider)
+{
+	const struct readiness *r[3] = { &s->ready.gmail, &s->ready.yahoo, &s->ready.microsoft };
+	return provider >= 0 && provider < 3 ? readiness_status(r[provider]) : NULL;
 }

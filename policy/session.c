@@ -96,7 +96,7 @@ const char *tm_env_hostname(const tm_env *e) { return e->hostname; }
 
 /* record_message - the message's audit record to the environment's record
  * sink (which never blocks: see tm_record_sink). */
-static void record_message(session *s)
+static void record_message(session *s, const struct timespec *t0)
 {
 	if (s->env->record_sink == NULL)
 		return;
@@ -105,6 +105,9 @@ static void record_message(session *s)
 		free(r);
 		return;
 	}
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->eom_us = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
 	s->env->record_sink(s->env->record_arg, r);
 	free(r);
 }
@@ -506,10 +509,13 @@ static void eval_dmarc(session *s)
 /* eval_readiness - the providers' bulk-sender rules over the outcomes. */
 static void eval_readiness(session *s)
 {
-	int dkim_pass = 0;
-	for (size_t i = 0; i < s->nsigs; i++)
+	int dkim_pass = 0, dkim_tmp = 0;
+	for (size_t i = 0; i < s->nsigs; i++) {
 		dkim_pass |= s->sigs[i].result == AR_PASS;
-	struct ready_input in = { .spf = s->spf.result, .dkim_pass = dkim_pass,
+		dkim_tmp |= s->sigs[i].result == AR_TEMPERROR;
+	}
+	struct ready_input in = { .spf = s->spf.result, .spf_checked = s->spf_ip[0] != '\0', .dkim_pass = dkim_pass,
+	                          .dkim_temperror = dkim_tmp,
 	                          .dmarc_record = s->dmarc.record_found, .dmarc = s->dmarc.result,
 	                          .format_ok = !findings_has_prefix(s->f, "format."),
 	                          .bulk = s->bulk.bulk, .unsub = &s->unsub };
@@ -691,6 +697,8 @@ static void evaluate(session *s)
  * gives policy.on_error instead of a guess. */
 const struct verdict *session_eom(session *s)
 {
+	struct timespec t0;                  /* the latency histogram's start */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!s->in_message)
 		start_message(s);
 	if (!s->failed)
@@ -706,6 +714,6 @@ const struct verdict *session_eom(session *s)
 	decide(s);
 	add_headers(s);
 	s->evaluated = 1;
-	record_message(s);
+	record_message(s, &t0);
 	return &s->v;
 }

@@ -85,5 +85,11 @@ int session_report_json(const session *s, buf *out);
 int session_report_text(const session *s, buf *out);
 /* session_log_line - one "QUEUEID: key=value ..." log line. */
 int session_log_line(const session *s, buf *out);
+/* session_finding_count, session_finding_name - the evaluated message's findings. */
+size_t session_finding_count(const session *s);
+const char *session_finding_name(const session *s, size_t i);
+/* session_readiness - provider 0 Gmail, 1 Yahoo, 2 Microsoft: "ready",
+ * "not_ready" or "unknown" (could not check); NULL for another index. */
+const char *session_readiness(const session *s, int provider);
 
 #endif

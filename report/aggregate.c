@@ -15,6 +15,24 @@
 const char *const spam_buckets[NSPAM] = { "<0", "0-1", "1-3", "3-5", "5-10", ">=10", "unknown" };
 const char *const pol_names[4] = { "reject", "quarantine", "none", "no_record" };
 
+/* The scoring method, printed in every text and HTML report so that a reader
+ * needs no other file; docs/STATISTICS.md ("Scorecard") says the same. */
+const char *const scoring_method[] = {
+	"Each sending (From) domain is scored 0-100 on its authenticated mail only: DMARC pass,",
+	"an aligned SPF or DKIM pass, or mail we sent ourselves (outbound). Forged and",
+	"unauthenticated mail using the name is counted on its own line and never lowers the score.",
+	"Components (weight): authentication 40 = (15 x SPF pass + 15 x aligned DKIM pass",
+	"+ 10 x DMARC pass) / 40; DMARC enforcement 20 = last seen policy: reject 1,",
+	"quarantine 0.75, none 0.25, no record 0; one-click unsubscribe 20 = share of bulk",
+	"messages that are RFC 8058 compliant; RFC 5322 format 10 = share without format",
+	"findings; spam 10 = 1 - share with a spam score of 5 or more.",
+	"A component with no data (no bulk mail, no spam scores) is left out and the other",
+	"weights scaled to 100. Grade: A >= 90, B >= 80, C >= 70, D >= 60, else F.",
+	"Provider readiness: ready when every authenticated message was ready for the provider;",
+	"otherwise the share of those messages that was not.",
+	NULL
+};
+
 /* has_prefix - does any finding start with p? */
 static int any_finding(const struct audit_record *r, const char *p)
 {
@@ -110,28 +128,95 @@ static const char *group_key(const struct audit_record *r, const char *group)
 }
 
 
+/* authenticated - does the record show the From domain's own mail: DMARC
+ * pass, an aligned SPF or DKIM pass (also without a DMARC record), or mail
+ * we sent ourselves? */
+static int authenticated(const struct audit_record *r)
+{
+	return r->direction == DIR_OUTBOUND || r->dmarc_result == AR_PASS ||
+	       r->dmarc_spf_aligned || r->dmarc_dkim_aligned;
+}
+
+/* part_add - one record into every measure of one part. */
+static void part_add(struct part *p, const struct opts *o, const struct audit_record *r)
+{
+	measure_add(&p->total, r, o->spam_threshold);
+	char bk[32];
+	snprintf(bk, sizeof(bk), "%lld", (long long)bucket_start(r->ts, o->by ? o->by : "day"));
+	measure_add(map_get(&p->buckets, bk), r, o->spam_threshold);
+	if (o->group)
+		measure_add(map_get(&p->groups, group_key(r, o->group)), r, o->spam_threshold);
+	for (size_t i = 0; i < r->nfindings; i++)
+		(*(uint64_t *)map_get(&p->findings, r->findings[i]))++;
+	struct dstat *d = map_get(&p->domains, r->from_domain[0] ? r->from_domain : "(no From domain)");
+	if (authenticated(r)) {
+		measure_add(&d->auth, r, o->spam_threshold);
+	} else {
+		measure_add(&d->unauth, r, o->spam_threshold);
+		d->dmarc_fail += r->dmarc_result == AR_FAIL;
+	}
+	if (r->bulk)
+		measure_add(map_get(&p->campaigns, r->campaign[0] ? r->campaign : "(none)"), r,
+		            o->spam_threshold);
+}
+
+/* part_init - empty maps with their value sizes. */
+static void part_init(struct part *p, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->buckets.vsize = p->groups.vsize = p->campaigns.vsize = sizeof(struct measures);
+	p->domains.vsize = sizeof(struct dstat);
+	p->findings.vsize = sizeof(uint64_t);
+}
+
+static void part_free(struct part *p)
+{
+	map_free(&p->buckets, NULL);
+	map_free(&p->groups, NULL);
+	map_free(&p->findings, NULL);
+	map_free(&p->domains, NULL);
+	map_free(&p->campaigns, NULL);
+}
+
+/* agg_init - which parts are counted: --direction inbound|outbound filters
+ * and "both" mixes (one part); without it each direction is its own part,
+ * plus the mixed one for JSON and CSV, whose top level stays both together. */
+void agg_init(struct agg *g, const struct opts *o)
+{
+	g->o = o;
+	/* a --direction filter names the one part after that direction */
+	int one = o->direction && strcmp(o->direction, "both") != 0;
+	part_init(&g->all, one ? (strcmp(o->direction, "outbound") == 0 ? "outbound" : "inbound") : NULL);
+	part_init(&g->dir[0], "inbound");
+	part_init(&g->dir[1], "outbound");
+	g->split = o->direction == NULL;
+	g->use_all = !g->split || strcmp(o->format, "json") == 0 || strcmp(o->format, "csv") == 0;
+	g->dmarc.vsize = sizeof(struct dreport);
+}
+
+void agg_free(struct agg *g)
+{
+	part_free(&g->all);
+	part_free(&g->dir[0]);
+	part_free(&g->dir[1]);
+	map_free(&g->dmarc, dreport_free);
+}
+
 /* on_record - store_query callback: filter, then count everywhere. */
 int on_record(void *arg, const struct audit_record *r)
 {
 	struct agg *g = arg;
 	const struct opts *o = g->o;
-	if (o->direction && strcmp(session_direction_name(r->direction), o->direction) != 0)
+	int out = r->direction == DIR_OUTBOUND;
+	if (o->direction && strcmp(o->direction, "both") != 0 && out != (strcmp(o->direction, "outbound") == 0))
 		return 0;
 	if (o->domain && !dom_at_or_below(r->from_domain, strlen(r->from_domain), o->domain, strlen(o->domain)))
 		return 0;
-	measure_add(&g->total, r, o->spam_threshold);
-	char bk[32];
-	snprintf(bk, sizeof(bk), "%lld", (long long)bucket_start(r->ts, o->by ? o->by : "day"));
-	measure_add(map_get(&g->buckets, bk), r, o->spam_threshold);
-	if (o->group)
-		measure_add(map_get(&g->groups, group_key(r, o->group)), r, o->spam_threshold);
-	for (size_t i = 0; i < r->nfindings; i++)
-		(*(uint64_t *)map_get(&g->findings, r->findings[i]))++;
-	measure_add(map_get(&g->domains, r->from_domain[0] ? r->from_domain : "(no From domain)"), r,
-	            o->spam_threshold);
-	if (r->bulk)
-		measure_add(map_get(&g->campaigns, r->campaign[0] ? r->campaign : "(none)"), r,
-		            o->spam_threshold);
+	if (g->use_all)
+		part_add(&g->all, o, r);
+	if (g->split)
+		part_add(&g->dir[out], o, r);
 	if (g->dmarc_dir)
 		dmarc_add(g, r);
 	return 0;
@@ -178,34 +263,101 @@ static int fcount_cmp(const void *a, const void *b)
 }
 
 /* top_findings - findings by count, descending; *n set to the number. */
-struct fcount *top_findings(const struct agg *g, size_t *n)
+struct fcount *top_findings(const struct part *p, size_t *n)
 {
-	struct fcount *v = xcalloc(g->findings.n, sizeof(*v));
+	struct fcount *v = xcalloc(p->findings.n, sizeof(*v));
 	size_t k = 0;
-	for (size_t i = 0; i < g->findings.cap; i++)
-		if (g->findings.e[i].key)
-			v[k++] = (struct fcount){ g->findings.e[i].key, *(uint64_t *)g->findings.e[i].val };
+	for (size_t i = 0; i < p->findings.cap; i++)
+		if (p->findings.e[i].key)
+			v[k++] = (struct fcount){ p->findings.e[i].key, *(uint64_t *)p->findings.e[i].val };
 	qsort(v, k, sizeof(*v), fcount_cmp);
 	*n = k;
 	return v;
 }
 
+/* dstat_policy - the domain's DMARC policy as last seen, authenticated mail first. */
+static enum dmarc_policy dstat_policy(const struct dstat *d)
+{
+	return d->auth.messages ? d->auth.policy : d->unauth.policy;
+}
+
+/* dstat_policy_name - that policy's name, "" when none was seen. */
+const char *dstat_policy_name(const struct dstat *d)
+{
+	enum dmarc_policy p = dstat_policy(d);
+	return p == DMARC_P_UNSPEC ? "" : dmarc_policy_name(p);
+}
+
 /* policy_distribution - sending domains by their DMARC policy. */
-void policy_distribution(const struct agg *g, uint64_t out[4])
+void policy_distribution(const struct part *p, uint64_t out[4])
 {
 	memset(out, 0, 4 * sizeof(uint64_t));
-	for (size_t i = 0; i < g->domains.cap; i++) {
-		if (!g->domains.e[i].key || strcmp(g->domains.e[i].key, "(no From domain)") == 0)
+	for (size_t i = 0; i < p->domains.cap; i++) {
+		if (!p->domains.e[i].key || strcmp(p->domains.e[i].key, "(no From domain)") == 0)
 			continue;
-		const struct measures *m = g->domains.e[i].val;
-		int k = m->policy == DMARC_P_REJECT ? 0 : m->policy == DMARC_P_QUARANTINE ? 1
-		      : m->policy == DMARC_P_NONE ? 2 : 3;
+		enum dmarc_policy pol = dstat_policy(p->domains.e[i].val);
+		int k = pol == DMARC_P_REJECT ? 0 : pol == DMARC_P_QUARANTINE ? 1 : pol == DMARC_P_NONE ? 2 : 3;
 		out[k]++;
 	}
 }
 
-/* readiness_word - "ready" only when every message of the domain was ready. */
-const char *readiness_word(uint64_t ready, uint64_t total)
+static int srow_volume_cmp(const void *a, const void *b)
 {
-	return total && ready == total ? "ready" : "not ready";
+	const struct srow *x = a, *y = b;
+	uint64_t vx = x->d->auth.messages + x->d->unauth.messages,
+	         vy = y->d->auth.messages + y->d->unauth.messages;
+	if (vx != vy)
+		return vx < vy ? 1 : -1;
+	return strcmp(x->domain, y->domain);
+}
+
+/* srow_worst_cmp - lowest score first; domains without a score after all scored ones. */
+static int srow_worst_cmp(const void *a, const void *b)
+{
+	const struct srow *x = a, *y = b;
+	if (x->scored != y->scored)
+		return x->scored ? -1 : 1;
+	if (x->scored && x->s.total != y->s.total)
+		return x->s.total < y->s.total ? -1 : 1;
+	return srow_volume_cmp(a, b);
+}
+
+/* scorecard_rows - see report.h. */
+struct srow *scorecard_rows(const struct part *p, const struct opts *o, size_t *n)
+{
+	struct srow *v = xcalloc(p->domains.n, sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; i < p->domains.cap; i++) {
+		if (!p->domains.e[i].key)
+			continue;
+		struct srow *r = &v[k++];
+		r->domain = p->domains.e[i].key;
+		r->d = p->domains.e[i].val;
+		r->scored = r->d->auth.messages > 0;
+		if (r->scored)
+			scorecard(&r->d->auth, &r->s);
+	}
+	qsort(v, k, sizeof(*v), o->worst ? srow_worst_cmp : srow_volume_cmp);
+	*n = k;
+	return v;
+}
+
+/* readiness_text - see report.h: the failing share, so "not ready" says how far. */
+const char *readiness_text(char *out, size_t n, uint64_t ready, uint64_t total)
+{
+	if (total == 0)
+		snprintf(out, n, "-");
+	else if (ready == total)
+		snprintf(out, n, "ready");
+	else
+		snprintf(out, n, "%.1f%% not ready", 100.0 * (double)(total - ready) / (double)total);
+	return out;
+}
+
+/* part_title - the heading of one part of the report. */
+const char *part_title(const struct part *p)
+{
+	if (p->name == NULL)
+		return "All mail";
+	return strcmp(p->name, "outbound") == 0 ? "Outbound mail (sent by us)" : "Inbound mail (sent to us)";
 }

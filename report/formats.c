@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "json.h"
+#include "findings.h"
 #include "report.h"
 
 /* r4 - a rate rounded to 4 decimals as text; "null"/"" when unknown. */
@@ -76,60 +77,99 @@ void time_text(int64_t ts, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void json_score(buf *o, const char *dom, const struct measures *m)
+/* json_readiness - ready (every authenticated message), rate and failing share. */
+static void json_readiness(buf *o, const struct measures *m)
 {
-	struct score s;
-	scorecard(m, &s);
+	const char *pn[3] = { "gmail", "yahoo", "microsoft" };
+	const uint64_t pr[3] = { m->gmail, m->yahoo, m->microsoft };
+	buf_puts(o, ",\"readiness\":{");
+	for (int i = 0; i < 3; i++) {
+		char v[32], f[32];
+		r4(v, sizeof(v), pr[i], m->messages, "null");
+		r4(f, sizeof(f), m->messages - pr[i], m->messages, "null");
+		buf_printf(o, "%s\"%s\":{\"ready\":%s,\"rate\":%s,\"failing\":%s}", i ? "," : "", pn[i],
+		           m->messages && pr[i] == m->messages ? "true" : "false", v, f);
+	}
+	buf_putc(o, '}');
+}
+
+/* json_score - one scorecard row: the score of the authenticated mail, and
+ * the unauthenticated mail apart. */
+static void json_score(buf *o, const struct srow *r)
+{
+	const struct measures *m = &r->d->auth, *u = &r->d->unauth;
 	buf_puts(o, "{\"domain\":");
-	json_escape(o, dom, strlen(dom));
-	buf_printf(o, ",\"messages\":%llu,\"score\":%.1f,\"grade\":\"%s\",\"dmarc_policy\":",
-	           (unsigned long long)m->messages, s.total, s.grade);
-	if (m->policy != DMARC_P_UNSPEC)
-		json_escape(o, dmarc_policy_name(m->policy), strlen(dmarc_policy_name(m->policy)));
+	json_escape(o, r->domain, strlen(r->domain));
+	buf_printf(o, ",\"messages\":%llu,\"authenticated\":%llu,", (unsigned long long)(m->messages + u->messages),
+	           (unsigned long long)m->messages);
+	if (r->scored)
+		buf_printf(o, "\"score\":%.1f,\"grade\":\"%s\"", r->s.total, r->s.grade);
+	else
+		buf_puts(o, "\"score\":null,\"grade\":null");
+	buf_puts(o, ",\"dmarc_policy\":");
+	const char *pol = dstat_policy_name(r->d);
+	if (pol[0])
+		json_escape(o, pol, strlen(pol));
 	else
 		buf_puts(o, "null");
 	const char *cn[5] = { "authentication", "dmarc_enforcement", "one_click", "format", "spam" };
-	const double cv[5] = { s.auth, s.enforcement, s.one_click, s.format, s.spam };
+	const double cv[5] = { r->s.auth, r->s.enforcement, r->s.one_click, r->s.format, r->s.spam };
 	buf_puts(o, ",\"components\":{");
 	for (int i = 0; i < 5; i++) {
-		if (cv[i] < 0)
+		if (!r->scored || cv[i] < 0)
 			buf_printf(o, "%s\"%s\":null", i ? "," : "", cn[i]);
 		else
 			buf_printf(o, "%s\"%s\":%.4f", i ? "," : "", cn[i], cv[i]);
 	}
-	buf_puts(o, "},\"readiness\":{");
-	const char *pn[3] = { "gmail", "yahoo", "microsoft" };
-	const uint64_t pr[3] = { m->gmail, m->yahoo, m->microsoft };
-	for (int i = 0; i < 3; i++) {
-		char v[32];
-		r4(v, sizeof(v), pr[i], m->messages, "null");
-		buf_printf(o, "%s\"%s\":{\"ready\":%s,\"rate\":%s}", i ? "," : "", pn[i],
-		           m->messages && pr[i] == m->messages ? "true" : "false", v);
-	}
-	buf_puts(o, "}}");
+	buf_putc(o, '}');
+	json_readiness(o, m);
+	buf_printf(o, ",\"unauthenticated\":{\"messages\":%llu,\"dmarc_fail\":%llu,\"rejected\":%llu,"
+	              "\"quarantined\":%llu}}", (unsigned long long)u->messages,
+	           (unsigned long long)r->d->dmarc_fail, (unsigned long long)u->actions[ACT_REJECT],
+	           (unsigned long long)(u->actions[ACT_QUARANTINE] + u->actions[ACT_JUNK]));
 }
 
-/* out_json - the whole report as one JSON object. */
-void out_json(buf *o, struct agg *g)
+/* sorted_buckets - bucket entries by time (their keys are epoch seconds as text). */
+static struct entry *sorted_buckets(const struct part *p)
 {
-	char a[32], b[32];
-	time_text(g->o->since, a, sizeof(a));
-	time_text(g->o->until, b, sizeof(b));
-	buf_printf(o, "{\"since\":\"%s\",\"until\":\"%s\",\"filters\":{\"domain\":", a, b);
-	if (g->o->domain) json_escape(o, g->o->domain, strlen(g->o->domain)); else buf_puts(o, "null");
-	buf_puts(o, ",\"direction\":");
-	if (g->o->direction) json_escape(o, g->o->direction, strlen(g->o->direction)); else buf_puts(o, "null");
-	buf_printf(o, "},\"dropped\":%llu,\"totals\":", (unsigned long long)g->dropped);
-	json_measures(o, &g->total);
-	buf_printf(o, ",\"by\":\"%s\",\"buckets\":[", g->o->by ? g->o->by : "day");
-	struct entry *v = map_sorted(&g->buckets);
-	/* keys are epoch seconds as text: sort numerically */
-	for (size_t i = 0; i < g->buckets.n; i++)
-		for (size_t j = i + 1; j < g->buckets.n; j++)
+	struct entry *v = map_sorted(&p->buckets);
+	for (size_t i = 0; i < p->buckets.n; i++)
+		for (size_t j = i + 1; j < p->buckets.n; j++)
 			if (atoll(v[j].key) < atoll(v[i].key)) {
 				struct entry t = v[i]; v[i] = v[j]; v[j] = t;
 			}
-	for (size_t i = 0; i < g->buckets.n; i++) {
+	return v;
+}
+
+/* json_findings - the top findings with their meaning and fix. */
+static void json_findings(buf *o, const struct part *p, int top)
+{
+	size_t nf;
+	struct fcount *fc = top_findings(p, &nf);
+	buf_puts(o, "\"findings\":[");
+	for (size_t i = 0; i < nf && (int)i < top; i++) {
+		const struct finding_help *h = findings_help(fc[i].name);
+		buf_printf(o, "%s{\"name\":", i ? "," : "");
+		json_escape(o, fc[i].name, strlen(fc[i].name));
+		buf_printf(o, ",\"count\":%llu,\"meaning\":", (unsigned long long)fc[i].n);
+		json_escape(o, h ? h->meaning : "", h ? strlen(h->meaning) : 0);
+		buf_puts(o, ",\"fix\":");
+		json_escape(o, h ? h->fix : "", h ? strlen(h->fix) : 0);
+		buf_putc(o, '}');
+	}
+	buf_printf(o, "],\"findings_distinct\":%zu", nf);
+	free(fc);
+}
+
+/* json_part - the members of one part: totals, buckets, groups, findings,
+ * policies, scorecard. */
+static void json_part(buf *o, const struct agg *g, const struct part *p)
+{
+	buf_puts(o, "\"totals\":");
+	json_measures(o, &p->total);
+	buf_printf(o, ",\"by\":\"%s\",\"buckets\":[", g->o->by ? g->o->by : "day");
+	struct entry *v = sorted_buckets(p);
+	for (size_t i = 0; i < p->buckets.n; i++) {
 		char t[32];
 		time_text(atoll(v[i].key), t, sizeof(t));
 		buf_printf(o, "%s{\"start\":\"%s\",\"measures\":", i ? "," : "", t);
@@ -140,8 +180,8 @@ void out_json(buf *o, struct agg *g)
 	buf_puts(o, "],\"group\":");
 	if (g->o->group) json_escape(o, g->o->group, strlen(g->o->group)); else buf_puts(o, "null");
 	buf_puts(o, ",\"groups\":[");
-	v = map_sorted(&g->groups);
-	for (size_t i = 0; i < g->groups.n; i++) {
+	v = map_sorted(&p->groups);
+	for (size_t i = 0; i < p->groups.n; i++) {
 		buf_printf(o, "%s{\"key\":", i ? "," : "");
 		json_escape(o, v[i].key, strlen(v[i].key));
 		buf_puts(o, ",\"measures\":");
@@ -149,29 +189,50 @@ void out_json(buf *o, struct agg *g)
 		buf_putc(o, '}');
 	}
 	free(v);
-	buf_puts(o, "],\"findings\":[");
-	size_t nf;
-	struct fcount *fc = top_findings(g, &nf);
-	for (size_t i = 0; i < nf && (int)i < g->o->top; i++) {
-		buf_printf(o, "%s{\"name\":", i ? "," : "");
-		json_escape(o, fc[i].name, strlen(fc[i].name));
-		buf_printf(o, ",\"count\":%llu}", (unsigned long long)fc[i].n);
-	}
-	free(fc);
+	buf_puts(o, "],");
+	json_findings(o, p, g->o->top);
 	uint64_t pd[4];
-	policy_distribution(g, pd);
-	buf_puts(o, "],\"dmarc_policies\":{");
+	policy_distribution(p, pd);
+	buf_puts(o, ",\"dmarc_policies\":{");
 	for (int i = 0; i < 4; i++)
 		buf_printf(o, "%s\"%s\":%llu", i ? "," : "", pol_names[i], (unsigned long long)pd[i]);
-	buf_puts(o, "},\"scorecard\":[");
-	v = map_sorted(&g->domains);
-	for (size_t i = 0; i < g->domains.n; i++) {
+	buf_printf(o, "},\"scorecard_sort\":\"%s\",\"scorecard_domains\":%zu,\"scorecard\":[",
+	           g->o->worst ? "worst" : "volume", p->domains.n);
+	size_t nr;
+	struct srow *rows = scorecard_rows(p, g->o, &nr);
+	for (size_t i = 0; i < nr && (int)i < g->o->top; i++) {
 		if (i)
 			buf_putc(o, ',');
-		json_score(o, v[i].key, v[i].val);
+		json_score(o, &rows[i]);
 	}
-	free(v);
-	buf_puts(o, "]}\n");
+	free(rows);
+	buf_putc(o, ']');
+}
+
+/* out_json - the whole report as one JSON object: the top level counts the
+ * mail of both directions (or the --direction chosen); without --direction
+ * "directions" holds the same members for inbound and outbound apart. */
+void out_json(buf *o, struct agg *g)
+{
+	char a[32], b[32];
+	time_text(g->o->since, a, sizeof(a));
+	time_text(g->o->until, b, sizeof(b));
+	buf_printf(o, "{\"since\":\"%s\",\"until\":\"%s\",\"filters\":{\"domain\":", a, b);
+	if (g->o->domain) json_escape(o, g->o->domain, strlen(g->o->domain)); else buf_puts(o, "null");
+	buf_puts(o, ",\"direction\":");
+	if (g->o->direction) json_escape(o, g->o->direction, strlen(g->o->direction)); else buf_puts(o, "null");
+	buf_printf(o, "},\"dropped\":%llu,", (unsigned long long)g->dropped);
+	json_part(o, g, &g->all);
+	if (g->split) {
+		buf_puts(o, ",\"directions\":{");
+		for (int i = 0; i < 2; i++) {
+			buf_printf(o, "%s\"%s\":{", i ? "," : "", g->dir[i].name);
+			json_part(o, g, &g->dir[i]);
+			buf_putc(o, '}');
+		}
+		buf_putc(o, '}');
+	}
+	buf_puts(o, "}\n");
 }
 
 /* csv_formula - would a spreadsheet read a cell starting here as a formula?
@@ -224,7 +285,7 @@ void out_csv(buf *o, struct agg *g)
 {
 	buf_puts(o, "key,messages,spf_pass_rate,dkim_pass_rate,dmarc_pass_rate,spf_aligned_rate,"
 	            "dkim_aligned_rate,bulk,one_click_rate,tls_rate,accept,quarantine,tempfail,reject,discard,junk\r\n");
-	struct map *m = g->o->group ? &g->groups : &g->buckets;
+	struct map *m = g->o->group ? &g->all.groups : &g->all.buckets;
 	struct entry *v = map_sorted(m);
 	for (size_t i = 0; i < m->n; i++) {
 		char k[300];
@@ -235,7 +296,7 @@ void out_csv(buf *o, struct agg *g)
 		csv_row(o, k, v[i].val);
 	}
 	free(v);
-	csv_row(o, "(total)", &g->total);
+	csv_row(o, "(total)", &g->all.total);
 }
 
 /* pct - "97.5%" or "-". */
@@ -264,19 +325,82 @@ static void text_header(buf *o, const char *what)
 	           "DKIM-al", "one-click", "TLS");
 }
 
-/* out_text - the readable summary. */
-void out_text(buf *o, struct agg *g)
+/* text_findings - the top findings, each with its meaning and fix. */
+static void text_findings(buf *o, const struct part *p, int top)
 {
-	char a[32], b[32], p[4][16];
-	time_text(g->o->since, a, sizeof(a));
-	time_text(g->o->until, b, sizeof(b));
-	const struct measures *t = &g->total;
-	buf_printf(o, "trustmilter report %s .. %s%s%s%s%s\n\n", a, b,
-	           g->o->domain ? ", domain " : "", g->o->domain ? g->o->domain : "",
-	           g->o->direction ? ", " : "", g->o->direction ? g->o->direction : "");
-	buf_printf(o, "Messages            %llu (%llu bulk), %llu audit records dropped\n",
-	           (unsigned long long)t->messages, (unsigned long long)t->bulk,
-	           (unsigned long long)g->dropped);
+	buf_puts(o, "\nTop findings (meaning; fix)\n");
+	size_t nf;
+	struct fcount *fc = top_findings(p, &nf);
+	for (size_t i = 0; i < nf && (int)i < top; i++) {
+		const struct finding_help *h = findings_help(fc[i].name);
+		buf_printf(o, "  %8llu  %s\n", (unsigned long long)fc[i].n, fc[i].name);
+		if (h)
+			buf_printf(o, "            %s\n            fix: %s\n", h->meaning, h->fix);
+	}
+	if (nf == 0)
+		buf_puts(o, "  none\n");
+	else if (nf > (size_t)top)
+		buf_printf(o, "  (%zu more not shown: --top)\n", nf - (size_t)top);
+	free(fc);
+}
+
+/* text_table - one measures row per bucket or group. */
+static void text_table(buf *o, const char *title, const char *what, const struct map *m, int buckets)
+{
+	buf_printf(o, "\nBy %s\n", title);
+	text_header(o, what);
+	struct entry *v = map_sorted(m);
+	for (size_t i = 0; i < m->n; i++) {
+		char d[32];
+		if (buckets)
+			day_text(atoll(v[i].key), d, sizeof(d));
+		text_measure_row(o, buckets ? d : v[i].key, v[i].val);
+	}
+	free(v);
+}
+
+/* text_scorecard - authenticated mail scored; the rest on its own line. */
+static void text_scorecard(buf *o, const struct part *p, const struct opts *op)
+{
+	buf_printf(o, "\nScorecard of authenticated mail (by %s; method at the end)\n"
+	              "  %-40s %8s %6s %5s  %-10s %-17s %-17s %-17s\n", op->worst ? "worst score" : "volume",
+	           "sending domain", "messages", "score", "grade", "DMARC p", "Gmail", "Yahoo", "Microsoft");
+	size_t nr;
+	struct srow *rows = scorecard_rows(p, op, &nr);
+	for (size_t i = 0; i < nr && (int)i < op->top; i++) {
+		const struct srow *r = &rows[i];
+		const struct measures *m = &r->d->auth, *u = &r->d->unauth;
+		char sc[16], rd[3][32];
+		snprintf(sc, sizeof(sc), r->scored ? "%.1f" : "-", r->s.total);
+		const char *pol = dstat_policy_name(r->d);
+		buf_printf(o, "  %-40.40s %8llu %6s %5s  %-10s %-17s %-17s %-17s\n", r->domain,
+		           (unsigned long long)m->messages, sc, r->scored ? r->s.grade : "-",
+		           pol[0] ? pol : "(none)", readiness_text(rd[0], 32, m->gmail, m->messages),
+		           readiness_text(rd[1], 32, m->yahoo, m->messages),
+		           readiness_text(rd[2], 32, m->microsoft, m->messages));
+		if (u->messages)
+			buf_printf(o, "  %-40.40s %8llu  not authenticated: %llu DMARC fail, %llu rejected, "
+			              "%llu quarantined or junk\n", "  + forged/unauthenticated",
+			           (unsigned long long)u->messages, (unsigned long long)r->d->dmarc_fail,
+			           (unsigned long long)u->actions[ACT_REJECT],
+			           (unsigned long long)(u->actions[ACT_QUARANTINE] + u->actions[ACT_JUNK]));
+	}
+	if (nr > (size_t)op->top)
+		buf_printf(o, "  (%zu more domains not shown: --top)\n", nr - (size_t)op->top);
+	free(rows);
+}
+
+/* text_part - the summary, tables and scorecard of one part. */
+static void text_part(buf *o, const struct agg *g, const struct part *pa)
+{
+	char p[4][16];
+	const struct measures *t = &pa->total;
+	buf_printf(o, "Messages            %llu (%llu bulk)\n", (unsigned long long)t->messages,
+	           (unsigned long long)t->bulk);
+	if (t->messages == 0) {
+		buf_puts(o, "  no data: no mail in this period\n");
+		return;
+	}
 	buf_printf(o, "SPF pass            %s   aligned %s\n", pct(p[0], 16, t->spf_pass, t->messages),
 	           pct(p[1], 16, t->spf_aligned, t->messages));
 	buf_printf(o, "DKIM pass           %s   aligned %s\n", pct(p[0], 16, t->dkim_pass, t->messages),
@@ -288,51 +412,42 @@ void out_text(buf *o, struct agg *g)
 	for (int i = 0; i < NACT; i++)
 		buf_printf(o, " %s %llu", verdict_action_name((enum verdict_action)i), (unsigned long long)t->actions[i]);
 	uint64_t pd[4];
-	policy_distribution(g, pd);
+	policy_distribution(pa, pd);
 	buf_puts(o, "\nDMARC policies      ");
 	for (int i = 0; i < 4; i++)
 		buf_printf(o, " %s %llu", pol_names[i], (unsigned long long)pd[i]);
 	buf_puts(o, " (sending domains)\nSpam scores        ");
 	for (int i = 0; i < NSPAM; i++)
 		buf_printf(o, " %s: %llu", spam_buckets[i], (unsigned long long)t->spam[i]);
-	buf_puts(o, "\n\nTop findings\n");
-	size_t nf;
-	struct fcount *fc = top_findings(g, &nf);
-	for (size_t i = 0; i < nf && (int)i < g->o->top; i++)
-		buf_printf(o, "  %8llu  %s\n", (unsigned long long)fc[i].n, fc[i].name);
-	if (nf == 0)
-		buf_puts(o, "  none\n");
-	free(fc);
-	if (g->o->by) {
-		buf_printf(o, "\nBy %s\n", g->o->by);
-		text_header(o, "start");
-		struct entry *v = map_sorted(&g->buckets);
-		for (size_t i = 0; i < g->buckets.n; i++) {
-			char d[32];
-			day_text(atoll(v[i].key), d, sizeof(d));
-			text_measure_row(o, d, v[i].val);
+	buf_putc(o, '\n');
+	text_findings(o, pa, g->o->top);
+	if (g->o->by)
+		text_table(o, g->o->by, "start", &pa->buckets, 1);
+	if (g->o->group)
+		text_table(o, g->o->group, g->o->group, &pa->groups, 0);
+	text_scorecard(o, pa, g->o);
+}
+
+/* out_text - the readable summary: each direction apart unless --direction. */
+void out_text(buf *o, struct agg *g)
+{
+	char a[32], b[32];
+	time_text(g->o->since, a, sizeof(a));
+	time_text(g->o->until, b, sizeof(b));
+	buf_printf(o, "trustmilter report %s .. %s%s%s%s%s\n", a, b,
+	           g->o->domain ? ", domain " : "", g->o->domain ? g->o->domain : "",
+	           g->o->direction ? ", " : "", g->o->direction ? g->o->direction : "");
+	buf_printf(o, "Audit records dropped: %llu\n", (unsigned long long)g->dropped);
+	if (g->split) {
+		for (int i = 0; i < 2; i++) {
+			buf_printf(o, "\n== %s\n", part_title(&g->dir[i]));
+			text_part(o, g, &g->dir[i]);
 		}
-		free(v);
+	} else {
+		buf_printf(o, "\n== %s\n", part_title(&g->all));
+		text_part(o, g, &g->all);
 	}
-	if (g->o->group) {
-		buf_printf(o, "\nBy %s\n", g->o->group);
-		text_header(o, g->o->group);
-		struct entry *v = map_sorted(&g->groups);
-		for (size_t i = 0; i < g->groups.n; i++)
-			text_measure_row(o, v[i].key, v[i].val);
-		free(v);
-	}
-	buf_printf(o, "\nScorecard (method: docs/STATISTICS.md)\n  %-40s %8s %6s %5s  %-10s %-10s %-10s %-10s\n",
-	           "sending domain", "messages", "score", "grade", "DMARC p", "Gmail", "Yahoo", "Microsoft");
-	struct entry *v = map_sorted(&g->domains);
-	for (size_t i = 0; i < g->domains.n; i++) {
-		const struct measures *m = v[i].val;
-		struct score s;
-		scorecard(m, &s);
-		buf_printf(o, "  %-40.40s %8llu %6.1f %5s  %-10s %-10s %-10s %-10s\n", v[i].key,
-		           (unsigned long long)m->messages, s.total, s.grade, m->policy != DMARC_P_UNSPEC ? dmarc_policy_name(m->policy) : "(none)",
-		           readiness_word(m->gmail, m->messages), readiness_word(m->yahoo, m->messages),
-		           readiness_word(m->microsoft, m->messages));
-	}
-	free(v);
+	buf_puts(o, "\nScoring method\n");
+	for (const char *const *l = scoring_method; *l; l++)
+		buf_printf(o, "  %s\n", *l);
 }

@@ -64,7 +64,27 @@ static int parse_time(const char *s, int64_t now, int64_t *out)
 		r = strptime(r + 1, "%S", &tm);
 	if (r == NULL || (*r && strcmp(r, "Z") != 0))
 		return -1;
+	struct tm want = tm;
 	*out = (int64_t)timegm(&tm);
+	/* timegm normalises 2026-11-31 to 2026-12-01: a date that moved was not a date */
+	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon || tm.tm_mday != want.tm_mday ||
+	    tm.tm_hour != want.tm_hour || tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+		return -1;
+	return 0;
+}
+
+/* store_exists - a SQLite store must exist unless --create was given: a
+ * mistyped path would otherwise become a new empty database and an all-zero
+ * report. PostgreSQL URIs name a server; the server answers for them. */
+static int store_exists(const char *uri, int create)
+{
+	if (create || strncmp(uri, "sqlite:", 7) != 0)
+		return 1;
+	struct stat sb;
+	if (stat(uri + 7, &sb) == 0)
+		return 1;
+	fprintf(stderr, "trustmilter-report: %s: %s (use --create to start an empty store)\n",
+	        uri + 7, strerror(errno));
 	return 0;
 }
 
@@ -73,14 +93,16 @@ static void usage(FILE *f)
 	fputs("usage: trustmilter-report [options]\n"
 	      "  -c, --config FILE        configuration (audit.store, reports.*, hostname)\n"
 	      "      --store URI          audit store (overrides audit.store): sqlite:PATH, PATH, postgresql://...\n"
+	      "      --create             create the SQLite store if it does not exist (else an error)\n"
 	      "      --since T            start: 7d, 24h, 2w, YYYY-MM-DD[THH:MM[:SS]] (UTC), @EPOCH (default 7d)\n"
 	      "      --until T            end (exclusive; default now)\n"
 	      "      --by day|week|month  time buckets\n"
 	      "      --group domain|campaign|direction|client\n"
 	      "      --domain D           only this From domain (and its subdomains)\n"
-	      "      --direction inbound|outbound\n"
+	      "      --direction D        inbound or outbound only, or both mixed (default: each apart)\n"
 	      "      --format text|json|csv|html   (default text)\n"
-	      "      --top N              findings listed (default 20)\n"
+	      "      --top N              findings, groups and scorecard domains listed (default 20)\n"
+	      "      --sort volume|worst  scorecard order: most mail first (default) or worst score first\n"
 	      "  -o, --output FILE        write here instead of standard output\n"
 	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
 	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
@@ -104,17 +126,18 @@ int main(int argc, char **argv)
 		{ "config", 1, 0, 'c' }, { "store", 1, 0, 'S' }, { "since", 1, 0, 's' }, { "until", 1, 0, 'u' },
 		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
-		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' },
+		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' }, { "create", 0, 0, 'C' }, { "sort", 1, 0, 'O' },
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
 	const char *const dirs[] = { session_direction_name(DIR_INBOUND), session_direction_name(DIR_OUTBOUND),
-	                             NULL };
+	                             "both", NULL };
+	static const char *const sorts[] = { "volume", "worst", NULL };
 	static const char *const formats[] = { "text", "json", "csv", "html", NULL };
 	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
 	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,
 	           *dmarc_dir = NULL, *submitter = NULL;
-	int mail = 0, c;
+	int mail = 0, create = 0, c;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
@@ -130,6 +153,8 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'R': dmarc_dir = optarg; break;
 		case 'M': mail = 1; break;
+		case 'C': create = 1; break;
+		case 'O': o.worst = strcmp(one_of(optarg, sorts, "--sort"), "worst") == 0; break;
 		case 'U': submitter = optarg; break;
 		case 'V': printf("trustmilter-report %s\n", TM_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -181,16 +206,17 @@ int main(int argc, char **argv)
 		conf_unref(cf);
 		return 2;
 	}
-	store *st = store_open_reader(u2, err, sizeof(err));
+	err[0] = '\0';
+	store *st = store_exists(u2, create) ? store_open_reader(u2, err, sizeof(err)) : NULL;
 	conf_unref(cf);
 	if (st == NULL) {
-		fprintf(stderr, "trustmilter-report: %s\n", err);
+		if (err[0])
+			fprintf(stderr, "trustmilter-report: %s\n", err);
+		dns_free(rc_rua.dns);
 		return 2;
 	}
-	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir, .rc = &rc_rua };
-	g.buckets.vsize = g.groups.vsize = g.domains.vsize = g.campaigns.vsize = sizeof(struct measures);
-	g.findings.vsize = sizeof(uint64_t);
-	g.dmarc.vsize = sizeof(struct dreport);
+	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };
+	agg_init(&g, &o);
 	if (store_query(st, o.since, o.until, on_record, &g, err, sizeof(err)) < 0 ||
 	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
@@ -228,12 +254,7 @@ int main(int argc, char **argv)
 		}
 		buf_free(out);
 	}
-	map_free(&g.buckets, NULL);
-	map_free(&g.groups, NULL);
-	map_free(&g.findings, NULL);
-	map_free(&g.domains, NULL);
-	map_free(&g.campaigns, NULL);
-	map_free(&g.dmarc, dreport_free);
+	agg_free(&g);
 	return rc;
 }
 

@@ -32,6 +32,7 @@
 
 extern const char *const spam_buckets[NSPAM];
 extern const char *const pol_names[4];
+extern const char *const scoring_method[];
 
 struct entry { char *key; void *val; };
 struct map { size_t cap, n; struct entry *e; size_t vsize; };
@@ -50,20 +51,40 @@ struct opts {
 	int64_t since, until;
 	const char *by;             /* day week month or NULL */
 	const char *group;          /* domain campaign direction client or NULL */
-	const char *domain, *direction;
+	const char *domain;
+	const char *direction;      /* inbound outbound (a filter), both, or NULL: each apart */
 	const char *format;
 	int top;
+	int worst;                  /* scorecard: worst score first instead of volume */
 	double spam_threshold;
 };
 
-struct agg {
-	const struct opts *o;
+/* One sending domain. Its score and readiness count only its authenticated
+ * mail: DMARC pass, an aligned SPF or DKIM pass, or our own outbound mail.
+ * The rest (forged or unauthenticated mail using the name) is counted apart,
+ * so spoofing that DMARC stopped never lowers the real sender's grade. */
+struct dstat {
+	struct measures auth;
+	struct measures unauth;
+	uint64_t dmarc_fail;        /* of unauth: DMARC fail (spoofing caught) */
+};
+
+/* The measures of one direction (or of both together). */
+struct part {
+	const char *name;           /* "inbound", "outbound", or NULL: both */
 	struct measures total;
 	struct map buckets;         /* bucket start (text, sortable) -> measures */
 	struct map groups;          /* group key -> measures */
 	struct map findings;        /* name -> uint64 */
-	struct map domains;         /* From domain -> measures (scorecard) */
+	struct map domains;         /* From domain -> struct dstat (scorecard) */
 	struct map campaigns;       /* campaign -> measures (HTML chart) */
+};
+
+struct agg {
+	const struct opts *o;
+	struct part all;            /* every record that passed the filters */
+	struct part dir[2];         /* inbound, outbound: without --direction */
+	int use_all, split;         /* which parts are counted */
 	uint64_t dropped;
 	const char *dmarc_dir;      /* write DMARC reports here */
 	struct map dmarc;           /* "day|policy domain" -> struct dreport */
@@ -95,6 +116,9 @@ struct dreport {
 
 struct fcount { const char *name; uint64_t n; };
 
+/* One scorecard row: scored is 0 when the domain sent no authenticated mail. */
+struct srow { const char *domain; const struct dstat *d; struct score s; int scored; };
+
 /* map.c */
 void *xcalloc(size_t n, size_t sz);
 void *map_get(struct map *m, const char *key);
@@ -106,12 +130,21 @@ buf *xbuf_new(size_t cap);
 /* aggregate.c */
 int64_t bucket_start(int64_t ts, const char *by);
 void day_text(int64_t ts, char *out, size_t outsz);
+void agg_init(struct agg *g, const struct opts *o);
+void agg_free(struct agg *g);
 int on_record(void *arg, const struct audit_record *r);
 double rate(uint64_t n, uint64_t d);
 void scorecard(const struct measures *m, struct score *s);
-struct fcount *top_findings(const struct agg *g, size_t *n);
-void policy_distribution(const struct agg *g, uint64_t out[4]);
-const char *readiness_word(uint64_t ready, uint64_t total);
+struct fcount *top_findings(const struct part *p, size_t *n);
+void policy_distribution(const struct part *p, uint64_t out[4]);
+/* dstat_policy_name - a domain's last seen DMARC policy, authenticated mail first; "" for none. */
+const char *dstat_policy_name(const struct dstat *d);
+/* scorecard_rows - every domain, by volume or (o->worst) worst score first. */
+struct srow *scorecard_rows(const struct part *p, const struct opts *o, size_t *n);
+/* readiness_text - "ready", "12.5% not ready" or "-" (no authenticated mail). */
+const char *readiness_text(char *out, size_t n, uint64_t ready, uint64_t total);
+/* part_title - "Inbound mail (sent to us)" and so on. */
+const char *part_title(const struct part *p);
 
 /* formats.c */
 void time_text(int64_t ts, char *out, size_t n);
@@ -125,7 +158,7 @@ void html_text(buf *o, const char *s);
 void out_html(buf *o, struct agg *g);
 
 /* charts.c */
-void svg_lines(buf *o, struct agg *g);
+void svg_lines(buf *o, const struct agg *g, const struct part *p);
 void svg_bars(buf *o, const char *label, const char *const *names, const double *vals,
              size_t n, double max, int percent);
 

@@ -52,6 +52,8 @@ struct audit_sig {
 
 struct audit_record {
 	int64_t ts;                   /* end of message, seconds since the epoch (UTC) */
+	int64_t eom_us;               /* time spent evaluating at end of message (µs); for the
+	                                 latency histogram, not stored */
 	char host[AUDIT_DOMAIN_MAX];  /* the milter's host name (fleets: which MTA) */
 	char queue_id[64];
 	enum direction direction;

@@ -20,7 +20,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
+#include "findings.h"
 #include "metrics.h"
 
 #define METRICS_REQ_MAX 4096          /* one request's bytes; a scrape sends ~200 */
@@ -34,12 +36,21 @@ static const char *const methods[] = { "spf", "dkim", "dmarc" };
 #define NMETH 3
 #define NRES (AR_POLICY + 1)
 #define DIR_NAME(d) session_direction_name((enum direction)(d))
+/* end-of-message latency buckets (seconds): the DNS lookups of SPF, DKIM and
+ * DMARC dominate, so milliseconds to the per-query deadline and beyond */
+static const double lat_le[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+#define NLAT (sizeof(lat_le) / sizeof(lat_le[0]))
 
 struct metrics {
 	uint64_t messages[NDIR][NACT];
 	uint64_t auth[NDIR][NMETH][NRES];
 	uint64_t bulk[NDIR], one_click[NDIR], tls[NDIR];
 	uint64_t dns_errors;
+	uint64_t lat[NLAT + 1];   /* per bucket (not cumulative); the last is +Inf */
+	uint64_t lat_sum_us, lat_count;
+	size_t nfind;             /* the finding table's names, plus one "other" */
+	uint64_t *findings;
+	int64_t start_time;
 	store *st;
 	int fd;                   /* listening socket, -1 */
 	int stop_pipe[2];
@@ -51,10 +62,18 @@ struct metrics {
 metrics *metrics_new(void)
 {
 	metrics *m = calloc(1, sizeof(*m));
-	if (m) {
-		m->fd = -1;
-		m->stop_pipe[0] = m->stop_pipe[1] = -1;
+	if (m == NULL)
+		return NULL;
+	while (findings_known_name(m->nfind))
+		m->nfind++;
+	m->findings = calloc(m->nfind + 1, sizeof(uint64_t));
+	if (m->findings == NULL) {
+		free(m);
+		return NULL;
 	}
+	m->fd = -1;
+	m->stop_pipe[0] = m->stop_pipe[1] = -1;
+	m->start_time = (int64_t)time(NULL);
 	return m;
 }
 
@@ -73,6 +92,30 @@ static enum auth_result dkim_result(const struct audit_record *r)
 static int in_range(int v, int n) { return v >= 0 && v < n; }
 
 static void add(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
+
+/* finding_index - the name's place in the finding table; nfind ("other")
+ * for a name that is not in it. A message has a few findings and the table
+ * about a hundred names: a scan costs less than the DNS of one lookup. */
+static size_t finding_index(const metrics *m, const char *name)
+{
+	for (size_t i = 0; i < m->nfind; i++)
+		if (strcmp(name, findings_known_name(i)) == 0)
+			return i;
+	return m->nfind;
+}
+
+/* count_latency - one message's end-of-message time into the histogram. */
+static void count_latency(metrics *m, int64_t us)
+{
+	if (us < 0)
+		us = 0;
+	size_t b = 0;
+	while (b < NLAT && (double)us > lat_le[b] * 1e6)
+		b++;
+	add(&m->lat[b]);
+	__atomic_add_fetch(&m->lat_sum_us, (uint64_t)us, __ATOMIC_RELAXED);
+	add(&m->lat_count);
+}
 
 /* metrics_count - bump the counters for one message. */
 void metrics_count(metrics *m, const struct audit_record *r)
@@ -93,6 +136,9 @@ void metrics_count(metrics *m, const struct audit_record *r)
 	}
 	if (r->tls_version[0])
 		add(&m->tls[d]);
+	count_latency(m, r->eom_us);
+	for (size_t i = 0; i < r->nfindings; i++)
+		add(&m->findings[finding_index(m, r->findings[i])]);
 	/* a DNS error is any temporary failure of a lookup the message needed */
 	for (size_t i = 0; i < r->nfindings; i++) {
 		const char *f = r->findings[i];
@@ -113,9 +159,54 @@ void metrics_set_store(metrics *m, store *st)
 
 static uint64_t get(const uint64_t *c) { return __atomic_load_n(c, __ATOMIC_RELAXED); }
 
+/* render_process - build information and the start time. */
+static void render_process(const metrics *m, buf *o)
+{
+	buf_printf(o, "# HELP trustmilter_build_info The running version (always 1).\n"
+	              "# TYPE trustmilter_build_info gauge\n"
+	              "trustmilter_build_info{version=\"%s\"} 1\n"
+	              "# HELP process_start_time_seconds Start time of the process since the epoch, in seconds.\n"
+	              "# TYPE process_start_time_seconds gauge\n"
+	              "process_start_time_seconds %lld\n", TM_VERSION, (long long)m->start_time);
+}
+
+/* render_latency - the end-of-message histogram (cumulative buckets). */
+static void render_latency(metrics *m, buf *o)
+{
+	buf_puts(o, "# HELP trustmilter_eom_duration_seconds Time spent evaluating a message at end of "
+	            "message (what the MTA waits for), DNS lookups included.\n"
+	            "# TYPE trustmilter_eom_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (size_t b = 0; b <= NLAT; b++) {
+		cum += get(&m->lat[b]);
+		if (b < NLAT)
+			buf_printf(o, "trustmilter_eom_duration_seconds_bucket{le=\"%g\"} %llu\n", lat_le[b],
+			           (unsigned long long)cum);
+		else
+			buf_printf(o, "trustmilter_eom_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			           (unsigned long long)cum);
+	}
+	buf_printf(o, "trustmilter_eom_duration_seconds_sum %.6f\n"
+	              "trustmilter_eom_duration_seconds_count %llu\n",
+	           (double)get(&m->lat_sum_us) / 1e6, (unsigned long long)get(&m->lat_count));
+}
+
+/* render_findings - messages per finding name: every name of the finding
+ * table (a bounded label set), plus "other". */
+static void render_findings(metrics *m, buf *o)
+{
+	buf_puts(o, "# HELP trustmilter_findings_total Messages with each finding (docs/FINDINGS.md).\n"
+	            "# TYPE trustmilter_findings_total counter\n");
+	for (size_t i = 0; i <= m->nfind; i++)
+		buf_printf(o, "trustmilter_findings_total{finding=\"%s\"} %llu\n",
+		           i < m->nfind ? findings_known_name(i) : "other",
+		           (unsigned long long)get(&m->findings[i]));
+}
+
 /* metrics_render - the text exposition format, version 0.0.4. */
 int metrics_render(metrics *m, buf *o)
 {
+	render_process(m, o);
 	buf_puts(o, "# HELP trustmilter_messages_total Messages evaluated, by direction and action taken.\n"
 	            "# TYPE trustmilter_messages_total counter\n");
 	for (int d = 0; d < NDIR; d++)
@@ -151,6 +242,8 @@ int metrics_render(metrics *m, buf *o)
 	buf_printf(o, "# HELP trustmilter_dns_errors_total Messages with a temporary DNS failure.\n"
 	              "# TYPE trustmilter_dns_errors_total counter\n"
 	              "trustmilter_dns_errors_total %llu\n", (unsigned long long)get(&m->dns_errors));
+	render_latency(m, o);
+	render_findings(m, o);
 	store *st = __atomic_load_n(&m->st, __ATOMIC_SEQ_CST);
 	if (st) {
 		struct store_stats s;
@@ -197,7 +290,11 @@ static void answer(metrics *m, int c)
 	buf *body = buf_new(METRICS_BODY_MAX), *out = buf_new(METRICS_BODY_MAX + 512);
 	if (body == NULL || out == NULL)
 		goto done;
-	int ok = strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0;
+	/* HEAD gets the headers of the GET (a monitor's "is it up?") */
+	int head = strncmp(req, "HEAD ", 5) == 0;
+	const char *path = req + (head ? 5 : 4);
+	int ok = (head || strncmp(req, "GET ", 4) == 0) &&
+	         (strncmp(path, "/metrics ", 9) == 0 || strncmp(path, "/metrics?", 9) == 0);
 	if (ok)
 		metrics_render(m, body);
 	else
@@ -205,7 +302,8 @@ static void answer(metrics *m, int c)
 	buf_printf(out, "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 	                "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 	           ok ? "200 OK" : "404 Not Found", buf_len(body));
-	buf_append(out, buf_data(body), buf_len(body));
+	if (!head)
+		buf_append(out, buf_data(body), buf_len(body));
 	const char *p = buf_data(out);
 	size_t left = buf_len(out);
 	while (left) {
@@ -338,5 +436,6 @@ void metrics_free(metrics *m)
 	for (int i = 0; i < 2; i++)
 		if (m->stop_pipe[i] >= 0)
 			close(m->stop_pipe[i]);
+	free(m->findings);
 	free(m);
 }

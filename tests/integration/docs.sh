@@ -42,3 +42,17 @@ for name in $emitted; do
 	echo "not ok $n - finding $name emitted by the code is not in the table of policy/findings.c"
 done
 [ $missing = 0 ] && { n=$((n + 1)); echo "ok $n - every emitted finding name is in the finding table"; }
+# Meaning and fix: docs/FINDINGS.md's finding tables are the rows of the help
+# table in policy/findings.c, as trustmilter-check --print-findings prints them.
+BUILD=${TM_BUILD:-$SRC/build}
+n=$((n + 1))
+printed=$("$BUILD/trustmilter-check" --print-findings 2>&1 | sort)
+rows=$(awk '/^\| name \| meaning \| fix \|/{t=1;next} /^$/{t=0} t && !/^\|---/' "$SRC/docs/FINDINGS.md" | sort)
+d=$(comm -3 <(echo "$printed") <(echo "$rows"))
+if [ -n "$printed" ] && [ -z "$d" ]; then echo "ok $n - docs/FINDINGS.md rows are the finding help table (meaning and fix)"
+else
+	echo "not ok $n - docs/FINDINGS.md and the help table of policy/findings.c differ (left: table, as"
+	echo "#   \`trustmilter-check --print-findings\` prints it: copy that row into docs/FINDINGS.md;"
+	echo "#   right: docs only: add the row to help[] in policy/findings.c or remove it):"
+	echo "$d" | sed 's/^/# /'
+fi

@@ -12,10 +12,12 @@ Chromium (screenshot, no console messages), CSV and text output."""
 import csv
 import glob
 import gzip
+import html as html_mod
 import io
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -209,8 +211,13 @@ def body(conf, pg):
         ok(strip and strip(js) == strip(jp), "SQLite and PostgreSQL give the same report")
         fleet(pg_uri)
     other_outputs(sqlite_uri, e)
+    scorecard(sqlite_uri, msgs)
+    store_and_dates()
     dmarc_reports(sqlite_uri, msgs)
     html(sqlite_uri)
+    days_uri = days_store(conf)
+    directions(days_uri)
+    html_pages(days_uri)
 
 
 def fleet(pg_uri):
@@ -247,6 +254,228 @@ def other_outputs(uri, e):
     ok(rc == 2 and "bad time" in err, "bad --since is a usage error", (rc, err))
     rc, out, err = report(["--store", "sqlite:/nonexistent/dir/x.db"])
     ok(rc == 2 and "nonexistent" in err, "unreadable store is an error naming it", (rc, err))
+
+
+def authenticated(j):
+    """The scorecard's rule: DMARC pass, an aligned SPF or DKIM pass, or our own outbound mail."""
+    d = j["dmarc"]
+    return (j.get("direction") == "outbound" or d["result"] == "pass" or bool(d.get("spf_aligned"))
+            or bool(d.get("dkim_aligned")))
+
+
+def scorecard(uri, msgs):
+    want = {}
+    for j, _t in msgs:
+        dom = j["dmarc"]["from_domain"] or "(no From domain)"
+        w = want.setdefault(dom, dict(auth=0, unauth=0, dmarc_fail=0, rejected=0))
+        if authenticated(j):
+            w["auth"] += 1
+        else:
+            w["unauth"] += 1
+            w["dmarc_fail"] += j["dmarc"]["result"] == "fail"
+            w["rejected"] += j["action_enforced"] == "reject"
+    rc, out, err = report(["--store", uri, "--since", "1d", "--format", "json", "--direction", "inbound"])
+    sc = dict((x["domain"], x) for x in json.loads(out)["scorecard"]) if rc == 0 else {}
+    got = dict((d, dict(auth=x["authenticated"], unauth=x["unauthenticated"]["messages"],
+                        dmarc_fail=x["unauthenticated"]["dmarc_fail"], rejected=x["unauthenticated"]["rejected"]))
+               for d, x in sc.items())
+    ok(got == want, "scorecard: authenticated and forged mail counted apart per domain", (got, want))
+    forged = [d for d, w in want.items() if w["unauth"] and w["rejected"]]
+    ok(forged and all(sc[d]["unauthenticated"]["rejected"] > 0 for d in forged),
+       "scorecard: spoofing that DMARC rejected is on its own line (%s)" % forged, sc)
+    only_forged = [d for d, w in want.items() if w["auth"] == 0]
+    ok(all(sc[d]["score"] is None and sc[d]["grade"] is None for d in only_forged),
+       "scorecard: a domain with no authenticated mail gets no score (%d)" % len(only_forged))
+    # every authenticated message of example.test is ready at Microsoft: ready, forged mail notwithstanding
+    ex = [j for j, _t in msgs if j["dmarc"]["from_domain"] == "example.test" and authenticated(j)]
+    ms = all(j["providers"]["microsoft"]["ready"] for j in ex)
+    ok(ex and sc.get("example.test", {}).get("readiness", {}).get("microsoft", {}).get("ready") == ms,
+       "scorecard: readiness from authenticated mail only", sc.get("example.test"))
+    vol = [x["messages"] for x in json.loads(out)["scorecard"]]
+    ok(vol == sorted(vol, reverse=True), "scorecard: sorted by volume", vol)
+    rc, out, err = report(["--store", uri, "--since", "1d", "--format", "json", "--direction", "inbound",
+                           "--sort", "worst"])
+    rows = json.loads(out)["scorecard"] if rc == 0 else []
+    scores = [x["score"] for x in rows if x["score"] is not None]
+    ok(rows and scores == sorted(scores) and all(x["score"] is None for x in rows[len(scores):]),
+       "--sort worst: lowest score first, unscored last", [(x["domain"], x["score"]) for x in rows])
+    rc, out, err = report(["--store", uri, "--since", "1d", "--format", "json", "--top", "1"])
+    j = json.loads(out) if rc == 0 else {}
+    ok(len(j.get("scorecard", [])) == 1 and j.get("scorecard_domains") == len(want) and len(j.get("findings", [])) == 1,
+       "--top 1: one scorecard row and one finding (of %d domains)" % len(want), out[:400])
+    rc, out, err = report(["--store", uri, "--since", "1d", "--top", "1"])
+    ok(rc == 0 and "more domains not shown: --top" in out and out.count("  + forged/unauthenticated") <= 1,
+       "--top in the text scorecard", out[-1500:])
+    ok("fix: " in out and "Scoring method" in out and "authenticated mail only" in out,
+       "text report: findings with meaning and fix, the scoring method explained", out[-2500:])
+
+
+def store_and_dates():
+    missing = os.path.join(TMP, "typo", "audit.db")
+    os.makedirs(os.path.dirname(missing), exist_ok=True)
+    rc, out, err = report(["--store", missing])
+    ok(rc == 2 and "audit.db" in err and "--create" in err and not os.path.exists(missing),
+       "--store with a path that does not exist is refused, nothing created", (rc, err))
+    rc, out, err = report(["--store", missing, "--create", "--format", "json"])
+    ok(rc == 0 and json.loads(out)["totals"]["messages"] == 0 and os.path.exists(missing),
+       "--create starts an empty store", (rc, err))
+    for bad in ("2026-11-31", "2026-02-29", "2026-13-01", "2026-12-06T24:00", "2026-12-06T12:60"):
+        rc, out, err = report(["--store", missing, "--since", bad])
+        ok(rc == 2 and "bad time" in err, "--since %s is an error" % bad, (rc, err))
+    rc, out, err = report(["--store", missing, "--since", "2024-02-29", "--until", "2026-12-31T23:59:59"])
+    ok(rc == 0, "real dates are taken (2024-02-29, 23:59:59)", err)
+
+
+def days_store(conf):
+    """A store over ten days: inbound and outbound, bulk mail on some days only."""
+    path = os.path.join(TMP, "days.db")
+    uri = "sqlite:" + path
+    byname = dict((c[0], c[2]) for c in fixture.CASES)
+    plan = [("marketing-compliant.eml", 9, "inbound"), ("transactional.eml", 9, "inbound"),
+            ("spoofed.eml", 8, "inbound"), ("marketing-uncovered.eml", 7, "inbound"),
+            ("transactional.eml", 5, "inbound"), ("transactional.eml", 4, "inbound"),
+            ("marketing-compliant.eml", 2, "inbound"), ("marketing-mailto-only.eml", 1, "inbound"),
+            ("transactional.eml", 6, "outbound"), ("marketing-compliant.eml", 3, "outbound")]
+    import sqlite3
+    for i, (fname, ago, direction) in enumerate(plan):
+        args = [CHECK, "-c", conf, "--json", "--record", uri, "--direction", direction, "--macro", "i=D%d" % i]
+        p = subprocess.run(args + fixture.envelope_args(byname[fname]) + [os.path.join(TMP, "msgs", fname)],
+                           capture_output=True, text=True, timeout=60)
+        db = sqlite3.connect(path)
+        db.execute("UPDATE messages SET ts = ts - ? WHERE queue_id = ?", (ago * 86400, "D%d" % i))
+        db.commit()
+        db.close()
+        if p.returncode == 2:
+            ok(False, "days store: %s" % fname, p.stderr)
+    return uri
+
+
+def directions(uri):
+    rc, out, err = report(["--store", uri, "--since", "14d", "--format", "json"])
+    j = json.loads(out) if rc == 0 else {}
+    d = j.get("directions", {})
+    ok(j.get("totals", {}).get("messages") == 10 and d.get("inbound", {}).get("totals", {}).get("messages") == 8
+       and d.get("outbound", {}).get("totals", {}).get("messages") == 2,
+       "JSON: both together at the top, inbound (8) and outbound (2) apart", out[:300])
+    out_sc = d.get("outbound", {}).get("scorecard", [])
+    ok(out_sc and all(x["authenticated"] == x["messages"] for x in out_sc),
+       "outbound: our own mail is authenticated by definition", out_sc)
+    rc, out, err = report(["--store", uri, "--since", "14d", "--by", "day"])
+    ok(rc == 0 and "== Inbound mail (sent to us)" in out and "== Outbound mail (sent by us)" in out
+       and out.index("Inbound") < out.index("Outbound"), "text: inbound and outbound reported apart by default", out[:800])
+    rc, out, err = report(["--store", uri, "--since", "14d", "--direction", "both", "--format", "json"])
+    j = json.loads(out) if rc == 0 else {}
+    ok(j.get("totals", {}).get("messages") == 10 and "directions" not in j, "--direction both: mixed, on request", out[:300])
+    rc, out, err = report(["--store", uri, "--since", "14d", "--direction", "outbound"])
+    ok(rc == 0 and "== Outbound mail" in out and "Inbound mail" not in out, "--direction outbound: that part only", out[:500])
+
+
+# A check run inside the page: tables present, no text wider than its box, no
+# SVG label outside its viewBox or over another label, the page no wider than
+# the window. Results go into the DOM, read back with --dump-dom.
+PAGE_CHECK = r"""<script>
+(function () {
+  var out = {tables: [], overflow: [], clipped: [], overlap: [], nodata: 0, docw: 0, winw: window.innerWidth};
+  document.querySelectorAll('table').forEach(function (t) { out.tables.push(t.id); });
+  out.nodata = document.querySelectorAll('.nodata').length;
+  document.querySelectorAll('td,th,p,h1,h2,h3,pre').forEach(function (e) {
+    if (e.scrollWidth > e.clientWidth + 1) out.overflow.push(e.tagName + ': ' + e.textContent.slice(0, 60));
+  });
+  document.querySelectorAll('svg').forEach(function (s, si) {
+    var vb = s.viewBox.baseVal, boxes = [];
+    s.querySelectorAll('text').forEach(function (t) {
+      var b = t.getBBox();
+      if (b.x < vb.x - 0.5 || b.y < vb.y - 0.5 || b.x + b.width > vb.x + vb.width + 0.5 ||
+          b.y + b.height > vb.y + vb.height + 0.5) out.clipped.push(si + ': ' + t.textContent);
+      boxes.push([b, t.textContent]);
+    });
+    for (var i = 0; i < boxes.length; i++) for (var j = i + 1; j < boxes.length; j++) {
+      var a = boxes[i][0], c = boxes[j][0];
+      if (a.x < c.x + c.width - 0.5 && c.x < a.x + a.width - 0.5 && a.y < c.y + c.height - 0.5 && c.y < a.y + a.height - 0.5)
+        out.overlap.push(si + ': ' + boxes[i][1] + ' / ' + boxes[j][1]);
+    }
+  });
+  out.docw = document.documentElement.scrollWidth;
+  var pre = document.createElement('pre');
+  pre.id = 'tm-page-check';
+  pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def page_check(chromium, page, width, height):
+    """Load page (a copy with PAGE_CHECK, the CSP that forbids scripts taken out) at width x height."""
+    home = os.path.join(TMP, "chromium")
+    os.makedirs(home, exist_ok=True)
+    t = open(page).read()
+    t = t.replace("default-src 'none'; style-src 'unsafe-inline'", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+    probe = page + ".%d.html" % width
+    open(probe, "w").write(t.replace("</body>", PAGE_CHECK + "</body>"))
+    p = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + home + "/ud2",
+                        "--window-size=%d,%d" % (width, height), "--virtual-time-budget=3000", "--dump-dom",
+                        "file://" + probe], capture_output=True, text=True, timeout=120, env=dict(os.environ, HOME=home))
+    m = re.search(r'<pre id="tm-page-check">(.*?)</pre>', p.stdout, re.S)
+    if not m:
+        return None, p.stderr[-800:]
+    return json.loads(html_mod.unescape(m.group(1))), ""
+
+
+def screenshot(chromium, page, png, width, height):
+    home = os.path.join(TMP, "chromium")
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + home + "/ud3",
+                    "--hide-scrollbars", "--screenshot=" + png, "--window-size=%d,%d" % (width, height),
+                    "file://" + page], capture_output=True, text=True, timeout=120, env=dict(os.environ, HOME=home))
+    return os.path.exists(png) and os.path.getsize(png) > 10000
+
+
+def html_pages(uri):
+    pages = {
+        "overview": ["--since", "14d", "--by", "day"],
+        "campaigns": ["--since", "14d", "--by", "day", "--group", "campaign", "--direction", "inbound"],
+        "empty": ["--since", "2000-01-01", "--until", "2000-01-08"],
+    }
+    files = {}
+    for name, args in pages.items():
+        f = os.path.join(TMP, "report-%s.html" % name)
+        rc, out, err = report(["--store", uri, "--format", "html", "-o", f] + args)
+        files[name] = f
+        ok(rc == 0 and os.path.exists(f), "HTML %s written" % name, err)
+    t = open(files["campaigns"]).read()
+    ok('id="by-group"' in t and 'id="by-bucket"' in t and 'id="scorecard-inbound"' in t and 'id="findings-inbound"' in t,
+       "HTML has the --group and --by tables, findings and scorecard of the text report")
+    ok("fix" in t and "Scoring method" in t and "authenticated mail only" in t and "% not ready" in t,
+       "HTML: findings with fix, readiness with the failing share, the scoring method inside")
+    ok(t.count("<polyline") > 4, "HTML: a series with days without data is drawn as separate pieces (gaps)")
+    t = open(files["overview"]).read()
+    ok('id="part-inbound"' in t and 'id="part-outbound"' in t, "HTML: inbound and outbound sections")
+    t = open(files["empty"]).read()
+    ok(t.count('class="nodata"') == 2 and "<svg" not in t, "HTML: an empty period says 'no data', draws no chart")
+    chromium = shutil.which("chromium")
+    ok(chromium is not None, "chromium is installed (contrib/install-deps, test set)")
+    if chromium is None:
+        return
+    for name, f in files.items():
+        for width, height, label in ((1366, 900, "laptop"), (390, 844, "phone")):
+            r, err = page_check(chromium, f, width, height)
+            if r is None:
+                ok(False, "%s at %s width: page check ran" % (name, label), err)
+                continue
+            want = {"overview": ["summary-inbound", "findings-inbound", "by-bucket", "scorecard-inbound",
+                                 "summary-outbound", "scorecard-outbound"],
+                    "campaigns": ["summary-inbound", "findings-inbound", "by-bucket", "by-group", "scorecard-inbound"],
+                    "empty": []}[name]
+            ok(all(x in r["tables"] for x in want) and (name != "empty" or r["nodata"] == 2),
+               "%s at %s width: the tables are there" % (name, label), r["tables"])
+            ok(not r["overflow"] and r["docw"] <= r["winw"], "%s at %s width: no text overflows its box, "
+               "page no wider than the window" % (name, label), (r["overflow"], r["docw"], r["winw"]))
+            ok(not r["clipped"] and not r["overlap"], "%s at %s width: chart labels inside the chart, none overlapping"
+               % (name, label), (r["clipped"], r["overlap"]))
+    if os.environ.get("TM_SCREENSHOTS"):   # docs/report-*.png are made with TM_SCREENSHOTS=DIR
+        d = os.environ["TM_SCREENSHOTS"]
+        screenshot(chromium, files["overview"], os.path.join(d, "report-overview.png"), 1280, 2600)
+        screenshot(chromium, files["campaigns"], os.path.join(d, "report-campaigns.png"), 1280, 2600)
+        screenshot(chromium, files["campaigns"], os.path.join(d, "report-phone.png"), 390, 2400)
 
 
 def dmarc_reports(uri, msgs):

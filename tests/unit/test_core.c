@@ -393,12 +393,46 @@ static void test_conf(const char *tmpdir)
 	}
 }
 
+/* test_findings_help - every known finding has a meaning and a fix, and the
+ * help table names no finding the code does not know. */
+static void test_findings_help(void)
+{
+	size_t missing = 0, stale = 0, i;
+	const char *name;
+	for (i = 0; (name = findings_known_name(i)) != NULL; i++) {
+		const struct finding_help *h = findings_help(name);
+		if (h == NULL || !h->meaning[0] || !h->fix[0]) {
+			missing++;
+			printf("# finding %s has no help row: add { \"%s\", \"what it means\", \"the one-line fix\" }"
+			       " to help[] in policy/findings.c (sorted by name), and the same row"
+			       " \"| `%s` | meaning | fix |\" to docs/FINDINGS.md\n", name, name, name);
+		}
+	}
+	const struct finding_help *h;
+	for (i = 0; (h = findings_help_row(i)) != NULL; i++) {
+		if (!findings_known(h->name)) {
+			stale++;
+			printf("# help[] in policy/findings.c has a row for %s, which is not in known[]\n", h->name);
+		}
+		if (i && strcmp(findings_help_row(i - 1)->name, h->name) >= 0) {
+			stale++;
+			printf("# help[] in policy/findings.c is not sorted at %s\n", h->name);
+		}
+	}
+	T_INT(missing, 0, "findings: every known finding has a meaning and a fix (help[])");
+	T_INT(stale, 0, "findings: help[] is sorted and names only known findings");
+	T_OK(findings_help("nosuch.finding") == NULL, "findings: no help for an unknown name");
+	T_STR(findings_help("unsub.post_bad_value") ? findings_help("unsub.post_bad_value")->fix : NULL,
+	      "set List-Unsubscribe-Post to exactly List-Unsubscribe=One-Click", "findings: help lookup");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/tm-conf-XXXXXX";
 	const char *dir = mkdtemp(tmpl);
 	test_buf();
 	test_findings();
+	test_findings_help();
 	test_hdr();
 	test_servid();
 	test_cidr();

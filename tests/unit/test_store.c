@@ -16,6 +16,7 @@
 #include "record.h"
 #include "store.h"
 #include "metrics.h"
+#include "findings.h"
 #include "session.h"
 
 static char dir[256];
@@ -400,6 +401,27 @@ static void test_session(void)
 	T_OK(strstr(buf_data(b), "trustmilter_tls_messages_total{direction=\"inbound\"} 1\n") != NULL, "counter: TLS");
 	T_OK(strstr(buf_data(b), "trustmilter_store_written_total 1\n") != NULL, "gauge: store written");
 	T_OK(strstr(buf_data(b), "trustmilter_store_queue_depth 0\n") != NULL, "gauge: queue depth");
+	char want[256];
+	snprintf(want, sizeof(want), "trustmilter_build_info{version=\"%s\"} 1\n", TM_VERSION);
+	T_OK(strstr(buf_data(b), want) != NULL, "build info with the version");
+	const char *st_line = strstr(buf_data(b), "\nprocess_start_time_seconds ");
+	long long started = st_line ? atoll(st_line + 28) : 0;
+	T_OK(started > 1700000000 && started <= (long long)time(NULL), "process start time (%lld)", started);
+	T_OK(strstr(buf_data(b), "trustmilter_eom_duration_seconds_bucket{le=\"+Inf\"} 1\n") &&
+	     strstr(buf_data(b), "trustmilter_eom_duration_seconds_count 1\n") &&
+	     strstr(buf_data(b), "# TYPE trustmilter_eom_duration_seconds histogram\n"),
+	     "latency histogram: one message");
+	size_t labels = 0, nk = 0;
+	for (const char *q = buf_data(b); (q = strstr(q, "trustmilter_findings_total{finding=\"")) != NULL; q++)
+		labels++;
+	while (findings_known_name(nk))
+		nk++;
+	T_INT(labels, nk + 1, "findings counted by name: the finding table plus \"other\"");
+	T_OK(col.last.nfindings > 0, "the message has findings");
+	if (col.last.nfindings > 0) {
+		snprintf(want, sizeof(want), "trustmilter_findings_total{finding=\"%s\"} 1\n", col.last.findings[0]);
+		T_OK(strstr(buf_data(b), want) != NULL, "finding %s counted once", col.last.findings[0]);
+	}
 	/* the responder on a free loopback port */
 	int sr = metrics_serve(m, "10.1.2.3:9469", err, sizeof(err));
 	T_OK(sr < 0 && strstr(err, "loopback"),
@@ -407,8 +429,9 @@ static void test_session(void)
 	T_INT(metrics_serve(m, "127.0.0.1:0", err, sizeof(err)), 0, "serve on 127.0.0.1, port 0");
 	int port = metrics_port(m);
 	T_OK(port > 0, "bound port %d", port);
-	const char *reqs[2] = { "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n" };
-	for (int k = 0; k < 2; k++) {
+	const char *reqs[3] = { "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.0\r\n\r\n",
+	                        "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n" };
+	for (int k = 0; k < 3; k++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -425,8 +448,12 @@ static void test_session(void)
 		if (k == 0)
 			T_OK(strncmp(resp, "HTTP/1.0 200", 12) == 0 && strstr(resp, "trustmilter_messages_total{") &&
 			     strstr(resp, "text/plain; version=0.0.4"), "GET /metrics answers the exposition text");
-		else
+		else if (k == 1)
 			T_OK(strncmp(resp, "HTTP/1.0 404", 12) == 0, "other paths get 404");
+		else
+			T_OK(strncmp(resp, "HTTP/1.0 200", 12) == 0 && strstr(resp, "Content-Length: ") &&
+			     strstr(resp, "\r\n\r\n") && strstr(resp, "\r\n\r\n")[4] == '\0',
+			     "HEAD /metrics: the headers, no body");
 	}
 	buf_free(b);
 	tm_env_unref(env);
