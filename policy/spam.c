@@ -615,6 +615,8 @@ static void sig_url_shortener(struct ctx *c, const struct spam_def *d)
 	size_t nl = c->set->nshorteners;
 	for (size_t i = 0; c->urls && i < c->urls->count; i++) {
 		const char *h = c->urls->items[i].host;
+		if (i > 0 && strcmp(h, c->urls->items[i - 1].host) == 0)
+			continue;   /* a newsletter's links mostly share one host: checked already */
 		for (size_t k = 0; shorteners[k]; k++)
 			if (ends_with_domain(h, shorteners[k])) {
 				HIT(c, d, "link through the URL shortener %s", shorteners[k]);
