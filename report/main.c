@@ -85,6 +85,8 @@ static void usage(FILE *f)
 	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
 	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
 	      "      --submitter DOMAIN   reporting domain (default: hostname)\n"
+	      "      --ingest PATH        store saved ARF and DMARC aggregate reports (file, directory,\n"
+	      "                           mbox or - for standard input) instead of reporting\n"
 	      "  -V, --version\n", f);
 }
 
@@ -98,6 +100,20 @@ static const char *one_of(const char *v, const char *const *choices, const char 
 	exit(2);
 }
 
+/* run_ingest - --ingest: every path into the store; 2 on a store error,
+ * 1 when a report was refused, else 0. */
+static int run_ingest(store *st, const char *const *paths, size_t n, const char *campaign_header)
+{
+	struct feedin_count fc = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (feedin_path(st, paths[i], campaign_header, &fc) < 0)
+			rc = 2;
+	store_close(st);
+	feedin_summary(&fc, stdout);
+	return rc ? rc : fc.refused ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -105,6 +121,7 @@ int main(int argc, char **argv)
 		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' },
+		{ "ingest", 1, 0, 'I' },
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
@@ -113,6 +130,8 @@ int main(int argc, char **argv)
 	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
 	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,
 	           *dmarc_dir = NULL, *submitter = NULL;
+	const char *ingest[64];
+	size_t ningest = 0;
 	int mail = 0, c;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
@@ -130,6 +149,13 @@ int main(int argc, char **argv)
 		case 'R': dmarc_dir = optarg; break;
 		case 'M': mail = 1; break;
 		case 'U': submitter = optarg; break;
+		case 'I':
+			if (ningest == sizeof(ingest) / sizeof(ingest[0])) {
+				fprintf(stderr, "trustmilter-report: too many --ingest paths\n");
+				return 2;
+			}
+			ingest[ningest++] = optarg;
+			break;
 		case 'V': printf("trustmilter-report %s\n", TM_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -180,12 +206,16 @@ int main(int argc, char **argv)
 		conf_unref(cf);
 		return 2;
 	}
+	char campaign_header[256];
+	snprintf(campaign_header, sizeof(campaign_header), "%s", conf_str(cf, "bulk.campaign_header"));
 	store *st = store_open_reader(u2, err, sizeof(err));
 	conf_unref(cf);
 	if (st == NULL) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 		return 2;
 	}
+	if (ningest)
+		return run_ingest(st, ingest, ningest, campaign_header);
 	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	g.buckets.vsize = g.groups.vsize = g.domains.vsize = g.campaigns.vsize = sizeof(struct measures);
 	g.findings.vsize = sizeof(uint64_t);

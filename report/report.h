@@ -10,6 +10,8 @@
  *   rfc9990.c    DMARC aggregate reports (RFC 9990): XML per day and policy
  *                domain, gzip in memory, ready-to-send MIME messages for the
  *                verified rua= destinations
+ *   feedin.c     --ingest: saved ARF and DMARC aggregate reports into the store
+ *   feedback.c   the complaint and receiver views (feedback reports from the store)
  *   map.c        a small string-keyed hash map; allocation that ends the
  *                program when memory is exhausted (xcalloc, xbuf_new)
  *
@@ -96,6 +98,11 @@ struct dreport {
 
 struct fcount { const char *name; uint64_t n; };
 
+/* What --ingest did (feedin.c). */
+struct feedin_count {
+	uint64_t arf, complaints, matched, dmarc, records, duplicates, refused;
+};
+
 /* map.c */
 void *xcalloc(size_t n, size_t sz);
 void *map_get(struct map *m, const char *key);
@@ -136,5 +143,10 @@ void dmarc_add(struct agg *g, const struct audit_record *r);
 int dmarc_write(struct agg *g, const char *submitter, const char *org, const char *email,
                 int mail);
 void rua_summary(const struct rua_count *c, FILE *f);
+
+/* feedin.c */
+typedef struct store store;
+int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c);
+void feedin_summary(const struct feedin_count *c, FILE *f);
 
 #endif

@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include "audit.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 
@@ -81,6 +81,14 @@ int store_query_drops(store *st, int64_t since, int64_t until, uint64_t *out,
                       char *err, size_t errlen);
 /* store_prune - delete records older than before; returns rows deleted or -1. */
 long store_prune(store *st, int64_t before, char *err, size_t errlen);
+/* store_exec - run sql (text parameters $1..$np, NULL = SQL NULL) on the
+ * connection of a reader (store_open_reader); rows go to fn (cols[i] NULL
+ * for SQL NULL; nonzero stops). "BEGIN" starts the backend's write
+ * transaction. For the tables of other modules (stats/feedstore.c); never
+ * on a store whose writer thread runs. 0 ok, -1 with err. */
+int store_exec(store *st, const char *sql, const char *const *params, int np,
+               int (*fn)(void *arg, const char *const *cols, int ncols), void *arg,
+               long *changes, char *err, size_t errlen);
 /* store_schema_version - the version recorded in the database, -1 on error. */
 int store_schema_version(store *st);
 
