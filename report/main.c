@@ -85,6 +85,8 @@ static void usage(FILE *f)
 	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
 	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
 	      "      --submitter DOMAIN   reporting domain (default: hostname)\n"
+	      "      --feedback           complaint rates (ARF) and what receivers see (DMARC aggregate\n"
+	      "                           reports) instead of the message statistics\n"
 	      "      --ingest PATH        store saved ARF and DMARC aggregate reports (file, directory,\n"
 	      "                           mbox or - for standard input) instead of reporting\n"
 	      "  -V, --version\n", f);
@@ -114,6 +116,25 @@ static int run_ingest(store *st, const char *const *paths, size_t n, const char 
 	return rc ? rc : fc.refused ? 1 : 0;
 }
 
+/* run_feedback - --feedback: the views to output (or standard output). */
+static int run_feedback(store *st, const struct opts *o, const char *output)
+{
+	char err[1024];
+	buf *out = xbuf_new(OUT_MAX);
+	int rc = feedback_view(st, o, out, err, sizeof(err));
+	store_close(st);
+	if (rc < 0)
+		fprintf(stderr, "trustmilter-report: %s\n", err);
+	FILE *f = output ? fopen(output, "wb") : stdout;
+	if (rc == 0 && (f == NULL || fwrite(buf_data(out), 1, buf_len(out), f) != buf_len(out) ||
+	                (output && fclose(f) != 0))) {
+		fprintf(stderr, "trustmilter-report: %s: %s\n", output ? output : "stdout", strerror(errno));
+		rc = -1;
+	}
+	buf_free(out);
+	return rc < 0 ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -121,7 +142,7 @@ int main(int argc, char **argv)
 		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' },
-		{ "ingest", 1, 0, 'I' },
+		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' },
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
@@ -132,7 +153,7 @@ int main(int argc, char **argv)
 	           *dmarc_dir = NULL, *submitter = NULL;
 	const char *ingest[64];
 	size_t ningest = 0;
-	int mail = 0, c;
+	int mail = 0, feedback = 0, c;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
@@ -148,6 +169,7 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case 'R': dmarc_dir = optarg; break;
 		case 'M': mail = 1; break;
+		case 'F': feedback = 1; break;
 		case 'U': submitter = optarg; break;
 		case 'I':
 			if (ningest == sizeof(ingest) / sizeof(ingest[0])) {
@@ -161,6 +183,9 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	/* with --ingest, the other arguments are more paths (a shell glob) */
+	while (ningest && optind < argc && ningest < sizeof(ingest) / sizeof(ingest[0]))
+		ingest[ningest++] = argv[optind++];
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
@@ -216,6 +241,8 @@ int main(int argc, char **argv)
 	}
 	if (ningest)
 		return run_ingest(st, ingest, ningest, campaign_header);
+	if (feedback)
+		return run_feedback(st, &o, output);
 	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	g.buckets.vsize = g.groups.vsize = g.domains.vsize = g.campaigns.vsize = sizeof(struct measures);
 	g.findings.vsize = sizeof(uint64_t);

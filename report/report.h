@@ -127,6 +127,7 @@ void out_json(buf *o, struct agg *g);
 void out_csv(buf *o, struct agg *g);
 const char *pct(char *out, size_t n, uint64_t a, uint64_t b);
 void out_text(buf *o, struct agg *g);
+void csv_field(buf *o, const char *s);
 
 /* html.c */
 void html_text(buf *o, const char *s);
@@ -148,5 +149,8 @@ void rua_summary(const struct rua_count *c, FILE *f);
 typedef struct store store;
 int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c);
 void feedin_summary(const struct feedin_count *c, FILE *f);
+
+/* feedback.c: the complaint and receiver views (--feedback) in o->format */
+int feedback_view(store *st, const struct opts *o, buf *out, char *err, size_t errlen);
 
 #endif
