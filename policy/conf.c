@@ -201,7 +201,8 @@ static const struct conf_key keys[] = {
 	  "Audit records waiting for the writer thread. When the queue is full a record is "
 	  "dropped and counted (logged, and shown by trustmilter-report); mail never waits." },
 	{ "audit.batch_size", CONF_INT, "200", 1, 10000, NULL,
-	  "Audit records written per database transaction." },
+	  "Audit records written per database transaction. With fewer queued the writer waits "
+	  "up to one second for more, so a quiet server commits about once a second." },
 	{ "audit.retention_days", CONF_INT, "0", 0, 36500, NULL,
 	  "Delete audit records older than this many days (checked hourly). 0: keep all." },
 	{ "audit.flush_seconds", CONF_INT, "10", 1, 600, NULL,

@@ -277,6 +277,12 @@ int dmarc_record_parse(const char *p, size_t n, struct dmarc_record *out, char *
 	return 0;
 }
 
+/* dmarc_mode_discovery_name - see dmarc.h. */
+const char *dmarc_mode_discovery_name(enum dmarc_mode m)
+{
+	return m == DMARC_MODE_RFC7489 ? "psl" : "treewalk";
+}
+
 /* dmarc_policy_name - the keyword for a policy value. */
 const char *dmarc_policy_name(enum dmarc_policy p)
 {

@@ -86,6 +86,9 @@ int dmarc_record_parse(const char *p, size_t n, struct dmarc_record *out, char *
  * < permerror 2 < fail with disposition none 3 < temperror 4 (it may hide a
  * reject) < fail quarantine 5 < fail reject 6. */
 int dmarc_severity(const struct dmarc_outcome *o);
+/* dmarc_mode_discovery_name - how the policy domain is found: "treewalk"
+ * (RFC 9989) or "psl" (RFC 7489). */
+const char *dmarc_mode_discovery_name(enum dmarc_mode m);
 /* dmarc_policy_name - "none", "quarantine", "reject"; "unspecified" for UNSPEC. */
 const char *dmarc_policy_name(enum dmarc_policy p);
 /* dmarc_evaluate_view - dmarc_evaluate() through a DNS view (tests). */

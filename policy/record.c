@@ -46,35 +46,27 @@ static void token_copy(char *dst, size_t dstsz, const char *s)
 			*p = '?';
 }
 
-/* policy_word - "" for an unspecified policy, else its name. */
-static const char *policy_word(enum dmarc_policy p)
-{
-	return p == DMARC_P_UNSPEC ? "" : dmarc_policy_name(p);
-}
-
 /* fill_dmarc - result, policy and the published record. */
 static void fill_dmarc(const session *s, struct audit_record *r)
 {
 	const struct dmarc_outcome *d = &s->dmarc;
-	cpy(r->dmarc_result, sizeof(r->dmarc_result), result_name(d->result));
-	cpy(r->dmarc_policy, sizeof(r->dmarc_policy), d->record_found ? policy_word(d->policy) : "");
-	cpy(r->dmarc_disposition, sizeof(r->dmarc_disposition),
-	    dmarc_policy_name(d->disposition ? d->disposition : DMARC_P_NONE));
+	r->dmarc_result = d->result;
+	r->dmarc_policy = d->record_found ? d->policy : DMARC_P_UNSPEC;
+	r->dmarc_disposition = d->disposition ? d->disposition : DMARC_P_NONE;
 	cpy(r->dmarc_policy_domain, sizeof(r->dmarc_policy_domain), d->policy_domain);
 	r->dmarc_spf_aligned = d->spf_aligned;
 	r->dmarc_dkim_aligned = d->dkim_aligned;
 	if (d->record_found) {
 		/* RFC 9989 4.7: a missing p= is p=none; sp defaults to p, np to sp */
-		cpy(r->dmarc_p, sizeof(r->dmarc_p), d->rec.p ? dmarc_policy_name(d->rec.p) : "none");
-		cpy(r->dmarc_sp, sizeof(r->dmarc_sp), policy_word(d->rec.sp));
-		cpy(r->dmarc_np, sizeof(r->dmarc_np), policy_word(d->rec.np));
+		r->dmarc_p = d->rec.p ? d->rec.p : DMARC_P_NONE;
+		r->dmarc_sp = d->rec.sp;
+		r->dmarc_np = d->rec.np;
 		cpy(r->dmarc_adkim, sizeof(r->dmarc_adkim), d->rec.adkim_strict ? "s" : "r");
 		cpy(r->dmarc_aspf, sizeof(r->dmarc_aspf), d->rec.aspf_strict ? "s" : "r");
 		cpy(r->dmarc_testing, sizeof(r->dmarc_testing), d->rec.testing ? "y" : "n");
 		cpy(r->dmarc_rua, sizeof(r->dmarc_rua), d->rec.rua);
 	}
-	cpy(r->dmarc_discovery, sizeof(r->dmarc_discovery),
-	    s->env->dmarc_mode == DMARC_MODE_RFC7489 ? "psl" : "treewalk");
+	r->dmarc_discovery = s->env->dmarc_mode;
 }
 
 /* header_bytes - bytes of the kept header section ("Name:value\r\n"). */
@@ -97,20 +89,20 @@ int audit_from_session(const session *s, struct audit_record *r)
 	r->ts = (int64_t)time(NULL);
 	cpy(r->host, sizeof(r->host), s->env->hostname);
 	cpy(r->queue_id, sizeof(r->queue_id), s->queue_id);
-	cpy(r->direction, sizeof(r->direction), s->dir == DIR_OUTBOUND ? "outbound" : "inbound");
+	r->direction = s->dir;
 	cpy(r->client_ip, sizeof(r->client_ip), s->client_ip);
 	cpy(r->helo, sizeof(r->helo), s->helo);
 	cpy(r->mail_from_domain, sizeof(r->mail_from_domain), s->mf_domain);
 	str_lower(r->mail_from_domain);
 	cpy(r->from_domain, sizeof(r->from_domain), session_author(s));
 	str_lower(r->from_domain);
-	cpy(r->spf_result, sizeof(r->spf_result), result_name(s->spf.result));
+	r->spf_result = s->spf.result;
 	cpy(r->spf_domain, sizeof(r->spf_domain), s->spf.domain);
 	str_lower(r->spf_domain);
 	for (size_t i = 0; i < s->nsigs && i < AUDIT_MAX_SIGS; i++) {
 		const struct dkim_sig *g = &s->sigs[i];
 		struct audit_sig *a = &r->sigs[r->nsigs++];
-		cpy(a->result, sizeof(a->result), result_name(g->result));
+		a->result = g->result;
 		token_copy(a->domain, sizeof(a->domain), g->domain);
 		str_lower(a->domain);
 		token_copy(a->selector, sizeof(a->selector), g->selector);
@@ -118,7 +110,7 @@ int audit_from_session(const session *s, struct audit_record *r)
 		a->covers_unsub = g->covers_list_unsubscribe && g->covers_list_unsubscribe_post;
 	}
 	fill_dmarc(s, r);
-	cpy(r->unsub_verdict, sizeof(r->unsub_verdict), unsub_verdict_name(s->unsub.verdict));
+	r->unsub_verdict = s->unsub.verdict;
 	for (size_t i = 0; i < findings_count(s->f); i++) {
 		const char *name = findings_get(s->f, i)->name;
 		if (r->nfindings < AUDIT_MAX_FINDINGS)
@@ -136,8 +128,8 @@ int audit_from_session(const session *s, struct audit_record *r)
 	for (size_t i = 0; i < s->spam.nsignals && r->nsignals < AUDIT_MAX_SIGNALS; i++)
 		token_copy(r->signals[r->nsignals++], AUDIT_NAME_MAX, s->spam.signals[i].name);
 	cpy(r->tls_version, sizeof(r->tls_version), s->tls);
-	cpy(r->action, sizeof(r->action), verdict_action_name(s->v.decided));
-	cpy(r->action_enforced, sizeof(r->action_enforced), verdict_action_name(s->v.action));
+	r->action = s->v.decided;
+	r->action_enforced = s->v.action;
 	r->gmail_ready = s->gmail.ready;
 	r->yahoo_ready = s->yahoo.ready;
 	r->microsoft_ready = s->microsoft.ready;

@@ -189,6 +189,11 @@ int session_helo(session *s, const char *helo)
 	return 0;
 }
 
+const char *session_direction_name(enum direction d)
+{
+	return d == DIR_OUTBOUND ? "outbound" : "inbound";
+}
+
 void session_set_direction(session *s, enum direction d, const char *reason)
 {
 	s->dir = d;

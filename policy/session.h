@@ -58,6 +58,8 @@ void session_free(session *s);
 /* session_connect - client host name (may be NULL/"unknown") and IP text (may be NULL). */
 int session_connect(session *s, const char *hostname, const char *ip);
 int session_helo(session *s, const char *helo);
+/* session_direction_name - "inbound" or "outbound". */
+const char *session_direction_name(enum direction d);
 /* session_set_direction - decided by the caller (CLI flag or daemon rules); reason is logged. */
 void session_set_direction(session *s, enum direction d, const char *reason);
 /* session_set_macro - MTA facts: "i" (queue id), "auth_authen", "tls_version", "daemon_name". */

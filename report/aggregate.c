@@ -12,7 +12,6 @@
 #include <time.h>
 #include "report.h"
 
-const char *const act_names[NACT] = { "accept", "quarantine", "tempfail", "reject", "discard", "junk" };
 const char *const spam_buckets[NSPAM] = { "<0", "0-1", "1-3", "3-5", "5-10", ">=10", "unknown" };
 const char *const pol_names[4] = { "reject", "quarantine", "none", "no_record" };
 
@@ -38,22 +37,22 @@ static int spam_bucket(const struct audit_record *r)
 static void measure_add(struct measures *m, const struct audit_record *r, double spam_threshold)
 {
 	m->messages++;
-	m->spf_pass += strcmp(r->spf_result, "pass") == 0;
+	m->spf_pass += r->spf_result == AR_PASS;
 	int dk = 0, dka = 0;
 	for (size_t i = 0; i < r->nsigs; i++)
-		if (strcmp(r->sigs[i].result, "pass") == 0) {
+		if (r->sigs[i].result == AR_PASS) {
 			dk = 1;
 			dka |= r->sigs[i].aligned;
 		}
 	m->dkim_pass += dk;
 	m->dkim_aligned_pass += dka;
-	m->dmarc_pass += strcmp(r->dmarc_result, "pass") == 0;
+	m->dmarc_pass += r->dmarc_result == AR_PASS;
 	m->spf_aligned += r->dmarc_spf_aligned != 0;
 	m->dkim_aligned += r->dmarc_dkim_aligned != 0;
-	m->dmarc_records += r->dmarc_policy[0] != '\0';
+	m->dmarc_records += r->dmarc_policy != DMARC_P_UNSPEC;
 	if (r->bulk) {
 		m->bulk++;
-		m->one_click += strcmp(r->unsub_verdict, "compliant") == 0;
+		m->one_click += r->unsub_verdict == UNSUB_COMPLIANT;
 	}
 	m->tls += r->tls_version[0] != '\0';
 	m->format_ok += !any_finding(r, "format.");
@@ -67,12 +66,11 @@ static void measure_add(struct measures *m, const struct audit_record *r, double
 	m->microsoft += r->microsoft_ready != 0;
 	m->rcpts += r->nrcpt;
 	m->bytes += (uint64_t)(r->size > 0 ? r->size : 0);
-	for (int a = 0; a < NACT; a++)
-		if (strcmp(r->action_enforced, act_names[a]) == 0)
-			m->actions[a]++;
+	if ((unsigned)r->action_enforced < NACT)
+		m->actions[r->action_enforced]++;
 	if (r->ts >= m->last_ts) {
 		m->last_ts = r->ts;
-		str_copy(m->policy, sizeof(m->policy), r->dmarc_policy, strlen(r->dmarc_policy));
+		m->policy = r->dmarc_policy;
 	}
 }
 
@@ -107,7 +105,7 @@ static const char *group_key(const struct audit_record *r, const char *group)
 	if (strcmp(group, "campaign") == 0)
 		return r->campaign[0] ? r->campaign : "(none)";
 	if (strcmp(group, "direction") == 0)
-		return r->direction;
+		return session_direction_name(r->direction);
 	return r->client_ip[0] ? r->client_ip : "(unknown)";
 }
 
@@ -117,7 +115,7 @@ int on_record(void *arg, const struct audit_record *r)
 {
 	struct agg *g = arg;
 	const struct opts *o = g->o;
-	if (o->direction && strcmp(r->direction, o->direction) != 0)
+	if (o->direction && strcmp(session_direction_name(r->direction), o->direction) != 0)
 		return 0;
 	if (o->domain && !dom_at_or_below(r->from_domain, strlen(r->from_domain), o->domain, strlen(o->domain)))
 		return 0;
@@ -150,8 +148,8 @@ void scorecard(const struct measures *m, struct score *s)
 	double spf = rate(m->spf_pass, m->messages), dk = rate(m->dkim_aligned_pass, m->messages),
 	       dm = rate(m->dmarc_pass, m->messages);
 	s->auth = spf < 0 ? -1 : (spf * 15 + dk * 15 + dm * 10) / 40;
-	s->enforcement = strcmp(m->policy, "reject") == 0 ? 1 : strcmp(m->policy, "quarantine") == 0
-	                 ? 0.75 : strcmp(m->policy, "none") == 0 ? 0.25 : 0;
+	s->enforcement = m->policy == DMARC_P_REJECT ? 1 : m->policy == DMARC_P_QUARANTINE
+	                 ? 0.75 : m->policy == DMARC_P_NONE ? 0.25 : 0;
 	s->one_click = rate(m->one_click, m->bulk);
 	s->format = rate(m->format_ok, m->messages);
 	s->spam = m->spam_known ? 1 - rate(m->spam_flagged, m->spam_known) : -1;
@@ -200,8 +198,8 @@ void policy_distribution(const struct agg *g, uint64_t out[4])
 		if (!g->domains.e[i].key || strcmp(g->domains.e[i].key, "(no From domain)") == 0)
 			continue;
 		const struct measures *m = g->domains.e[i].val;
-		int k = strcmp(m->policy, "reject") == 0 ? 0 : strcmp(m->policy, "quarantine") == 0 ? 1
-		      : strcmp(m->policy, "none") == 0 ? 2 : 3;
+		int k = m->policy == DMARC_P_REJECT ? 0 : m->policy == DMARC_P_QUARANTINE ? 1
+		      : m->policy == DMARC_P_NONE ? 2 : 3;
 		out[k]++;
 	}
 }

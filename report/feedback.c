@@ -69,7 +69,7 @@ static int provider_counts(const struct audit_record *r, uint64_t per[NPROV])
 static int on_outbound(void *arg, const struct audit_record *r)
 {
 	struct fb *f = arg;
-	if (strcmp(r->direction, "outbound") != 0 || !in_domain(f->o, r->from_domain))
+	if (r->direction != DIR_OUTBOUND || !in_domain(f->o, r->from_domain))
 		return 0;
 	char day[32];
 	day_text(r->ts, day, sizeof(day));

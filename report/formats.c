@@ -60,7 +60,7 @@ static void json_measures(buf *o, const struct measures *m)
 	jnum(o, &f, "bytes", m->bytes);
 	buf_puts(o, ",\"actions\":{");
 	for (int a = 0; a < NACT; a++)
-		buf_printf(o, "%s\"%s\":%llu", a ? "," : "", act_names[a], (unsigned long long)m->actions[a]);
+		buf_printf(o, "%s\"%s\":%llu", a ? "," : "", verdict_action_name((enum verdict_action)a), (unsigned long long)m->actions[a]);
 	buf_puts(o, "},\"spam_scores\":{");
 	for (int i = 0; i < NSPAM; i++)
 		buf_printf(o, "%s\"%s\":%llu", i ? "," : "", spam_buckets[i], (unsigned long long)m->spam[i]);
@@ -84,8 +84,8 @@ static void json_score(buf *o, const char *dom, const struct measures *m)
 	json_escape(o, dom, strlen(dom));
 	buf_printf(o, ",\"messages\":%llu,\"score\":%.1f,\"grade\":\"%s\",\"dmarc_policy\":",
 	           (unsigned long long)m->messages, s.total, s.grade);
-	if (m->policy[0])
-		json_escape(o, m->policy, strlen(m->policy));
+	if (m->policy != DMARC_P_UNSPEC)
+		json_escape(o, dmarc_policy_name(m->policy), strlen(dmarc_policy_name(m->policy)));
 	else
 		buf_puts(o, "null");
 	const char *cn[5] = { "authentication", "dmarc_enforcement", "one_click", "format", "spam" };
@@ -286,7 +286,7 @@ void out_text(buf *o, struct agg *g)
 	buf_printf(o, "Received over TLS   %s\n", pct(p[0], 16, t->tls, t->messages));
 	buf_puts(o, "Actions            ");
 	for (int i = 0; i < NACT; i++)
-		buf_printf(o, " %s %llu", act_names[i], (unsigned long long)t->actions[i]);
+		buf_printf(o, " %s %llu", verdict_action_name((enum verdict_action)i), (unsigned long long)t->actions[i]);
 	uint64_t pd[4];
 	policy_distribution(g, pd);
 	buf_puts(o, "\nDMARC policies      ");
@@ -330,7 +330,7 @@ void out_text(buf *o, struct agg *g)
 		struct score s;
 		scorecard(m, &s);
 		buf_printf(o, "  %-40.40s %8llu %6.1f %5s  %-10s %-10s %-10s %-10s\n", v[i].key,
-		           (unsigned long long)m->messages, s.total, s.grade, m->policy[0] ? m->policy : "(none)",
+		           (unsigned long long)m->messages, s.total, s.grade, m->policy != DMARC_P_UNSPEC ? dmarc_policy_name(m->policy) : "(none)",
 		           readiness_word(m->gmail, m->messages), readiness_word(m->yahoo, m->messages),
 		           readiness_word(m->microsoft, m->messages));
 	}

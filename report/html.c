@@ -88,7 +88,7 @@ void out_html(buf *o, struct agg *g)
 	free(v);
 	buf_puts(o, "<h2>Actions</h2>\n<table><tr><th>action</th><th>messages</th></tr>\n");
 	for (int i = 0; i < NACT; i++)
-		buf_printf(o, "<tr><td>%s</td><td>%llu</td></tr>\n", act_names[i], (unsigned long long)t->actions[i]);
+		buf_printf(o, "<tr><td>%s</td><td>%llu</td></tr>\n", verdict_action_name((enum verdict_action)i), (unsigned long long)t->actions[i]);
 	uint64_t pd[4];
 	policy_distribution(g, pd);
 	buf_puts(o, "</table>\n<h2>DMARC policy of sending domains</h2>\n<table><tr><th>policy</th><th>domains</th></tr>\n");
@@ -108,7 +108,7 @@ void out_html(buf *o, struct agg *g)
 		buf_puts(o, "<tr><td>");
 		html_text(o, v[i].key);
 		buf_printf(o, "</td><td>%llu</td><td>%.1f</td><td>%s</td><td>%s</td>", (unsigned long long)m->messages,
-		           s.total, s.grade, m->policy[0] ? m->policy : "(none)");
+		           s.total, s.grade, m->policy != DMARC_P_UNSPEC ? dmarc_policy_name(m->policy) : "(none)");
 		const uint64_t pr[3] = { m->gmail, m->yahoo, m->microsoft };
 		for (int k = 0; k < 3; k++) {
 			const char *w = readiness_word(pr[k], m->messages);

@@ -29,10 +29,9 @@
 #include "dns.h"
 
 #define OUT_MAX (512u * 1024 * 1024)
-#define NACT 6
+#define NACT (ACT_LAST + 1)   /* enum verdict_action, named by verdict_action_name */
 #define NSPAM 7
 
-extern const char *const act_names[NACT];
 extern const char *const spam_buckets[NSPAM];
 extern const char *const pol_names[4];
 
@@ -45,7 +44,7 @@ struct measures {
 	         spam_flagged, gmail, yahoo, microsoft, rcpts, bytes;
 	uint64_t actions[NACT];
 	uint64_t spam[NSPAM];
-	char policy[16];            /* last seen DMARC policy (scorecard) */
+	enum dmarc_policy policy;   /* last seen DMARC policy (scorecard); UNSPEC: none */
 	int64_t last_ts;
 };
 

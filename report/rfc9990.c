@@ -23,20 +23,20 @@ static void xml_text(buf *o, const char *s) { html_text(o, s); }
 /* sig_rank - RFC 9990 signature order: aligned pass, other pass, the rest. */
 static int sig_rank(const struct audit_sig *s)
 {
-	int pass = strcmp(s->result, "pass") == 0;
+	int pass = s->result == AR_PASS;
 	return pass && s->aligned ? 0 : pass ? 1 : 2;
 }
 
 /* applied_disposition - what we did, in RFC 9990 ActionDispositionType words. */
 static const char *applied_disposition(const struct audit_record *r)
 {
-	if (strcmp(r->dmarc_result, "pass") == 0)
-		return strcmp(r->dmarc_policy, "quarantine") == 0 || strcmp(r->dmarc_policy, "reject") == 0
+	if (r->dmarc_result == AR_PASS)
+		return r->dmarc_policy == DMARC_P_QUARANTINE || r->dmarc_policy == DMARC_P_REJECT
 		       ? "pass" : "none";
-	if (strcmp(r->action_enforced, "reject") == 0)
+	if (r->action_enforced == ACT_REJECT)
 		return "reject";
 	/* junk is quarantine in DMARC's words: "place into spam folder" */
-	if (strcmp(r->action_enforced, "quarantine") == 0 || strcmp(r->action_enforced, "junk") == 0)
+	if (r->action_enforced == ACT_QUARANTINE || r->action_enforced == ACT_JUNK)
 		return "quarantine";
 	return "none";
 }
@@ -52,7 +52,8 @@ static char *record_xml(const struct audit_record *r)
 	              "        <disposition>%s</disposition>\n        <dkim>%s</dkim>\n        <spf>%s</spf>\n",
 	           disp, r->dmarc_dkim_aligned ? "pass" : "fail", r->dmarc_spf_aligned ? "pass" : "fail");
 	/* a failing message not handled as the policy asked: say why (RFC 9990 reason) */
-	if (strcmp(r->dmarc_result, "fail") == 0 && strcmp(disp, r->dmarc_disposition) != 0)
+	if (r->dmarc_result == AR_FAIL &&
+	    strcmp(disp, audit_enum_name(&audit_enum_dmarc_policy, (int)r->dmarc_disposition)) != 0)
 		buf_printf(o, "        <reason>\n          <type>%s</type>\n        </reason>\n",
 		           strcmp(r->dmarc_testing, "y") == 0 ? "policy_test_mode" : "local_policy");
 	buf_puts(o, "      </policy_evaluated>\n    </row>\n    <identifiers>\n      <header_from>");
@@ -70,13 +71,13 @@ static char *record_xml(const struct audit_record *r)
 			buf_puts(o, "</domain>\n        <selector>");
 			xml_text(o, s->selector);
 			buf_printf(o, "</selector>\n        <result>%s</result>\n      </dkim>\n",
-			           strcmp(s->result, "softfail") == 0 ? "fail" : s->result);
+			           s->result == AR_SOFTFAIL ? "fail" : result_name(s->result));
 		}
 	if (r->spf_domain[0]) {
 		buf_puts(o, "      <spf>\n        <domain>");
 		xml_text(o, r->spf_domain);
 		buf_printf(o, "</domain>\n        <scope>mfrom</scope>\n        <result>%s</result>\n      </spf>\n",
-		           r->spf_result);
+		           result_name(r->spf_result));
 	}
 	buf_puts(o, "    </auth_results>\n  </record>\n");
 	return buf_steal(o);
@@ -88,9 +89,8 @@ void dreport_free(void *p) { map_free(&((struct dreport *)p)->rows, drow_free); 
 /* dmarc_add - inbound messages with a DMARC verdict, by UTC day and policy domain. */
 void dmarc_add(struct agg *g, const struct audit_record *r)
 {
-	if (strcmp(r->direction, "inbound") != 0 || r->dmarc_policy_domain[0] == '\0' ||
-	    (strcmp(r->dmarc_result, "pass") != 0 && strcmp(r->dmarc_result, "fail") != 0) ||
-	    r->dmarc_p[0] == '\0')
+	if (r->direction != DIR_INBOUND || r->dmarc_policy_domain[0] == '\0' ||
+	    (r->dmarc_result != AR_PASS && r->dmarc_result != AR_FAIL) || r->dmarc_p == DMARC_P_UNSPEC)
 		return;
 	char key[AUDIT_DOMAIN_MAX + 32];
 	int64_t day = bucket_start(r->ts, "day");
@@ -173,8 +173,7 @@ static void b64(buf *o, const unsigned char *p, size_t n)
  * (or unknown: the check then decides). */
 static int same_org(dns_resolver *dns, const struct dreport *d, const char *host)
 {
-	enum dmarc_mode m = strcmp(d->last.dmarc_discovery, "psl") == 0 ? DMARC_MODE_RFC7489
-	                                                                : DMARC_MODE_RFC9989;
+	enum dmarc_mode m = d->last.dmarc_discovery;
 	char a[256], b[256];
 	if (strcasecmp(host, d->domain) == 0)
 		return 1;
@@ -312,15 +311,15 @@ int dmarc_write(struct agg *g, const char *submitter, const char *org, const cha
 		              "    </date_range>\n    <generator>trustmilter %s</generator>\n  </report_metadata>\n"
 		              "  <policy_published>\n    <domain>", (long long)d->begin, (long long)end, TM_VERSION);
 		xml_text(o, d->domain);
-		buf_printf(o, "</domain>\n    <p>%s</p>\n", l->dmarc_p);
-		if (l->dmarc_sp[0])
-			buf_printf(o, "    <sp>%s</sp>\n", l->dmarc_sp);
-		if (l->dmarc_np[0])
-			buf_printf(o, "    <np>%s</np>\n", l->dmarc_np);
+		buf_printf(o, "</domain>\n    <p>%s</p>\n", audit_enum_name(&audit_enum_dmarc_policy, (int)l->dmarc_p));
+		if (l->dmarc_sp != DMARC_P_UNSPEC)
+			buf_printf(o, "    <sp>%s</sp>\n", dmarc_policy_name(l->dmarc_sp));
+		if (l->dmarc_np != DMARC_P_UNSPEC)
+			buf_printf(o, "    <np>%s</np>\n", dmarc_policy_name(l->dmarc_np));
 		buf_printf(o, "    <adkim>%s</adkim>\n    <aspf>%s</aspf>\n    <discovery_method>%s</discovery_method>\n"
 		              "    <testing>%s</testing>\n  </policy_published>\n",
 		           l->dmarc_adkim[0] ? l->dmarc_adkim : "r", l->dmarc_aspf[0] ? l->dmarc_aspf : "r",
-		           l->dmarc_discovery[0] ? l->dmarc_discovery : "treewalk",
+		           dmarc_mode_discovery_name(l->dmarc_discovery),
 		           l->dmarc_testing[0] ? l->dmarc_testing : "n");
 		struct entry *rows = map_sorted(&d->rows);
 		for (size_t k = 0; k < d->rows.n; k++) {

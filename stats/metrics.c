@@ -27,15 +27,13 @@
 #define METRICS_REQ_TIMEOUT_MS 2000   /* a slow client cannot hold the responder longer */
 #define METRICS_BODY_MAX (1 << 20)
 
-static const char *const dirs[] = { "inbound", "outbound" };
-static const char *const actions[] = { "accept", "quarantine", "tempfail", "reject", "discard", "junk" };
+/* the label values are the names of the record's enums (audit.h) */
 static const char *const methods[] = { "spf", "dkim", "dmarc" };
-static const char *const results[] = { "none", "pass", "fail", "softfail", "neutral",
-                                       "temperror", "permerror", "policy" };
-#define NDIR 2
-#define NACT 6
+#define NDIR (DIR_OUTBOUND + 1)
+#define NACT (ACT_LAST + 1)
 #define NMETH 3
-#define NRES 8
+#define NRES (AR_POLICY + 1)
+#define DIR_NAME(d) session_direction_name((enum direction)(d))
 
 struct metrics {
 	uint64_t messages[NDIR][NACT];
@@ -60,25 +58,19 @@ metrics *metrics_new(void)
 	return m;
 }
 
-/* idx - position of s in a word table, -1 if absent. */
-static int idx(const char *const *t, int n, const char *s)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(t[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* dkim_word - one result per message: pass if any signature passes, else the first's. */
-static const char *dkim_word(const struct audit_record *r)
+/* dkim_result - one result per message: pass if any signature passes, else the first's. */
+static enum auth_result dkim_result(const struct audit_record *r)
 {
 	if (r->nsigs == 0)
-		return "none";
+		return AR_NONE;
 	for (size_t i = 0; i < r->nsigs; i++)
-		if (strcmp(r->sigs[i].result, "pass") == 0)
-			return "pass";
+		if (r->sigs[i].result == AR_PASS)
+			return AR_PASS;
 	return r->sigs[0].result;
 }
+
+/* in_range - v is a value of an enum with n values. */
+static int in_range(int v, int n) { return v >= 0 && v < n; }
 
 static void add(uint64_t *c) { __atomic_add_fetch(c, 1, __ATOMIC_RELAXED); }
 
@@ -87,19 +79,16 @@ void metrics_count(metrics *m, const struct audit_record *r)
 {
 	if (m == NULL)
 		return;
-	int d = strcmp(r->direction, "outbound") == 0;
-	int a = idx(actions, NACT, r->action_enforced);
-	if (a >= 0)
-		add(&m->messages[d][a]);
-	const char *w[NMETH] = { r->spf_result, dkim_word(r), r->dmarc_result };
-	for (int k = 0; k < NMETH; k++) {
-		int x = idx(results, NRES, w[k]);
-		if (x >= 0)
-			add(&m->auth[d][k][x]);
-	}
+	int d = r->direction == DIR_OUTBOUND;
+	if (in_range((int)r->action_enforced, NACT))
+		add(&m->messages[d][r->action_enforced]);
+	const enum auth_result w[NMETH] = { r->spf_result, dkim_result(r), r->dmarc_result };
+	for (int k = 0; k < NMETH; k++)
+		if (in_range((int)w[k], NRES))
+			add(&m->auth[d][k][w[k]]);
 	if (r->bulk) {
 		add(&m->bulk[d]);
-		if (strcmp(r->unsub_verdict, "compliant") == 0)
+		if (r->unsub_verdict == UNSUB_COMPLIANT)
 			add(&m->one_click[d]);
 	}
 	if (r->tls_version[0])
@@ -132,7 +121,8 @@ int metrics_render(metrics *m, buf *o)
 	for (int d = 0; d < NDIR; d++)
 		for (int a = 0; a < NACT; a++)
 			buf_printf(o, "trustmilter_messages_total{direction=\"%s\",action=\"%s\"} %llu\n",
-			           dirs[d], actions[a], (unsigned long long)get(&m->messages[d][a]));
+			           DIR_NAME(d), verdict_action_name((enum verdict_action)a),
+			           (unsigned long long)get(&m->messages[d][a]));
 	buf_puts(o, "# HELP trustmilter_auth_results_total Messages by authentication method and result "
 	            "(dkim: pass if any signature passes).\n"
 	            "# TYPE trustmilter_auth_results_total counter\n");
@@ -140,22 +130,23 @@ int metrics_render(metrics *m, buf *o)
 		for (int k = 0; k < NMETH; k++)
 			for (int x = 0; x < NRES; x++)
 				buf_printf(o, "trustmilter_auth_results_total{direction=\"%s\",method=\"%s\","
-				           "result=\"%s\"} %llu\n", dirs[d], methods[k], results[x],
+				           "result=\"%s\"} %llu\n", DIR_NAME(d), methods[k],
+				           result_name((enum auth_result)x),
 				           (unsigned long long)get(&m->auth[d][k][x]));
 	buf_puts(o, "# HELP trustmilter_bulk_messages_total Bulk messages.\n"
 	            "# TYPE trustmilter_bulk_messages_total counter\n");
 	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_bulk_messages_total{direction=\"%s\"} %llu\n", dirs[d],
+		buf_printf(o, "trustmilter_bulk_messages_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
 		           (unsigned long long)get(&m->bulk[d]));
 	buf_puts(o, "# HELP trustmilter_one_click_compliant_total Bulk messages with compliant RFC 8058 one-click unsubscribe.\n"
 	            "# TYPE trustmilter_one_click_compliant_total counter\n");
 	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_one_click_compliant_total{direction=\"%s\"} %llu\n", dirs[d],
+		buf_printf(o, "trustmilter_one_click_compliant_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
 		           (unsigned long long)get(&m->one_click[d]));
 	buf_puts(o, "# HELP trustmilter_tls_messages_total Messages whose SMTP hop used TLS.\n"
 	            "# TYPE trustmilter_tls_messages_total counter\n");
 	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_tls_messages_total{direction=\"%s\"} %llu\n", dirs[d],
+		buf_printf(o, "trustmilter_tls_messages_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
 		           (unsigned long long)get(&m->tls[d]));
 	buf_printf(o, "# HELP trustmilter_dns_errors_total Messages with a temporary DNS failure.\n"
 	              "# TYPE trustmilter_dns_errors_total counter\n"

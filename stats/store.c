@@ -23,15 +23,16 @@
 #include "conf.h"
 #include "feedstore.h"
 
-#define STORE_QUEUE_DEFAULT 10000   /* ~10 s of a busy MTA's mail; records are ~12 KB each
-                                       only while queued */
+#define STORE_QUEUE_DEFAULT 10000   /* ~10 s of a busy MTA's mail; a queued record is
+                                       its row text, ~1 KB */
 #define STORE_QUEUE_MAX 1000000     /* an upper bound for the configured queue */
 #define STORE_BATCH_DEFAULT 200
 #define STORE_FLUSH_DEFAULT_MS 10000
 #define STORE_RETRY_MS 500          /* pause after a failed transaction */
+#define STORE_LINGER_MS 1000        /* wait this long for a full batch: one commit for
+                                       many records instead of one per message */
 #define STORE_LOG_EVERY_S 10        /* at most one drop/error log line per interval */
 #define STORE_PRUNE_EVERY_S 3600
-#define STORE_NCOLS 40
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -53,74 +54,138 @@ struct backend {
 
 /* sqlite ---- */
 
+#define SQ_CACHE 4                  /* prepared statements kept per connection */
+
+/* A SQLite connection keeps its few parameterised statements (the INSERT of
+ * every record above all) prepared: parsing the 40-column INSERT again for
+ * every row cost more than executing it. */
+struct sq_conn {
+	sqlite3 *db;
+	struct { char *sql; sqlite3_stmt *st; } cache[SQ_CACHE];
+	unsigned next;                /* round robin replacement */
+};
+
 /* sq_connect - open the file named after "sqlite:", WAL mode. */
 static void *sq_connect(const char *target, int writer, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "sqlite %s: %s", target, db ? sqlite3_errmsg(db) : "out of memory");
+	struct sq_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL || sqlite3_open_v2(target, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                                 SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite %s: %s", target, db && c ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
+		free(c);
 		return NULL;
 	}
 	/* the writer waits a little for a lock (a report reading), readers longer */
 	sqlite3_busy_timeout(db, writer ? 1000 : 10000);
 	char *msg = NULL;
+	/* WAL with synchronous=NORMAL: a commit does not wait for fsync; a power
+	 * loss may lose the last transactions, never corrupt the file
+	 * (docs/STATISTICS.md, durability) */
 	if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
 	                 &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "sqlite %s: %s", target, msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		sqlite3_close(db);
+		free(c);
 		return NULL;
 	}
-	return db;
+	c->db = db;
+	return c;
 }
 
-static void sq_disconnect(void *c) { sqlite3_close(c); }
+static void sq_disconnect(void *p)
+{
+	struct sq_conn *c = p;
+	if (c == NULL)
+		return;
+	for (int i = 0; i < SQ_CACHE; i++) {
+		sqlite3_finalize(c->cache[i].st);
+		free(c->cache[i].sql);
+	}
+	sqlite3_close(c->db);
+	free(c);
+}
 
-/* sq_run - prepare, bind text parameters, step through the rows. */
-static int sq_run(void *c, const char *sql, const char *const *params, int np, row_fn fn,
+/* sq_cached - the prepared statement for sql (one statement with
+ * parameters), from the cache or newly prepared into it; NULL on error. */
+static sqlite3_stmt *sq_cached(struct sq_conn *c, const char *sql, char *err, size_t errlen)
+{
+	for (int i = 0; i < SQ_CACHE; i++)
+		if (c->cache[i].sql && strcmp(c->cache[i].sql, sql) == 0)
+			return c->cache[i].st;
+	sqlite3_stmt *st = NULL;
+	char *copy = strdup(sql);
+	if (copy == NULL || sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK || st == NULL) {
+		snprintf(err, errlen, "sqlite: %s", copy ? sqlite3_errmsg(c->db) : "out of memory");
+		free(copy);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	unsigned k = c->next++ % SQ_CACHE;
+	sqlite3_finalize(c->cache[k].st);
+	free(c->cache[k].sql);
+	c->cache[k].sql = copy;
+	c->cache[k].st = st;
+	return st;
+}
+
+/* sq_steps - bind, step through the rows to fn, reset; 0, or -1 with err. */
+static int sq_steps(sqlite3 *db, sqlite3_stmt *st, const char *const *params, int np, row_fn fn,
+                    void *arg, int *stop, char *err, size_t errlen)
+{
+	int rc;
+	for (int i = 0; i < np && i < sqlite3_bind_parameter_count(st); i++)
+		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	const char *cols[AUDIT_MAX_COLUMNS + 8];
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int n = sqlite3_column_count(st);
+		if (n > (int)(sizeof(cols) / sizeof(cols[0])))
+			n = (int)(sizeof(cols) / sizeof(cols[0]));
+		for (int i = 0; i < n; i++)
+			cols[i] = (const char *)sqlite3_column_text(st, i);
+		if (fn && fn(arg, cols, n)) {
+			*stop = 1;
+			break;
+		}
+	}
+	int bad = !*stop && rc != SQLITE_DONE;
+	if (bad)
+		snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);   /* the parameters' memory is the caller's */
+	return bad ? -1 : 0;
+}
+
+/* sq_run - one statement with parameters (prepared once, cached), or
+ * several statements without (DDL), one after another. */
+static int sq_run(void *p, const char *sql, const char *const *params, int np, row_fn fn,
                   void *arg, long *changes, char *err, size_t errlen)
 {
-	sqlite3 *db = c;
-	sqlite3_stmt *st = NULL;
-	const char *tail = sql;
-	int rc = SQLITE_OK;
-	/* several statements without parameters (DDL) run one after another */
-	while (tail && *tail) {
-		if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
-			snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(db));
+	struct sq_conn *c = p;
+	int stop = 0;
+	if (np > 0) {
+		sqlite3_stmt *st = sq_cached(c, sql, err, errlen);
+		if (st == NULL || sq_steps(c->db, st, params, np, fn, arg, &stop, err, errlen) < 0)
+			return -1;
+	}
+	const char *tail = np > 0 ? "" : sql;
+	while (!stop && tail && *tail) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(c->db, tail, -1, &st, &tail) != SQLITE_OK) {
+			snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(c->db));
 			return -1;
 		}
 		if (st == NULL)
 			break;
-		for (int i = 0; i < np && i < sqlite3_bind_parameter_count(st); i++)
-			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
-		const char *cols[STORE_NCOLS + 8];
-		int stop = 0;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			int n = sqlite3_column_count(st);
-			if (n > (int)(sizeof(cols) / sizeof(cols[0])))
-				n = (int)(sizeof(cols) / sizeof(cols[0]));
-			for (int i = 0; i < n; i++)
-				cols[i] = (const char *)sqlite3_column_text(st, i);
-			if (fn && fn(arg, cols, n)) {
-				stop = 1;
-				break;
-			}
-		}
-		if (!stop && rc != SQLITE_DONE) {
-			snprintf(err, errlen, "sqlite: %s", sqlite3_errmsg(db));
-			sqlite3_finalize(st);
-			return -1;
-		}
+		int rc = sq_steps(c->db, st, NULL, 0, fn, arg, &stop, err, errlen);
 		sqlite3_finalize(st);
-		st = NULL;
-		if (stop)
-			break;
+		if (rc < 0)
+			return -1;
 	}
 	if (changes)
-		*changes = sqlite3_changes(db);
+		*changes = sqlite3_changes(c->db);
 	return 0;
 }
 
@@ -181,7 +246,7 @@ static int pg_run(void *c, const char *sql, const char *const *params, int np, r
 	}
 	if (s == PGRES_TUPLES_OK && fn) {
 		int nr = PQntuples(r), nc = PQnfields(r);
-		const char *cols[STORE_NCOLS + 8];
+		const char *cols[AUDIT_MAX_COLUMNS + 8];
 		if (nc > (int)(sizeof(cols) / sizeof(cols[0])))
 			nc = (int)(sizeof(cols) / sizeof(cols[0]));
 		for (int i = 0; i < nr; i++) {
@@ -212,41 +277,20 @@ static const struct backend backends[] = {
 
 /* ---- schema ------------------------------------------------------------ */
 
-/* Column order of the messages table: the INSERT and the SELECT use it. */
-static const char *const columns[STORE_NCOLS] = {
-	"ts", "host", "queue_id", "direction", "client_ip", "helo", "mail_from_domain",
-	"from_domain", "spf_result", "spf_domain", "dkim", "dmarc_result", "dmarc_policy",
-	"dmarc_disposition", "dmarc_policy_domain", "dmarc_spf_aligned", "dmarc_dkim_aligned",
-	"dmarc_p", "dmarc_sp", "dmarc_np", "dmarc_adkim", "dmarc_aspf", "dmarc_testing",
-	"dmarc_discovery", "dmarc_rua", "unsub_verdict", "unsub_findings", "bulk", "campaign",
-	"spam_score", "spam_signals", "tls_version", "action", "action_enforced", "gmail_ready",
-	"yahoo_ready", "microsoft_ready", "size", "nrcpt", "findings",
-};
-
-/* Forward migrations: migrations[i] brings version i to i+1. Never edit a
- * released entry; append a new one. Types are the common subset of both. */
+/* Forward migrations: migrations[i] brings version i to i+1. First the
+ * columns of audit_columns[] (audit.c) whose "since" is i+1 are created
+ * (CREATE TABLE messages for version 1, ALTER TABLE messages ADD COLUMN
+ * after), then the SQL text here runs. Never edit a released entry or the
+ * type of a released column; append. Types are the common subset of both
+ * backends. */
 static const char *const migrations[] = {
-	"CREATE TABLE messages ("
-	" ts BIGINT NOT NULL, host TEXT NOT NULL, queue_id TEXT NOT NULL, direction TEXT NOT NULL,"
-	" client_ip TEXT NOT NULL, helo TEXT NOT NULL, mail_from_domain TEXT NOT NULL,"
-	" from_domain TEXT NOT NULL, spf_result TEXT NOT NULL, spf_domain TEXT NOT NULL,"
-	" dkim TEXT NOT NULL, dmarc_result TEXT NOT NULL, dmarc_policy TEXT NOT NULL,"
-	" dmarc_disposition TEXT NOT NULL, dmarc_policy_domain TEXT NOT NULL,"
-	" dmarc_spf_aligned INTEGER NOT NULL, dmarc_dkim_aligned INTEGER NOT NULL,"
-	" dmarc_p TEXT NOT NULL, dmarc_sp TEXT NOT NULL, dmarc_np TEXT NOT NULL,"
-	" dmarc_adkim TEXT NOT NULL, dmarc_aspf TEXT NOT NULL, dmarc_testing TEXT NOT NULL,"
-	" dmarc_discovery TEXT NOT NULL, dmarc_rua TEXT NOT NULL, unsub_verdict TEXT NOT NULL,"
-	" unsub_findings TEXT NOT NULL, bulk INTEGER NOT NULL, campaign TEXT NOT NULL,"
-	" spam_score DOUBLE PRECISION, spam_signals TEXT NOT NULL, tls_version TEXT NOT NULL,"
-	" action TEXT NOT NULL, action_enforced TEXT NOT NULL, gmail_ready INTEGER NOT NULL,"
-	" yahoo_ready INTEGER NOT NULL, microsoft_ready INTEGER NOT NULL, size BIGINT NOT NULL,"
-	" nrcpt INTEGER NOT NULL, findings TEXT NOT NULL);"
 	"CREATE INDEX messages_ts ON messages (ts);"
 	"CREATE TABLE drops (ts BIGINT NOT NULL, host TEXT NOT NULL, count BIGINT NOT NULL);"
 	"CREATE INDEX drops_ts ON drops (ts);",
 	FEEDSTORE_MIGRATION_2,        /* feedback reports, DMARC aggregate reports (feedstore.c) */
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
 
 /* ---- the store --------------------------------------------------------- */
 
@@ -260,10 +304,11 @@ struct store {
 	pthread_mutex_t mu;
 	pthread_cond_t wake;          /* writer: work or stop */
 	pthread_cond_t idle;          /* flushers: queue drained */
-	struct audit_record **q;      /* ring */
+	char **q;                     /* ring of rows (row_encode) */
 	size_t qcap, qhead, qlen;
 	size_t inflight;              /* records in the writer's current batch */
 	int stopping;
+	int flushing;                 /* store_flush callers waiting: write now */
 	struct timespec give_up_at;   /* during close: stop retrying after this */
 	pthread_t thread;
 	uint64_t submitted, written, dropped, errors;
@@ -306,6 +351,45 @@ static const struct backend *pick_backend(const char *uri, const char **target)
 	return NULL;
 }
 
+/* store_columns_ddl - the DDL creating the columns that version adds, into b. */
+void store_columns_ddl(buf *b, int version)
+{
+	int first = 1;
+	for (size_t i = 0; i < audit_ncolumns; i++) {
+		const struct audit_column *c = &audit_columns[i];
+		if (c->since != version)
+			continue;
+		if (version == 1)
+			buf_printf(b, "%s %s %s", first ? "CREATE TABLE messages (" : ",", c->name, c->sql_type);
+		else    /* rows already there get the zero value: NOT NULL needs a default */
+			buf_printf(b, "ALTER TABLE messages ADD COLUMN %s %s%s;", c->name, c->sql_type,
+			           !strstr(c->sql_type, "NOT NULL") ? "" :
+			           c->kind == AUDIT_TEXT || c->kind == AUDIT_ENUM || c->kind == AUDIT_LIST ||
+			           c->kind == AUDIT_SIGS ? " DEFAULT ''" : " DEFAULT 0");
+		first = 0;
+	}
+	if (version == 1 && !first)
+		buf_puts(b, ");");
+}
+
+/* run_migration - bring the schema from version i to i+1 (inside the transaction). */
+static int run_migration(store *st, size_t i, char *err, size_t errlen)
+{
+	buf *ddl = buf_new(16384);
+	if (ddl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	store_columns_ddl(ddl, (int)i + 1);
+	buf_puts(ddl, migrations[i]);
+	int rc = buf_overflowed(ddl) ? -1 :
+	         st->be->run(st->conn, buf_data(ddl), NULL, 0, NULL, NULL, NULL, err, errlen);
+	if (buf_overflowed(ddl))
+		snprintf(err, errlen, "schema text too long");
+	buf_free(ddl);
+	return rc;
+}
+
 /* version_row - read max(version). */
 static int version_row(void *arg, const char *const *cols, int n)
 {
@@ -342,7 +426,7 @@ static int migrate(store *st, char *err, size_t errlen)
 		char ver[16];
 		snprintf(ver, sizeof(ver), "%zu", i + 1);
 		const char *p[1] = { ver };
-		if (be->run(st->conn, migrations[i], NULL, 0, NULL, NULL, NULL, err, errlen) < 0 ||
+		if (run_migration(st, i, err, errlen) < 0 ||
 		    be->run(st->conn, "DELETE FROM schema_version", NULL, 0, NULL, NULL, NULL, err, errlen) < 0 ||
 		    be->run(st->conn, "INSERT INTO schema_version (version) VALUES ($1)", p, 1, NULL, NULL,
 		            NULL, err, errlen) < 0)
@@ -413,52 +497,55 @@ store *store_open_reader(const char *uri, char *err, size_t errlen)
 
 const char *store_backend_name(const store *st) { return st->be->name; }
 
-/* rec_params - the record as text parameters in column order; bufs holds the text. */
-static void rec_params(const struct audit_record *r, const char *p[STORE_NCOLS],
-                       char num[12][32], char *dkim, char *uf, char *sig, char *fi)
+/* Rows: a queued record is its columns' text, encoded at submit time (the
+ * milter thread formats, the writer only binds): per column a flag byte,
+ * 'v' (value) or 'n' (SQL NULL), then the text and a NUL. */
+
+/* row_encode - r as a row, malloc'ed; NULL when out of memory. */
+static char *row_encode(const struct audit_record *r)
 {
-	int k = 0;
-	snprintf(num[0], 32, "%lld", (long long)r->ts);
-	snprintf(num[1], 32, "%d", r->dmarc_spf_aligned ? 1 : 0);
-	snprintf(num[2], 32, "%d", r->dmarc_dkim_aligned ? 1 : 0);
-	snprintf(num[3], 32, "%d", r->bulk ? 1 : 0);
-	snprintf(num[4], 32, "%.17g", r->spam_score);
-	snprintf(num[5], 32, "%d", r->gmail_ready ? 1 : 0);
-	snprintf(num[6], 32, "%d", r->yahoo_ready ? 1 : 0);
-	snprintf(num[7], 32, "%d", r->microsoft_ready ? 1 : 0);
-	snprintf(num[8], 32, "%lld", (long long)r->size);
-	snprintf(num[9], 32, "%u", r->nrcpt);
-	audit_sigs_text(r, dkim, AUDIT_TEXT_MAX);
-	audit_list_text((char (*)[AUDIT_NAME_MAX])r->unsub_findings, r->nunsub_findings, uf, AUDIT_TEXT_MAX);
-	audit_list_text((char (*)[AUDIT_NAME_MAX])r->signals, r->nsignals, sig, AUDIT_TEXT_MAX);
-	audit_list_text((char (*)[AUDIT_NAME_MAX])r->findings, r->nfindings, fi, AUDIT_TEXT_MAX);
-	p[k++] = num[0]; p[k++] = r->host; p[k++] = r->queue_id; p[k++] = r->direction;
-	p[k++] = r->client_ip; p[k++] = r->helo; p[k++] = r->mail_from_domain; p[k++] = r->from_domain;
-	p[k++] = r->spf_result; p[k++] = r->spf_domain; p[k++] = dkim; p[k++] = r->dmarc_result;
-	p[k++] = r->dmarc_policy; p[k++] = r->dmarc_disposition; p[k++] = r->dmarc_policy_domain;
-	p[k++] = num[1]; p[k++] = num[2]; p[k++] = r->dmarc_p; p[k++] = r->dmarc_sp;
-	p[k++] = r->dmarc_np; p[k++] = r->dmarc_adkim; p[k++] = r->dmarc_aspf; p[k++] = r->dmarc_testing;
-	p[k++] = r->dmarc_discovery; p[k++] = r->dmarc_rua; p[k++] = r->unsub_verdict; p[k++] = uf;
-	p[k++] = num[3]; p[k++] = r->campaign; p[k++] = r->has_spam ? num[4] : NULL; p[k++] = sig;
-	p[k++] = r->tls_version; p[k++] = r->action; p[k++] = r->action_enforced;
-	p[k++] = num[5]; p[k++] = num[6]; p[k++] = num[7]; p[k++] = num[8]; p[k++] = num[9];
-	p[k++] = fi;
+	size_t max = 1;
+	for (size_t i = 0; i < audit_ncolumns; i++)
+		max += 2 + (audit_columns[i].kind == AUDIT_TEXT ? audit_columns[i].size : AUDIT_TEXT_MAX);
+	char *row = malloc(max), tmp[AUDIT_TEXT_MAX];
+	if (row == NULL)
+		return NULL;
+	size_t off = 0;
+	for (size_t i = 0; i < audit_ncolumns; i++) {
+		const char *t = audit_column_text(&audit_columns[i], r, tmp, sizeof(tmp));
+		size_t l = t ? strnlen(t, max - off - 2) : 0;
+		row[off++] = t ? 'v' : 'n';
+		memcpy(row + off, t ? t : "", l);
+		off += l;
+		row[off++] = '\0';
+	}
+	char *fit = realloc(row, off);
+	return fit ? fit : row;
 }
 
-/* insert_sql - "INSERT INTO messages (cols) VALUES ($1..$40)" into b. */
+/* row_params - the row's columns as text parameters (pointers into row). */
+static void row_params(const char *row, const char *p[AUDIT_MAX_COLUMNS])
+{
+	for (size_t i = 0; i < audit_ncolumns; i++) {
+		p[i] = row[0] == 'v' ? row + 1 : NULL;
+		row += 2 + strlen(row + 1);
+	}
+}
+
+/* insert_sql - "INSERT INTO messages (cols) VALUES ($1..$n)" into b. */
 static void insert_sql(buf *b)
 {
 	buf_puts(b, "INSERT INTO messages (");
-	for (int i = 0; i < STORE_NCOLS; i++)
-		buf_printf(b, "%s%s", i ? "," : "", columns[i]);
+	for (size_t i = 0; i < audit_ncolumns; i++)
+		buf_printf(b, "%s%s", i ? "," : "", audit_columns[i].name);
 	buf_puts(b, ") VALUES (");
-	for (int i = 0; i < STORE_NCOLS; i++)
-		buf_printf(b, "%s$%d", i ? "," : "", i + 1);
+	for (size_t i = 0; i < audit_ncolumns; i++)
+		buf_printf(b, "%s$%zu", i ? "," : "", i + 1);
 	buf_puts(b, ")");
 }
 
 /* write_batch - one transaction: the records and the unsaved drop count. */
-static int write_batch(store *st, struct audit_record **batch, size_t n, uint64_t drops,
+static int write_batch(store *st, char **batch, size_t n, uint64_t drops,
                        char *err, size_t errlen)
 {
 	const struct backend *be = st->be;
@@ -469,9 +556,8 @@ static int write_batch(store *st, struct audit_record **batch, size_t n, uint64_
 			return -1;
 	}
 	buf *sql = buf_new(4096);
-	char *text = malloc(4 * AUDIT_TEXT_MAX);
 	int rc = -1;
-	if (sql == NULL || text == NULL) {
+	if (sql == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -479,11 +565,9 @@ static int write_batch(store *st, struct audit_record **batch, size_t n, uint64_
 	if (be->run(st->conn, be->begin, NULL, 0, NULL, NULL, NULL, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		const char *p[STORE_NCOLS];
-		char num[12][32];
-		rec_params(batch[i], p, num, text, text + AUDIT_TEXT_MAX, text + 2 * AUDIT_TEXT_MAX,
-		           text + 3 * AUDIT_TEXT_MAX);
-		if (be->run(st->conn, buf_data(sql), p, STORE_NCOLS, NULL, NULL, NULL, err, errlen) < 0)
+		const char *p[AUDIT_MAX_COLUMNS];
+		row_params(batch[i], p);
+		if (be->run(st->conn, buf_data(sql), p, (int)audit_ncolumns, NULL, NULL, NULL, err, errlen) < 0)
 			goto rollback;
 	}
 	if (drops) {
@@ -504,7 +588,6 @@ rollback:;
 	be->run(st->conn, "ROLLBACK", NULL, 0, NULL, NULL, NULL, e2, sizeof(e2));
 out:
 	buf_free(sql);
-	free(text);
 	return rc;
 }
 
@@ -516,8 +599,8 @@ static int deadline_passed(const struct timespec *t)
 	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-/* timed_wait - wait on cv for at most ms (CLOCK_MONOTONIC condvars). */
-static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms)
+/* deadline_in - the monotonic time ms from now. */
+static struct timespec deadline_in(unsigned ms)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -527,6 +610,13 @@ static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms)
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
 	}
+	return t;
+}
+
+/* timed_wait - wait on cv for at most ms (CLOCK_MONOTONIC condvars). */
+static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, unsigned ms)
+{
+	struct timespec t = deadline_in(ms);
 	pthread_cond_timedwait(cv, mu, &t);
 }
 
@@ -557,12 +647,22 @@ static void housekeeping(store *st)
 	}
 }
 
+/* linger - (locked) with a partial batch queued, wait up to STORE_LINGER_MS
+ * for a full one; a flush or close writes at once. */
+static void linger(store *st)
+{
+	struct timespec end = deadline_in(STORE_LINGER_MS);
+	while (st->qlen > 0 && st->qlen < st->o.batch_size && !st->stopping && !st->flushing &&
+	       !deadline_passed(&end))
+		pthread_cond_timedwait(&st->wake, &st->mu, &end);
+}
+
 /* writer - the one thread that touches the database. */
 static void *writer(void *arg)
 {
 	store *st = arg;
 	size_t bcap = st->o.batch_size;
-	struct audit_record **batch = calloc(bcap, sizeof(*batch));
+	char **batch = calloc(bcap, sizeof(*batch));
 	size_t n = 0;
 	int failing = 0;
 	if (batch == NULL)
@@ -578,6 +678,7 @@ static void *writer(void *arg)
 			}
 			if (st->stopping && st->qlen == 0 && st->drops_unsaved == 0)
 				break;
+			linger(st);
 			while (n < bcap && st->qlen) {
 				batch[n++] = st->q[st->qhead];
 				st->qhead = (st->qhead + 1) % st->qcap;
@@ -678,12 +779,12 @@ int store_submit(store *st, const struct audit_record *r)
 {
 	if (st == NULL || !st->writer)
 		return -1;
-	struct audit_record *c = NULL;
+	char *c = NULL;
 	pthread_mutex_lock(&st->mu);
 	int full = st->qlen >= st->qcap || st->stopping;
 	pthread_mutex_unlock(&st->mu);
 	if (!full)
-		c = malloc(sizeof(*c));   /* outside the lock: malloc may take a while */
+		c = row_encode(r);        /* outside the lock: formatting and malloc take a while */
 	pthread_mutex_lock(&st->mu);
 	if (c == NULL || st->qlen >= st->qcap || st->stopping) {
 		st->dropped++;
@@ -693,7 +794,6 @@ int store_submit(store *st, const struct audit_record *r)
 		free(c);
 		return -1;
 	}
-	*c = *r;
 	st->q[(st->qhead + st->qlen) % st->qcap] = c;
 	st->qlen++;
 	st->submitted++;
@@ -708,18 +808,13 @@ int store_flush(store *st, unsigned timeout_ms)
 {
 	if (st == NULL || !st->writer)
 		return 0;
-	struct timespec end;
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += timeout_ms / 1000;
-	end.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
+	struct timespec end = deadline_in(timeout_ms);
 	pthread_mutex_lock(&st->mu);
+	st->flushing++;
 	pthread_cond_signal(&st->wake);
 	while ((st->qlen || st->inflight) && !deadline_passed(&end))
 		pthread_cond_timedwait(&st->idle, &st->mu, &end);
+	st->flushing--;
 	int rc = st->qlen || st->inflight ? -1 : 0;
 	pthread_mutex_unlock(&st->mu);
 	return rc;
@@ -731,13 +826,7 @@ static void close_inner(store *st, struct store_stats *out)
 	if (st->writer) {
 		pthread_mutex_lock(&st->mu);
 		st->stopping = 1;
-		clock_gettime(CLOCK_MONOTONIC, &st->give_up_at);
-		st->give_up_at.tv_sec += st->o.flush_timeout_ms / 1000;
-		st->give_up_at.tv_nsec += (long)(st->o.flush_timeout_ms % 1000) * 1000000L;
-		if (st->give_up_at.tv_nsec >= 1000000000L) {
-			st->give_up_at.tv_sec++;
-			st->give_up_at.tv_nsec -= 1000000000L;
-		}
+		st->give_up_at = deadline_in(st->o.flush_timeout_ms);
 		pthread_cond_signal(&st->wake);
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->thread, NULL);
@@ -803,45 +892,16 @@ struct query_ctx {
 	struct audit_record *r;
 };
 
-/* col - text of a column, "" for NULL. */
-static const char *col(const char *const *c, int i) { return c[i] ? c[i] : ""; }
-
-/* scpy - a column into a fixed array. */
-#define SCPY(field, i) str_copy(r->field, sizeof(r->field), col(cols, i), strlen(col(cols, i)))
-
-/* query_row - one row back into an audit_record. */
+/* query_row - one row back into an audit_record, column by column. */
 static int query_row(void *arg, const char *const *cols, int n)
 {
 	struct query_ctx *q = arg;
 	struct audit_record *r = q->r;
-	if (n < STORE_NCOLS)
+	if (n < (int)audit_ncolumns)
 		return 1;
 	memset(r, 0, sizeof(*r));
-	r->ts = strtoll(col(cols, 0), NULL, 10);
-	SCPY(host, 1); SCPY(queue_id, 2); SCPY(direction, 3); SCPY(client_ip, 4); SCPY(helo, 5);
-	SCPY(mail_from_domain, 6); SCPY(from_domain, 7); SCPY(spf_result, 8); SCPY(spf_domain, 9);
-	audit_sigs_parse(col(cols, 10), r);
-	SCPY(dmarc_result, 11); SCPY(dmarc_policy, 12); SCPY(dmarc_disposition, 13);
-	SCPY(dmarc_policy_domain, 14);
-	r->dmarc_spf_aligned = atoi(col(cols, 15));
-	r->dmarc_dkim_aligned = atoi(col(cols, 16));
-	SCPY(dmarc_p, 17); SCPY(dmarc_sp, 18); SCPY(dmarc_np, 19); SCPY(dmarc_adkim, 20);
-	SCPY(dmarc_aspf, 21); SCPY(dmarc_testing, 22); SCPY(dmarc_discovery, 23); SCPY(dmarc_rua, 24);
-	SCPY(unsub_verdict, 25);
-	r->nunsub_findings = audit_list_parse(col(cols, 26), r->unsub_findings,
-	                                      sizeof(r->unsub_findings) / sizeof(r->unsub_findings[0]));
-	r->bulk = atoi(col(cols, 27));
-	SCPY(campaign, 28);
-	r->has_spam = cols[29] != NULL;
-	r->spam_score = cols[29] ? strtod(cols[29], NULL) : 0;
-	r->nsignals = audit_list_parse(col(cols, 30), r->signals, AUDIT_MAX_SIGNALS);
-	SCPY(tls_version, 31); SCPY(action, 32); SCPY(action_enforced, 33);
-	r->gmail_ready = atoi(col(cols, 34));
-	r->yahoo_ready = atoi(col(cols, 35));
-	r->microsoft_ready = atoi(col(cols, 36));
-	r->size = strtoll(col(cols, 37), NULL, 10);
-	r->nrcpt = (unsigned)strtoul(col(cols, 38), NULL, 10);
-	r->nfindings = audit_list_parse(col(cols, 39), r->findings, AUDIT_MAX_FINDINGS);
+	for (size_t i = 0; i < audit_ncolumns; i++)
+		audit_column_parse(&audit_columns[i], r, cols[i]);
 	return q->cb(q->arg, r);
 }
 
@@ -858,8 +918,8 @@ int store_query(store *st, int64_t since, int64_t until,
 		goto out;
 	}
 	buf_puts(sql, "SELECT ");
-	for (int i = 0; i < STORE_NCOLS; i++)
-		buf_printf(sql, "%s%s", i ? "," : "", columns[i]);
+	for (size_t i = 0; i < audit_ncolumns; i++)
+		buf_printf(sql, "%s%s", i ? "," : "", audit_columns[i].name);
 	buf_puts(sql, " FROM messages WHERE ts >= $1 AND ts < $2 ORDER BY ts, host, queue_id");
 	char a[32], b[32];
 	snprintf(a, sizeof(a), "%lld", (long long)since);

@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "audit.h"
+#include "buf.h"
 
 #define STORE_SCHEMA_VERSION 2
 
@@ -89,6 +90,9 @@ long store_prune(store *st, int64_t before, char *err, size_t errlen);
 int store_exec(store *st, const char *sql, const char *const *params, int np,
                int (*fn)(void *arg, const char *const *cols, int ncols), void *arg,
                long *changes, char *err, size_t errlen);
+/* store_columns_ddl - the DDL that schema version adds to the messages
+ * table, generated from the column table (audit.h), appended to b. */
+void store_columns_ddl(buf *b, int version);
 /* store_schema_version - the version recorded in the database, -1 on error. */
 int store_schema_version(store *st);
 

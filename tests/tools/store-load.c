@@ -54,11 +54,11 @@ int main(int argc, char **argv)
 	struct audit_record r;
 	memset(&r, 0, sizeof(r));
 	snprintf(r.host, sizeof(r.host), "%s", host);
-	snprintf(r.direction, sizeof(r.direction), "inbound");
-	snprintf(r.action, sizeof(r.action), "accept");
-	snprintf(r.action_enforced, sizeof(r.action_enforced), "accept");
-	snprintf(r.spf_result, sizeof(r.spf_result), "pass");
-	snprintf(r.dmarc_result, sizeof(r.dmarc_result), "pass");
+	r.direction = DIR_INBOUND;
+	r.action = ACT_ACCEPT;
+	r.action_enforced = ACT_ACCEPT;
+	r.spf_result = AR_PASS;
+	r.dmarc_result = AR_PASS;
 	snprintf(r.from_domain, sizeof(r.from_domain), "load.test");
 	snprintf(r.client_ip, sizeof(r.client_ip), "192.0.2.55");
 	for (long i = 0; i < n && !stop; i++) {

@@ -19,7 +19,7 @@ static void outbound(struct audit_record *r, int64_t ts, const char *qid, const 
 	r->ts = ts;
 	snprintf(r->host, sizeof(r->host), "mx1.test");
 	snprintf(r->queue_id, sizeof(r->queue_id), "%s", qid);
-	snprintf(r->direction, sizeof(r->direction), "outbound");
+	r->direction = DIR_OUTBOUND;
 	snprintf(r->from_domain, sizeof(r->from_domain), "%s", dom);
 	snprintf(r->campaign, sizeof(r->campaign), "%s", campaign);
 	r->nrcpt = 1;

@@ -36,19 +36,19 @@ static void mkrec(struct audit_record *r, int64_t ts, const char *qid, const cha
 	r->ts = ts;
 	snprintf(r->host, sizeof(r->host), "mx1.test");
 	snprintf(r->queue_id, sizeof(r->queue_id), "%s", qid);
-	snprintf(r->direction, sizeof(r->direction), "inbound");
+	r->direction = DIR_INBOUND;
 	snprintf(r->client_ip, sizeof(r->client_ip), "192.0.2.1");
 	snprintf(r->from_domain, sizeof(r->from_domain), "%s", dom);
-	snprintf(r->spf_result, sizeof(r->spf_result), "pass");
-	snprintf(r->dmarc_result, sizeof(r->dmarc_result), "pass");
-	snprintf(r->action, sizeof(r->action), "accept");
-	snprintf(r->action_enforced, sizeof(r->action_enforced), "accept");
+	r->spf_result = AR_PASS;
+	r->dmarc_result = AR_PASS;
+	r->action = ACT_ACCEPT;
+	r->action_enforced = ACT_ACCEPT;
 	r->nsigs = 2;
-	snprintf(r->sigs[0].result, 16, "pass");
+	r->sigs[0].result = AR_PASS;
 	snprintf(r->sigs[0].domain, 256, "%s", dom);
 	snprintf(r->sigs[0].selector, 128, "s1");
 	r->sigs[0].aligned = r->sigs[0].covers_unsub = 1;
-	snprintf(r->sigs[1].result, 16, "fail");
+	r->sigs[1].result = AR_FAIL;
 	snprintf(r->sigs[1].domain, 256, "esp.test");
 	snprintf(r->sigs[1].selector, 128, "e1");
 	r->nfindings = 2;
@@ -90,6 +90,157 @@ static void test_text_columns(void)
 	char dst[8];
 	audit_copy(dst, sizeof(dst), "ab\x01\xff" "cdefgh", 10);
 	T_STR(dst, "ab??cd~", "audit_copy: printable, cut marked");
+}
+
+/* fill_all - a record with every column away from its zero value. */
+static void fill_all(struct audit_record *r)
+{
+	mkrec(r, 1700000000, "QALL", "all.test");
+	r->direction = DIR_OUTBOUND;
+	snprintf(r->helo, sizeof(r->helo), "helo.all.test");
+	snprintf(r->mail_from_domain, sizeof(r->mail_from_domain), "bounce.all.test");
+	r->spf_result = AR_SOFTFAIL;
+	snprintf(r->spf_domain, sizeof(r->spf_domain), "bounce.all.test");
+	r->sigs[1].result = AR_TEMPERROR;
+	r->dmarc_result = AR_FAIL;
+	r->dmarc_policy = DMARC_P_QUARANTINE;
+	r->dmarc_disposition = DMARC_P_REJECT;
+	snprintf(r->dmarc_policy_domain, sizeof(r->dmarc_policy_domain), "all.test");
+	r->dmarc_spf_aligned = r->dmarc_dkim_aligned = 1;
+	r->dmarc_p = DMARC_P_REJECT;
+	r->dmarc_sp = DMARC_P_QUARANTINE;
+	r->dmarc_np = DMARC_P_NONE;
+	snprintf(r->dmarc_adkim, sizeof(r->dmarc_adkim), "s");
+	snprintf(r->dmarc_aspf, sizeof(r->dmarc_aspf), "s");
+	snprintf(r->dmarc_testing, sizeof(r->dmarc_testing), "y");
+	r->dmarc_discovery = DMARC_MODE_RFC7489;
+	snprintf(r->dmarc_rua, sizeof(r->dmarc_rua), "mailto:rua@all.test");
+	r->unsub_verdict = UNSUB_NONCOMPLIANT;
+	r->nunsub_findings = 2;
+	snprintf(r->unsub_findings[0], AUDIT_NAME_MAX, "unsub.no_post");
+	snprintf(r->unsub_findings[1], AUDIT_NAME_MAX, "bulk.no_list_unsubscribe");
+	r->bulk = 1;
+	snprintf(r->campaign, sizeof(r->campaign), "list.all.test");
+	r->spam_score = -1.25;
+	r->nsignals = 2;
+	snprintf(r->signals[0], AUDIT_NAME_MAX, "url.shortener");
+	snprintf(r->signals[1], AUDIT_NAME_MAX, "subject.caps");
+	snprintf(r->tls_version, sizeof(r->tls_version), "TLSv1.3");
+	r->action = ACT_REJECT;
+	r->action_enforced = ACT_JUNK;
+	r->gmail_ready = r->yahoo_ready = r->microsoft_ready = 1;
+	r->size = 5000000000LL;
+	r->nrcpt = 4000000000u;
+}
+
+struct only { struct audit_record r; int n; };
+static int only(void *arg, const struct audit_record *r)
+{
+	struct only *o = arg;
+	o->r = *r;
+	o->n++;
+	return 0;
+}
+
+/* same_columns - every column of a and b has the same text (the table decides what a column is). */
+static int same_columns(const struct audit_record *a, const struct audit_record *b, const char *what)
+{
+	static char ta[AUDIT_TEXT_MAX], tb[AUDIT_TEXT_MAX];
+	int same = 1;
+	for (size_t i = 0; i < audit_ncolumns; i++) {
+		const char *x = audit_column_text(&audit_columns[i], a, ta, sizeof(ta));
+		const char *y = audit_column_text(&audit_columns[i], b, tb, sizeof(tb));
+		if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0)) {
+			printf("# %s: column %s: \"%s\" != \"%s\"\n", what, audit_columns[i].name, x ? x : "NULL",
+			       y ? y : "NULL");
+			same = 0;
+		}
+	}
+	return same;
+}
+
+/* The schema of version 1 as it was released, before the column table: the
+ * generated DDL must stay this text, so new and old databases agree. */
+static const char *const ddl_v1 =
+	"CREATE TABLE messages ("
+	" ts BIGINT NOT NULL, host TEXT NOT NULL, queue_id TEXT NOT NULL, direction TEXT NOT NULL,"
+	" client_ip TEXT NOT NULL, helo TEXT NOT NULL, mail_from_domain TEXT NOT NULL,"
+	" from_domain TEXT NOT NULL, spf_result TEXT NOT NULL, spf_domain TEXT NOT NULL,"
+	" dkim TEXT NOT NULL, dmarc_result TEXT NOT NULL, dmarc_policy TEXT NOT NULL,"
+	" dmarc_disposition TEXT NOT NULL, dmarc_policy_domain TEXT NOT NULL,"
+	" dmarc_spf_aligned INTEGER NOT NULL, dmarc_dkim_aligned INTEGER NOT NULL,"
+	" dmarc_p TEXT NOT NULL, dmarc_sp TEXT NOT NULL, dmarc_np TEXT NOT NULL,"
+	" dmarc_adkim TEXT NOT NULL, dmarc_aspf TEXT NOT NULL, dmarc_testing TEXT NOT NULL,"
+	" dmarc_discovery TEXT NOT NULL, dmarc_rua TEXT NOT NULL, unsub_verdict TEXT NOT NULL,"
+	" unsub_findings TEXT NOT NULL, bulk INTEGER NOT NULL, campaign TEXT NOT NULL,"
+	" spam_score DOUBLE PRECISION, spam_signals TEXT NOT NULL, tls_version TEXT NOT NULL,"
+	" action TEXT NOT NULL, action_enforced TEXT NOT NULL, gmail_ready INTEGER NOT NULL,"
+	" yahoo_ready INTEGER NOT NULL, microsoft_ready INTEGER NOT NULL, size BIGINT NOT NULL,"
+	" nrcpt INTEGER NOT NULL, findings TEXT NOT NULL);";
+
+/* test_columns - the column table: released DDL, every column through
+ * SQLite and back, a database created by the released DDL, unknown names. */
+static void test_columns(void)
+{
+	buf *b = buf_new(16384);
+	store_columns_ddl(b, 1);
+	T_STR(buf_data(b), ddl_v1, "version 1 DDL from the column table is the released text");
+	buf_free(b);
+	struct audit_record zero, all;
+	memset(&zero, 0, sizeof(zero));
+	fill_all(&all);
+	char ta[AUDIT_TEXT_MAX], tb[AUDIT_TEXT_MAX];
+	size_t differ = 0;
+	for (size_t i = 0; i < audit_ncolumns; i++) {
+		const char *x = audit_column_text(&audit_columns[i], &zero, ta, sizeof(ta));
+		const char *y = audit_column_text(&audit_columns[i], &all, tb, sizeof(tb));
+		differ += (x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0);
+	}
+	T_INT(differ, audit_ncolumns, "the test record sets every one of the %zu columns", audit_ncolumns);
+
+	/* a database made by the released schema (a file of an older version) */
+	char path[300], uri[320], err[512];
+	snprintf(path, sizeof(path), "%s/v1.db", dir);
+	snprintf(uri, sizeof(uri), "sqlite:%s", path);
+	sqlite3 *db = NULL;
+	char sql[4096];
+	snprintf(sql, sizeof(sql), "%s CREATE INDEX messages_ts ON messages (ts);"
+	         "CREATE TABLE drops (ts BIGINT NOT NULL, host TEXT NOT NULL, count BIGINT NOT NULL);"
+	         "CREATE INDEX drops_ts ON drops (ts);"
+	         "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+	         "INSERT INTO messages VALUES (1700000001,'h','QODD','sideways','192.0.2.9','','','odd.test',"
+	         "'bogus','','maybe:odd.test:s:a pass:odd.test:s2:-','pass','whatever','','',0,1,'reject','',"
+	         "'','r','r','n','nowhere','','strange','',0,'',NULL,'','','frobnicate','reject',0,0,0,10,1,'');",
+	         ddl_v1);
+	int okdb = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	T_OK(okdb, "a database with the released schema and one odd row");
+	struct store_opts o = { .queue_size = 10, .batch_size = 5, .host = "mx1.test", .log = quiet };
+	store *st = store_open(uri, &o, err, sizeof(err));
+	T_OK(st != NULL, "the released schema opens (%s)", st ? "" : err);
+	if (st == NULL)
+		return;
+	T_INT(store_submit(st, &all), 0, "submit the full record");
+	T_INT(store_flush(st, 10000), 0, "written");
+	struct only got = { .n = 0 };
+	T_INT(store_query(st, 1700000000, 1700000001, only, &got, err, sizeof(err)), 0, "read back");
+	T_INT(got.n, 1, "one record");
+	T_OK(same_columns(&all, &got.r, "sqlite"), "every column round-trips through SQLite");
+	T_OK(got.r.size == all.size && got.r.nrcpt == all.nrcpt && got.r.spam_score == all.spam_score &&
+	     got.r.direction == DIR_OUTBOUND && got.r.action_enforced == ACT_JUNK &&
+	     got.r.sigs[1].result == AR_TEMPERROR && got.r.dmarc_discovery == DMARC_MODE_RFC7489,
+	     "typed fields round-trip (64-bit size, unsigned count, score, enums)");
+	/* names this program does not know read back as the enum's 0, never a crash */
+	got.n = 0;
+	T_INT(store_query(st, 1700000001, 1700000002, only, &got, err, sizeof(err)), 0, "read the odd row");
+	T_INT(got.n, 1, "odd row read");
+	T_OK(got.r.direction == DIR_INBOUND && got.r.spf_result == AR_NONE && got.r.dmarc_policy == DMARC_P_UNSPEC &&
+	     got.r.dmarc_discovery == DMARC_MODE_RFC9989 && got.r.unsub_verdict == UNSUB_ABSENT &&
+	     got.r.action == ACT_ACCEPT && got.r.action_enforced == ACT_REJECT && got.r.dmarc_p == DMARC_P_REJECT,
+	     "unknown names read as the zero value, known ones as themselves");
+	T_OK(got.r.nsigs == 2 && got.r.sigs[0].result == AR_NONE && got.r.sigs[1].result == AR_PASS &&
+	     !got.r.has_spam, "unknown signature result is none; NULL score is no score");
+	store_close(st);
 }
 
 static void test_roundtrip(void)
@@ -240,7 +391,7 @@ static void test_session(void)
 	T_STR(col.last.tls_version, "TLSv1.3", "TLS version");
 	T_INT(col.last.nrcpt, 2, "recipient count");
 	T_OK(col.last.bulk && strstr(col.last.campaign, "list.sender.test"), "bulk, campaign from List-Id");
-	T_STR(col.last.direction, "inbound", "direction");
+	T_STR(session_direction_name(col.last.direction), "inbound", "direction");
 	T_OK(col.last.size > 40, "size counted (%lld)", (long long)col.last.size);
 	buf *b = buf_new(1 << 20);
 	metrics_render(m, b);
@@ -290,6 +441,7 @@ int main(void)
 		return 1;
 	test_text_columns();
 	test_roundtrip();
+	test_columns();
 	test_locked();
 	test_session();
 	char cmd[512];
