@@ -10,6 +10,7 @@
 #include "fbmime.h"
 #include "unpack.h"
 #include "buf.h"
+#include "provider.h"
 
 /* hex_sha256 - the SHA-256 of (p, len) as 64 hex digits. */
 static void hex_sha256(const void *p, size_t len, char out[65])
@@ -146,17 +147,5 @@ void ingest_free(struct ingest_result *r)
 
 const char *ingest_provider(const char *domain)
 {
-	static const struct { const char *dom, *prov; } map[] = {
-		{ "gmail.com", "gmail" }, { "googlemail.com", "gmail" },
-		{ "yahoo.com", "yahoo" }, { "ymail.com", "yahoo" }, { "rocketmail.com", "yahoo" },
-		{ "aol.com", "yahoo" }, { "aim.com", "yahoo" }, { "verizon.net", "yahoo" },
-		{ "yahoo.co.uk", "yahoo" }, { "yahoo.fr", "yahoo" }, { "yahoo.de", "yahoo" },
-		{ "outlook.com", "microsoft" }, { "hotmail.com", "microsoft" },
-		{ "live.com", "microsoft" }, { "msn.com", "microsoft" },
-		{ "hotmail.co.uk", "microsoft" }, { "outlook.fr", "microsoft" },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcasecmp(domain, map[i].dom) == 0)
-			return map[i].prov;
-	return "other";
+	return provider_name(provider_of_domain(domain, strlen(domain)));
 }

@@ -33,7 +33,7 @@ enum ingest_kind ingest_parse(const char *p, size_t len, const char *campaign_he
 void ingest_free(struct ingest_result *r);
 
 /* ingest_provider - the mailbox provider of a recipient domain: "gmail",
- * "yahoo", "microsoft" (the built-in map), else "other". */
+ * "yahoo", "microsoft" (policy/provider's map), else "other". */
 const char *ingest_provider(const char *domain);
 
 #endif

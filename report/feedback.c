@@ -21,12 +21,13 @@
 #include "feedstore.h"
 #include "aggrep.h"
 #include "json.h"
+#include "provider.h"
 
 #define FB_COLS 8
 #define COMPLAINT_WARN 0.001      /* above 0.1%: warning */
 #define COMPLAINT_FAIL 0.003      /* above 0.3%: not ready (Gmail, Yahoo) */
 
-static const char *const providers[] = { "gmail", "yahoo", "microsoft", "other" };
+static const char *const providers[] = { "gmail", "yahoo", "microsoft", "other" };  /* enum provider */
 #define NPROV (sizeof(providers) / sizeof(providers[0]))
 
 enum cell_kind { C_INT, C_RATE, C_TEXT };
@@ -61,8 +62,13 @@ static int in_domain(const struct opts *o, const char *d)
  * microsoft, other); -1 when the record does not say. */
 static int provider_counts(const struct audit_record *r, uint64_t per[NPROV])
 {
-	(void)r, (void)per;
-	return -1;
+	_Static_assert(NPROV == PROV_N, "providers[] follows enum provider");
+	per[PROV_GMAIL] = r->rcpt_gmail;
+	per[PROV_YAHOO] = r->rcpt_yahoo;
+	per[PROV_MICROSOFT] = r->rcpt_microsoft;
+	per[PROV_OTHER] = r->rcpt_other;
+	/* a record of schema version 2 or older has no per-provider counts */
+	return r->rcpt_gmail + r->rcpt_yahoo + r->rcpt_microsoft + r->rcpt_other ? 0 : -1;
 }
 
 /* on_outbound - the denominators: outbound messages of the period. */

@@ -48,7 +48,13 @@ int feedstore_match(store *st, const struct arf_report *r, struct feedstore_matc
 	snprintf(until, sizeof(until), "%lld",
 	         r->arrival_ts > 0 ? (long long)r->arrival_ts + 3600 : (long long)INT64_MAX / 2);
 	int rc = 0;
-	if (r->campaign[0] && r->from_domain[0]) {
+	if (r->message_id[0]) {
+		const char *p[2] = { r->message_id, until };
+		rc = try_match(st, "SELECT ts, queue_id FROM messages WHERE direction = 'outbound'"
+		               " AND message_id = $1 AND ts <= $2 ORDER BY ts DESC LIMIT 1", p, 2, m,
+		               "message_id", err, errlen);
+	}
+	if (rc == 0 && r->campaign[0] && r->from_domain[0]) {
 		const char *p[3] = { r->campaign, r->from_domain, until };
 		rc = try_match(st, "SELECT ts, queue_id FROM messages WHERE direction = 'outbound'"
 		               " AND campaign = $1 AND from_domain = $2 AND ts <= $3"

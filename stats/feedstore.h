@@ -58,7 +58,7 @@ struct feedstore_match {
 };
 
 /* feedstore_match - find the outbound record an ARF report is about: by
- * Message-ID when the messages table has it, else the newest outbound
+ * Message-ID (the messages table has it from schema version 3), else the newest outbound
  * record with the same campaign key and From domain (not after the arrival
  * date), else with the same From domain only. 0 (m->method "none" when
  * nothing matched) or -1 with err. */

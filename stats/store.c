@@ -288,6 +288,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE drops (ts BIGINT NOT NULL, host TEXT NOT NULL, count BIGINT NOT NULL);"
 	"CREATE INDEX drops_ts ON drops (ts);",
 	FEEDSTORE_MIGRATION_2,        /* feedback reports, DMARC aggregate reports (feedstore.c) */
+	/* 3: message_id and recipients per provider (audit.c); complaints match by Message-ID */
+	"CREATE INDEX messages_message_id ON messages (message_id);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");

@@ -31,7 +31,7 @@
 #include "audit.h"
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store;
 

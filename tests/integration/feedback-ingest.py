@@ -94,7 +94,7 @@ def record_outbound(conf, files, uri):
     return None
 
 
-def arf(rcpt, frm, list_id, ftype="abuse", arrival=None):
+def arf(rcpt, frm, list_id, ftype="abuse", arrival=None, msgid=None):
     arrival = arrival or time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
     lid = ("List-Id: %s\r\n" % list_id) if list_id else ""
     return ("From: fbl@isp.test\r\nTo: fbl@sender.test\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n"
@@ -104,14 +104,15 @@ def arf(rcpt, frm, list_id, ftype="abuse", arrival=None):
             "User-Agent: test-fbl/1\r\nVersion: 1\r\nOriginal-Rcpt-To: <%s>\r\nArrival-Date: %s\r\n"
             "Source-IP: 192.0.2.20\r\n\r\n"
             "--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: <%s>\r\nTo: redacted\r\n"
-            "Subject: offer\r\nMessage-ID: <x%d@sender.test>\r\n%s\r\n--b--\r\n"
-            % (ftype, rcpt, arrival, frm, abs(hash((rcpt, frm, list_id, ftype))), lid))
+            "Subject: offer\r\nMessage-ID: %s\r\n%s\r\n--b--\r\n"
+            % (ftype, rcpt, arrival, frm, msgid or "<x%d@sender.test>" % abs(hash((rcpt, frm, list_id, ftype))),
+               lid))
 
 
 def complaints_mbox(path):
     msgs = [
         arf("a@yahoo.com", "news@news.sender.test", "Weekly <weekly.news.sender.test>"),
-        arf("b@yahoo.com", "news@news.sender.test", "Weekly <weekly.news.sender.test>"),
+        arf("b@yahoo.com", "news@news.sender.test", "Weekly <weekly.news.sender.test>", msgid="<m3@sender.test>"),
         arf("c@yahoo.com", "news@news.sender.test", "Weekly <weekly.news.sender.test>", "not-spam"),
         arf("d@outlook.com", "hello@other.sender.test", None),
         arf("e@yahoo.com", "ceo@never-sent.test", None),
@@ -144,15 +145,22 @@ def check_complaints(uri, tag):
        "%s: From domain other.sender.test: 1/100" % tag, d)
     ok(d.get("never-sent.test", {}).get("outbound") == 0, "%s: mail we never sent: no outbound" % tag, d)
     m = table(j, "match_methods", "match_method")
-    ok(m.get("campaign", {}).get("reports") == 3 and m.get("from_domain", {}).get("reports") == 1
-       and m.get("none", {}).get("reports") == 1, "%s: matched by campaign 3, From domain 1, none 1" % tag, m)
+    ok(m.get("message_id", {}).get("reports") == 1 and m.get("campaign", {}).get("reports") == 2
+       and m.get("from_domain", {}).get("reports") == 1 and m.get("none", {}).get("reports") == 1,
+       "%s: matched by Message-ID 1, campaign 2, From domain 1, none 1" % tag, m)
     t = table(j, "feedback_types", "feedback_type")
     ok(t.get("abuse", {}).get("reports") == 4 and t.get("not-spam", {}).get("reports") == 1,
        "%s: abuse 4, not-spam 1 (stored as what they are)" % tag, t)
     p = table(j, "providers", "provider")
-    ok(p["gmail"]["readiness"] == "unknown" and p["gmail"]["reports"] == 0,
-       "%s: gmail: no feedback loop reports, readiness unknown" % tag, p)
-    ok(p["yahoo"]["complaints"] == 3 and p["yahoo"]["reports"] == 4, "%s: yahoo: 3 complaints" % tag, p)
+    ok(p["gmail"]["readiness"] == "unknown" and p["gmail"]["reports"] == 0 and p["gmail"]["outbound"] == 200,
+       "%s: gmail: 200 outbound, no feedback loop reports, readiness unknown" % tag, p)
+    y = p["yahoo"]
+    ok(y["outbound"] == 200 and y["complaints"] == 3 and y["reports"] == 4
+       and abs(y["complaint_rate"] - 0.015) < 1e-9 and y["readiness"] == "not ready",
+       "%s: yahoo: 3 complaints / 200 outbound = 1.5%%, not ready" % tag, y)
+    ms = p["microsoft"]
+    ok(ms["outbound"] == 200 and ms["complaints"] == 1 and abs(ms["complaint_rate"] - 0.005) < 1e-9
+       and ms["readiness"] == "not ready", "%s: microsoft: 1 / 200 = 0.5%%, not ready" % tag, ms)
     return j
 
 

@@ -53,7 +53,7 @@ int main(void)
 	store_close(st);
 
 	st = store_open_reader(uri, err, sizeof(err));
-	T_INT(store_schema_version(st), 2, "schema version 2");
+	T_INT(store_schema_version(st), STORE_SCHEMA_VERSION, "schema version");
 	struct arf_report a;
 	memset(&a, 0, sizeof(a));
 	snprintf(a.feedback_type, sizeof(a.feedback_type), "abuse");
