@@ -22,6 +22,7 @@
 #include "aggrep.h"
 #include "json.h"
 #include "provider.h"
+#include "iprev.h"
 
 #define FB_COLS 8
 #define COMPLAINT_WARN 0.001      /* above 0.1%: warning */
@@ -45,6 +46,7 @@ struct recv_count { uint64_t msgs, pass, spf, dkim, fail; };
 
 struct fb {
 	const struct opts *o;
+	dns_resolver *dns;                        /* --rdns: names of the sources listed */
 	struct map prov, camp, dom, day;          /* struct rate_count */
 	struct map types, match;                  /* uint64_t */
 	struct map rdom, rsrc, rrecv;             /* struct recv_count */
@@ -207,7 +209,22 @@ static int by_fail(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key);
 }
 
-static void recv_table(struct table *t, struct map *m, int two_keys, int top)
+/* rdns - the source's name: forward-confirmed (RFC 8601 iprev), else the
+ * first PTR name followed by "?"; "" without a resolver or a name. */
+static void rdns(dns_resolver *dns, const char *ip, char *out, size_t n)
+{
+	struct iprev_outcome io;
+	dns_budget b;
+	out[0] = '\0';
+	if (dns == NULL)
+		return;
+	dns_budget_init(&b, 12);
+	iprev_check(dns, &b, ip, &io);
+	if (io.name[0])
+		snprintf(out, n, "%s%s", io.name, io.result == AR_PASS ? "" : "?");
+}
+
+static void recv_table(struct table *t, struct map *m, int two_keys, int top, dns_resolver *dns)
 {
 	struct entry *v = map_sorted(m);
 	if (two_keys)
@@ -231,6 +248,11 @@ static void recv_table(struct table *t, struct map *m, int two_keys, int top)
 		c_int(&r->c[j++], c->fail);
 		if (!two_keys)
 			c_rate(&r->c[j++], c->fail, c->msgs);
+		if (two_keys && t->ncols == 8) {           /* the sources: their names */
+			char name[300];
+			rdns(dns, tab ? tab : "", name, sizeof(name));
+			c_text(&r->c[j++], name);
+		}
 	}
 	free(v);
 }
@@ -253,7 +275,7 @@ static void build(struct fb *f, struct table *t)
 		{ "receiver_domains", "What receivers see, per own domain", { "domain", "messages",
 		  "dmarc_pass", "spf_aligned", "dkim_aligned", "failing", "blocked_by_enforcement" }, 7, 0, 0, NULL },
 		{ "receiver_sources", "Sources by failing volume", { "domain", "source_ip", "messages",
-		  "dmarc_pass", "spf_aligned", "dkim_aligned", "failing" }, 7, 0, 0, NULL },
+		  "dmarc_pass", "spf_aligned", "dkim_aligned", "failing", "name" }, 8, 0, 0, NULL },
 		{ "receivers", "Receivers by failing volume", { "domain", "receiver", "messages",
 		  "dmarc_pass", "spf_aligned", "dkim_aligned", "failing" }, 7, 0, 0, NULL },
 	};
@@ -267,9 +289,9 @@ static void build(struct fb *f, struct table *t)
 	rate_table(&t[3], &f->day, 0);
 	count_table(&t[4], &f->types);
 	count_table(&t[5], &f->match);
-	recv_table(&t[6], &f->rdom, 0, 0);
-	recv_table(&t[7], &f->rsrc, 1, f->o->top);
-	recv_table(&t[8], &f->rrecv, 1, f->o->top);
+	recv_table(&t[6], &f->rdom, 0, 0, NULL);
+	recv_table(&t[7], &f->rsrc, 1, f->o->top, f->dns);
+	recv_table(&t[8], &f->rrecv, 1, f->o->top, NULL);
 }
 
 /* ---- writers ----------------------------------------------------------- */
@@ -414,9 +436,10 @@ static void write_html(buf *o, const struct table *t, const struct fb *f)
 	buf_puts(o, "<p>Method: docs/STATISTICS.md in the trustmilter sources.</p>\n</body></html>\n");
 }
 
-int feedback_view(store *st, const struct opts *o, buf *out, char *err, size_t errlen)
+int feedback_view(store *st, const struct opts *o, dns_resolver *dns, buf *out, char *err,
+                  size_t errlen)
 {
-	struct fb f = { .o = o };
+	struct fb f = { .o = o, .dns = dns };
 	f.prov.vsize = f.camp.vsize = f.dom.vsize = f.day.vsize = sizeof(struct rate_count);
 	f.types.vsize = f.match.vsize = sizeof(uint64_t);
 	f.rdom.vsize = f.rsrc.vsize = f.rrecv.vsize = sizeof(struct recv_count);

@@ -87,6 +87,7 @@ static void usage(FILE *f)
 	      "      --submitter DOMAIN   reporting domain (default: hostname)\n"
 	      "      --feedback           complaint rates (ARF) and what receivers see (DMARC aggregate\n"
 	      "                           reports) instead of the message statistics\n"
+	      "      --rdns               with --feedback: the sources' names (reverse DNS, forward-confirmed)\n"
 	      "      --ingest PATH        store saved ARF and DMARC aggregate reports (file, directory,\n"
 	      "                           mbox or - for standard input) instead of reporting\n"
 	      "  -V, --version\n", f);
@@ -117,12 +118,13 @@ static int run_ingest(store *st, const char *const *paths, size_t n, const char 
 }
 
 /* run_feedback - --feedback: the views to output (or standard output). */
-static int run_feedback(store *st, const struct opts *o, const char *output)
+static int run_feedback(store *st, const struct opts *o, dns_resolver *dns, const char *output)
 {
 	char err[1024];
 	buf *out = xbuf_new(OUT_MAX);
-	int rc = feedback_view(st, o, out, err, sizeof(err));
+	int rc = feedback_view(st, o, dns, out, err, sizeof(err));
 	store_close(st);
+	dns_free(dns);
 	if (rc < 0)
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 	FILE *f = output ? fopen(output, "wb") : stdout;
@@ -142,7 +144,7 @@ int main(int argc, char **argv)
 		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' },
-		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' },
+		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' }, { "rdns", 0, 0, 'r' },
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
 	           *dmarc_dir = NULL, *submitter = NULL;
 	const char *ingest[64];
 	size_t ningest = 0;
-	int mail = 0, feedback = 0, c;
+	int mail = 0, feedback = 0, rdns = 0, c;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
@@ -170,6 +172,7 @@ int main(int argc, char **argv)
 		case 'R': dmarc_dir = optarg; break;
 		case 'M': mail = 1; break;
 		case 'F': feedback = 1; break;
+		case 'r': rdns = 1; break;
 		case 'U': submitter = optarg; break;
 		case 'I':
 			if (ningest == sizeof(ingest) / sizeof(ingest[0])) {
@@ -226,7 +229,8 @@ int main(int argc, char **argv)
 	else
 		snprintf(email, sizeof(email), "postmaster@%s", host);
 	struct rua_count rc_rua = { 0 };
-	if (dmarc_dir && mail && (rc_rua.dns = dns_new_conf(cf, err, sizeof(err))) == NULL) {
+	if (((dmarc_dir && mail) || (feedback && rdns)) &&
+	    (rc_rua.dns = dns_new_conf(cf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "trustmilter-report: resolver: %s\n", err);
 		conf_unref(cf);
 		return 2;
@@ -242,7 +246,7 @@ int main(int argc, char **argv)
 	if (ningest)
 		return run_ingest(st, ingest, ningest, campaign_header);
 	if (feedback)
-		return run_feedback(st, &o, output);
+		return run_feedback(st, &o, rc_rua.dns, output);
 	struct agg g = { .o = &o, .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	g.buckets.vsize = g.groups.vsize = g.domains.vsize = g.campaigns.vsize = sizeof(struct measures);
 	g.findings.vsize = sizeof(uint64_t);

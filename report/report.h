@@ -150,6 +150,7 @@ int feedin_path(store *st, const char *path, const char *campaign_header, struct
 void feedin_summary(const struct feedin_count *c, FILE *f);
 
 /* feedback.c: the complaint and receiver views (--feedback) in o->format */
-int feedback_view(store *st, const struct opts *o, buf *out, char *err, size_t errlen);
+int feedback_view(store *st, const struct opts *o, dns_resolver *dns, buf *out, char *err,
+                  size_t errlen);
 
 #endif

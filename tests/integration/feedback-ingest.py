@@ -305,11 +305,29 @@ def round_trip(conf, uri):
     got = db.execute("SELECT sum(count) FROM dmarc_records WHERE report IN (SELECT id FROM dmarc_reports"
                      " WHERE org_name = 'mx.recipient.test')").fetchone()[0]
     ok(got == want and want > 0, "own reports round-trip: %s messages stored, %d in the XML" % (got, want))
+    # --rdns: the sources' names, forward-confirmed or marked "?"
+    conf2 = os.path.join(TMP, "rdns.conf")
+    with open(conf) as f:
+        text = f.read().replace('transparent_zones = ["test.", "invalid."]',
+                                'transparent_zones = ["test.", "invalid.", "2.0.192.in-addr.arpa."]')
+    open(conf2, "w").write(text)
+    rc, out, err = report(["-c", conf2, "--store", uri, "--feedback", "--rdns", "--since", "1d",
+                           "--domain", "example.test", "--format", "json"])
+    try:
+        src = dict((r["source_ip"], r["name"]) for r in json.loads(out)["receiver_sources"])
+    except Exception:  # noqa: BLE001
+        src = {}
+    ok(src.get("192.0.2.20") == "mta-out.example.test" and src.get("192.0.2.10") == "forged.example.test?",
+       "--rdns: confirmed name, unconfirmed name marked", (src, err))
 
 
 def main():
     os.makedirs(TMP, exist_ok=True)
     fixture.build(TMP)
+    with open(os.path.join(TMP, "zones.yaml"), "a") as f:   # names of a source, for --rdns
+        f.write("20.2.0.192.in-addr.arpa:\n  - PTR: mta-out.example.test\n"
+                "mta-out.example.test:\n  - A: 192.0.2.20\n"
+                "10.2.0.192.in-addr.arpa:\n  - PTR: forged.example.test\n")
     dns = subprocess.run(["/usr/bin/python3", DNSD, "start", os.path.join(TMP, "dns"),
                           os.path.join(TMP, "zones.yaml")], capture_output=True, text=True, check=True).stdout.strip()
     pg = None
