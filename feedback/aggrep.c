@@ -254,7 +254,7 @@ static void read_all(xmlTextReaderPtr rd, struct parse *ps)
 		}
 	}
 	if (ps->error == NULL && (rc != 0 || !root))
-		ps->error = root ? "feedback.dmarc.xml_invalid" : "feedback.dmarc.xml_invalid";
+		ps->error = "feedback.dmarc.xml_invalid";
 }
 
 /* no_errors - libxml2's error output is not ours to print. */
