@@ -49,7 +49,7 @@ SANLD    :=
 endif
 
 CC       ?= cc
-PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib
+PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib libxml-2.0
 # The libraries are found with pkg-config. When one is missing (or one that
 # a .pc file requires, e.g. nettle for libunbound), stop and name the Debian
 # packages to install instead of compiling without include paths. Goals that
@@ -57,7 +57,7 @@ PKGS     := libunbound opendkim libconfig libpsl sqlite3 libpq zlib
 # sub-make after installing dependencies) do not ask.
 PC_DEB   := libunbound:libunbound-dev nettle:nettle-dev hogweed:nettle-dev libevent:libevent-dev \
             opendkim:libopendkim-dev libconfig:libconfig-dev libpsl:libpsl-dev sqlite3:libsqlite3-dev \
-            libpq:libpq-dev zlib:zlib1g-dev libcrypto:libssl-dev
+            libpq:libpq-dev zlib:zlib1g-dev libxml-2.0:libxml2-dev libcrypto:libssl-dev
 ifneq ($(filter-out clean deps check test demo deb,$(or $(MAKECMDGOALS),all)),)
 PKG_MISSING := $(sort $(shell command -v pkg-config >/dev/null || echo pkg-config; \
   for m in $(PC_DEB); do pkg-config --exists $${m%%:*} 2>/dev/null || echo $$m | cut -d: -f2; done))
@@ -75,11 +75,12 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 POLICY_LIBS := $(shell pkg-config --libs libunbound opendkim libconfig libpsl 2>/dev/null) -lcrypto -lpthread -lm
 STATS_LIBS  := $(shell pkg-config --libs sqlite3 libpq 2>/dev/null)
 ZLIB_LIBS   := $(shell pkg-config --libs zlib 2>/dev/null)
+FEEDBACK_LIBS := $(shell pkg-config --libs libxml-2.0 zlib 2>/dev/null)
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
 HARDEN   := -fstack-protector-strong -fPIE
 CFLAGS   ?=
-CFLAGS   += -std=gnu11 $(OPTFLAGS) $(WARN) $(HARDEN) -Ipolicy -Istats $(PKG_CFLAGS) \
+CFLAGS   += -std=gnu11 $(OPTFLAGS) $(WARN) $(HARDEN) -Ipolicy -Istats -Ifeedback $(PKG_CFLAGS) \
             -DTM_VERSION='"$(VERSION)"' -DTM_SYSCONFDIR='"$(SYSCONFDIR)"'
 LDFLAGS  += -pie -Wl,-z,relro,-z,now $(SANLD)
 
@@ -89,6 +90,9 @@ LIB        := $(B)/libtmpolicy.a
 STATS_SRC  := $(sort $(wildcard stats/*.c))
 STATS_OBJ  := $(STATS_SRC:%.c=$(B)/%.o)
 STATS_LIB  := $(B)/libtmstats.a
+FEEDBACK_SRC := $(sort $(wildcard feedback/*.c))
+FEEDBACK_OBJ := $(FEEDBACK_SRC:%.c=$(B)/%.o)
+FEEDBACK_LIB := $(B)/libtmfeedback.a
 
 # one folder per program
 DAEMON_SRC := $(sort $(wildcard milter/*.c))
@@ -109,7 +113,7 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 all: $(PROGS) $(UNIT_BIN) $(TOOL_BIN)
 progs: $(PROGS)
 
-HDRS       := $(wildcard policy/*.h stats/*.h milter/*.h check/*.h report/*.h)
+HDRS       := $(wildcard policy/*.h stats/*.h feedback/*.h milter/*.h check/*.h report/*.h)
 
 $(B)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -123,12 +127,16 @@ $(STATS_LIB): $(STATS_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(FEEDBACK_LIB): $(FEEDBACK_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 # stats/ builds on policy/ (buf, conf): libtmstats.a comes first
 $(B)/trustmilter-check: $(CHECK_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 
-$(B)/trustmilter-report: $(REPORT_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(ZLIB_LIBS)
+$(B)/trustmilter-report: $(REPORT_SRC:%.c=$(B)/%.o) $(FEEDBACK_LIB) $(STATS_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(FEEDBACK_LIBS)
 
 $(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
@@ -142,6 +150,12 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 $(B)/tests/test_store: $(B)/tests/unit/test_store.o $(STATS_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
+
+# the report parsers (feedback/) and their store (stats/feedstore)
+FEEDBACK_TESTS := $(B)/tests/test_arf $(B)/tests/test_aggrep $(B)/tests/test_unpack $(B)/tests/test_feedstore
+$(FEEDBACK_TESTS): $(B)/tests/%: $(B)/tests/unit/%.o $(FEEDBACK_LIB) $(STATS_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(FEEDBACK_LIBS)
 
 $(B)/tests/test_mproto: $(B)/tests/unit/test_mproto.o $(B)/milter/mproto.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -161,7 +175,7 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(LIB)
 
 # libFuzzer targets: clang, ASan+UBSan, the policy core rebuilt with clang.
 FB := build-fuzz
-FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ipolicy -Istats $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Ipolicy -Istats -Ifeedback $(PKG_CFLAGS) \
                -DTM_VERSION='"$(VERSION)"' -DTM_SYSCONFDIR='"$(SYSCONFDIR)"' -Wall -Wextra -Werror
 FUZZ_OBJ := $(POLICY_SRC:%.c=$(FB)/%.o)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
@@ -172,6 +186,9 @@ $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(POLICY_LIBS)
 $(FB)/fuzz_milter: tests/fuzz/fuzz_milter.c $(FB)/milter/mproto.o $(FUZZ_OBJ)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(POLICY_LIBS)
+FUZZ_FEEDBACK_OBJ := $(FEEDBACK_SRC:%.c=$(FB)/%.o)
+$(FB)/fuzz_arf $(FB)/fuzz_aggrep $(FB)/fuzz_unpack: $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_FEEDBACK_OBJ) $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(POLICY_LIBS) $(FEEDBACK_LIBS)
 fuzz-build: $(FUZZ_BIN)
 
 FUZZ_SECONDS ?= 60

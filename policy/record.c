@@ -135,5 +135,11 @@ int audit_from_session(const session *s, struct audit_record *r)
 	r->microsoft_ready = s->ready.microsoft.ready;
 	r->size = header_bytes(s->hdrs) + 2 + (int64_t)s->body_bytes;
 	r->nrcpt = s->nrcpt;
+	const struct hdr_field *mid = hdr_find(s->hdrs, "Message-ID", 0);
+	audit_copy(r->message_id, sizeof(r->message_id), mid ? mid->unfolded : "", mid ? mid->ulen : 0);
+	r->rcpt_gmail = s->rcpt_prov[PROV_GMAIL];
+	r->rcpt_yahoo = s->rcpt_prov[PROV_YAHOO];
+	r->rcpt_microsoft = s->rcpt_prov[PROV_MICROSOFT];
+	r->rcpt_other = s->rcpt_prov[PROV_OTHER];
 	return 0;
 }

@@ -157,6 +157,7 @@ static void message_clear(session *s)
 	s->mail_from[0] = s->mf_domain[0] = '\0';
 	s->mf_null = s->mf_bad = 0;
 	s->nrcpt = 0;
+	memset(s->rcpt_prov, 0, sizeof(s->rcpt_prov));
 	s->body_bytes = 0;
 	s->ar_seen = 0;
 	s->comp_seen = 0;
@@ -284,8 +285,8 @@ int session_mail(session *s, const char *path)
 
 int session_rcpt(session *s, const char *path)
 {
-	(void)path;
 	s->nrcpt++;
+	s->rcpt_prov[provider_of_path(path ? path : "")]++;
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "dmarc.h"
 #include "unsub.h"
 #include "findings.h"
+#include "provider.h"
 #include "verdict.h"
 #include "mime.h"
 #include "iprev.h"
@@ -74,6 +75,7 @@ struct session {
 	int mf_null;
 	int mf_bad;
 	unsigned nrcpt;
+	unsigned rcpt_prov[PROV_N];   /* recipients per mailbox provider (provider.h) */
 	hdr_set *hdrs;
 	dkim_verify *dkim;
 	dns_budget budget;

@@ -249,7 +249,7 @@ static int csv_formula(const char *s)
  * for a formula (a List-Id or Feedback-ID is the sender's text) gets a
  * leading single quote (OWASP CSV injection). Every text cell of every CSV
  * goes through here; numbers are written by us. */
-static void csv_field(buf *o, const char *s)
+void csv_field(buf *o, const char *s)
 {
 	buf_putc(o, '"');
 	if (csv_formula(s))

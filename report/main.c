@@ -107,6 +107,11 @@ static void usage(FILE *f)
 	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
 	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
 	      "      --submitter DOMAIN   reporting domain (default: hostname)\n"
+	      "      --feedback           complaint rates (ARF) and what receivers see (DMARC aggregate\n"
+	      "                           reports) instead of the message statistics\n"
+	      "      --rdns               with --feedback: the sources' names (reverse DNS, forward-confirmed)\n"
+	      "      --ingest PATH        store saved ARF and DMARC aggregate reports (file, directory,\n"
+	      "                           mbox or - for standard input) instead of reporting\n"
 	      "  -V, --version\n", f);
 }
 
@@ -120,6 +125,40 @@ static const char *one_of(const char *v, const char *const *choices, const char 
 	exit(2);
 }
 
+/* run_ingest - --ingest: every path into the store; 2 on a store error,
+ * 1 when a report was refused, else 0. */
+static int run_ingest(store *st, const char *const *paths, size_t n, const char *campaign_header)
+{
+	struct feedin_count fc = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (feedin_path(st, paths[i], campaign_header, &fc) < 0)
+			rc = 2;
+	store_close(st);
+	feedin_summary(&fc, stdout);
+	return rc ? rc : fc.refused ? 1 : 0;
+}
+
+/* run_feedback - --feedback: the views to output (or standard output). */
+static int run_feedback(store *st, const struct opts *o, dns_resolver *dns, const char *output)
+{
+	char err[1024];
+	buf *out = xbuf_new(OUT_MAX);
+	int rc = feedback_view(st, o, dns, out, err, sizeof(err));
+	store_close(st);
+	dns_free(dns);
+	if (rc < 0)
+		fprintf(stderr, "trustmilter-report: %s\n", err);
+	FILE *f = output ? fopen(output, "wb") : stdout;
+	if (rc == 0 && (f == NULL || fwrite(buf_data(out), 1, buf_len(out), f) != buf_len(out) ||
+	                (output && fclose(f) != 0))) {
+		fprintf(stderr, "trustmilter-report: %s: %s\n", output ? output : "stdout", strerror(errno));
+		rc = -1;
+	}
+	buf_free(out);
+	return rc < 0 ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -127,6 +166,7 @@ int main(int argc, char **argv)
 		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' }, { "create", 0, 0, 'C' }, { "sort", 1, 0, 'O' },
+		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' }, { "rdns", 0, 0, 'r' },
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
@@ -137,7 +177,9 @@ int main(int argc, char **argv)
 	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
 	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,
 	           *dmarc_dir = NULL, *submitter = NULL;
-	int mail = 0, create = 0, c;
+	const char *ingest[64];
+	size_t ningest = 0;
+	int mail = 0, create = 0, feedback = 0, rdns = 0, c;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
@@ -155,12 +197,24 @@ int main(int argc, char **argv)
 		case 'M': mail = 1; break;
 		case 'C': create = 1; break;
 		case 'O': o.worst = strcmp(one_of(optarg, sorts, "--sort"), "worst") == 0; break;
+		case 'F': feedback = 1; break;
+		case 'r': rdns = 1; break;
 		case 'U': submitter = optarg; break;
+		case 'I':
+			if (ningest == sizeof(ingest) / sizeof(ingest[0])) {
+				fprintf(stderr, "trustmilter-report: too many --ingest paths\n");
+				return 2;
+			}
+			ingest[ningest++] = optarg;
+			break;
 		case 'V': printf("trustmilter-report %s\n", TM_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
+	/* with --ingest, the other arguments are more paths (a shell glob) */
+	while (ningest && optind < argc && ningest < sizeof(ingest) / sizeof(ingest[0]))
+		ingest[ningest++] = argv[optind++];
 	if (optind < argc) {
 		usage(stderr);
 		return 2;
@@ -201,11 +255,14 @@ int main(int argc, char **argv)
 	else
 		snprintf(email, sizeof(email), "postmaster@%s", host);
 	struct rua_count rc_rua = { 0 };
-	if (dmarc_dir && mail && (rc_rua.dns = dns_new_conf(cf, err, sizeof(err))) == NULL) {
+	if (((dmarc_dir && mail) || (feedback && rdns)) &&
+	    (rc_rua.dns = dns_new_conf(cf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "trustmilter-report: resolver: %s\n", err);
 		conf_unref(cf);
 		return 2;
 	}
+	char campaign_header[256];
+	snprintf(campaign_header, sizeof(campaign_header), "%s", conf_str(cf, "bulk.campaign_header"));
 	err[0] = '\0';
 	store *st = store_exists(u2, create) ? store_open_reader(u2, err, sizeof(err)) : NULL;
 	conf_unref(cf);
@@ -215,6 +272,10 @@ int main(int argc, char **argv)
 		dns_free(rc_rua.dns);
 		return 2;
 	}
+	if (ningest)
+		return run_ingest(st, ingest, ningest, campaign_header);
+	if (feedback)
+		return run_feedback(st, &o, rc_rua.dns, output);
 	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	agg_init(&g, &o);
 	if (store_query(st, o.since, o.until, on_record, &g, err, sizeof(err)) < 0 ||

@@ -10,6 +10,8 @@
  *   rfc9990.c    DMARC aggregate reports (RFC 9990): XML per day and policy
  *                domain, gzip in memory, ready-to-send MIME messages for the
  *                verified rua= destinations
+ *   feedin.c     --ingest: saved ARF and DMARC aggregate reports into the store
+ *   feedback.c   the complaint and receiver views (feedback reports from the store)
  *   map.c        a small string-keyed hash map; allocation that ends the
  *                program when memory is exhausted (xcalloc, xbuf_new)
  *
@@ -119,6 +121,11 @@ struct fcount { const char *name; uint64_t n; };
 /* One scorecard row: scored is 0 when the domain sent no authenticated mail. */
 struct srow { const char *domain; const struct dstat *d; struct score s; int scored; };
 
+/* What --ingest did (feedin.c). */
+struct feedin_count {
+	uint64_t arf, complaints, matched, dmarc, records, duplicates, refused;
+};
+
 /* map.c */
 void *xcalloc(size_t n, size_t sz);
 void *map_get(struct map *m, const char *key);
@@ -152,6 +159,7 @@ void out_json(buf *o, struct agg *g);
 void out_csv(buf *o, struct agg *g);
 const char *pct(char *out, size_t n, uint64_t a, uint64_t b);
 void out_text(buf *o, struct agg *g);
+void csv_field(buf *o, const char *s);
 
 /* html.c */
 void html_text(buf *o, const char *s);
@@ -168,5 +176,14 @@ void dmarc_add(struct agg *g, const struct audit_record *r);
 int dmarc_write(struct agg *g, const char *submitter, const char *org, const char *email,
                 int mail);
 void rua_summary(const struct rua_count *c, FILE *f);
+
+/* feedin.c */
+typedef struct store store;
+int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c);
+void feedin_summary(const struct feedin_count *c, FILE *f);
+
+/* feedback.c: the complaint and receiver views (--feedback) in o->format */
+int feedback_view(store *st, const struct opts *o, dns_resolver *dns, buf *out, char *err,
+                  size_t errlen);
 
 #endif

@@ -108,6 +108,11 @@ const struct audit_column audit_columns[] = {
 	{ "size", T_BIG, AUDIT_INT64, OFF(size), 0, 0, NULL, 1 },
 	{ "nrcpt", T_INT, AUDIT_UINT, OFF(nrcpt), 0, 0, NULL, 1 },
 	LIST("findings", findings, nfindings, 1),
+	TEXT("message_id", message_id, 3),
+	{ "rcpt_gmail", T_INT, AUDIT_UINT, OFF(rcpt_gmail), 0, 0, NULL, 3 },
+	{ "rcpt_yahoo", T_INT, AUDIT_UINT, OFF(rcpt_yahoo), 0, 0, NULL, 3 },
+	{ "rcpt_microsoft", T_INT, AUDIT_UINT, OFF(rcpt_microsoft), 0, 0, NULL, 3 },
+	{ "rcpt_other", T_INT, AUDIT_UINT, OFF(rcpt_other), 0, 0, NULL, 3 },
 };
 const size_t audit_ncolumns = sizeof(audit_columns) / sizeof(audit_columns[0]);
 _Static_assert(sizeof(audit_columns) / sizeof(audit_columns[0]) <= AUDIT_MAX_COLUMNS,

@@ -90,6 +90,8 @@ struct audit_record {
 	int gmail_ready, yahoo_ready, microsoft_ready;
 	int64_t size;                 /* header + body bytes */
 	unsigned nrcpt;
+	char message_id[AUDIT_DOMAIN_MAX];     /* the Message-ID field's value, "" without one */
+	unsigned rcpt_gmail, rcpt_yahoo, rcpt_microsoft, rcpt_other;  /* nrcpt per provider */
 	size_t nfindings;
 	char findings[AUDIT_MAX_FINDINGS][AUDIT_NAME_MAX];
 };

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "buf.h"
 #include "conf.h"
+#include "feedstore.h"
 
 #define STORE_QUEUE_DEFAULT 10000   /* ~10 s of a busy MTA's mail; a queued record is
                                        its row text, ~1 KB */
@@ -286,6 +287,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_ts ON messages (ts);"
 	"CREATE TABLE drops (ts BIGINT NOT NULL, host TEXT NOT NULL, count BIGINT NOT NULL);"
 	"CREATE INDEX drops_ts ON drops (ts);",
+	FEEDSTORE_MIGRATION_2,        /* feedback reports, DMARC aggregate reports (feedstore.c) */
+	/* 3: message_id and recipients per provider (audit.c); complaints match by Message-ID */
+	"CREATE INDEX messages_message_id ON messages (message_id);",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -437,6 +441,16 @@ fail:;
 	char e2[64];
 	be->run(st->conn, "ROLLBACK", NULL, 0, NULL, NULL, NULL, e2, sizeof(e2));
 	return -1;
+}
+
+/* store_exec - one statement (or parameterless DDL) on the owner's connection. */
+int store_exec(store *st, const char *sql, const char *const *params, int np,
+               int (*fn)(void *arg, const char *const *cols, int ncols), void *arg,
+               long *changes, char *err, size_t errlen)
+{
+	if (strcmp(sql, "BEGIN") == 0)
+		sql = st->be->begin;
+	return st->be->run(st->conn, sql, params, np, fn, arg, changes, err, errlen);
 }
 
 /* store_schema_version - the recorded version. */

@@ -31,7 +31,7 @@
 #include "audit.h"
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store store;
 
@@ -82,6 +82,14 @@ int store_query_drops(store *st, int64_t since, int64_t until, uint64_t *out,
                       char *err, size_t errlen);
 /* store_prune - delete records older than before; returns rows deleted or -1. */
 long store_prune(store *st, int64_t before, char *err, size_t errlen);
+/* store_exec - run sql (text parameters $1..$np, NULL = SQL NULL) on the
+ * connection of a reader (store_open_reader); rows go to fn (cols[i] NULL
+ * for SQL NULL; nonzero stops). "BEGIN" starts the backend's write
+ * transaction. For the tables of other modules (stats/feedstore.c); never
+ * on a store whose writer thread runs. 0 ok, -1 with err. */
+int store_exec(store *st, const char *sql, const char *const *params, int np,
+               int (*fn)(void *arg, const char *const *cols, int ncols), void *arg,
+               long *changes, char *err, size_t errlen);
 /* store_columns_ddl - the DDL that schema version adds to the messages
  * table, generated from the column table (audit.h), appended to b. */
 void store_columns_ddl(buf *b, int version);

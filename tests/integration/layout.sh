@@ -11,7 +11,7 @@ nok() { n=$((n + 1)); echo "not ok $n - $1"; }
 lib=$B/libtmpolicy.a
 if [ ! -f "$lib" ]; then nok "$lib exists"; exit 1; fi
 undef=$(nm -A -u "$lib" 2>/dev/null)
-for pat in pthread_create socket bind listen accept accept4 connect 'sqlite3_[a-z_0-9]*' 'PQ[a-zA-Z]*' 'gz[a-z]*' 'deflate[A-Za-z0-9]*'; do
+for pat in pthread_create socket bind listen accept accept4 connect 'sqlite3_[a-z_0-9]*' 'PQ[a-zA-Z]*' 'gz[a-z]*' 'deflate[A-Za-z0-9]*' 'inflate[A-Za-z0-9]*' 'xml[A-Za-z]*'; do
 	hits=$(echo "$undef" | grep -E " U ${pat}(@.*)?$" | sed 's/^.*libtmpolicy.a://' | sort -u | tr '\n' ' ')
 	if [ -z "$hits" ]; then ok "libtmpolicy.a does not call $pat"
 	else nok "libtmpolicy.a calls $pat: $hits"; fi
@@ -19,7 +19,11 @@ done
 bad=$(grep -lE '#include "(store|metrics)\.h"' "$SRC"/policy/*.c "$SRC"/policy/*.h 2>/dev/null | tr '\n' ' ')
 if [ -z "$bad" ]; then ok "policy/ includes neither store.h nor metrics.h"
 else nok "policy/ includes stats/ code headers: $bad"; fi
-for f in stats/store.c stats/metrics.c stats/audit.h check/main.c report/main.c milter/main.c; do
+bad=$(grep -lE '#include (<libxml|"(arf|aggrep|unpack|fbmime|ingest|feedstore)\.h")' "$SRC"/policy/*.c "$SRC"/policy/*.h 2>/dev/null | tr '\n' ' ')
+if [ -z "$bad" ]; then ok "policy/ includes neither libxml2 nor the feedback parsers"
+else nok "policy/ includes feedback code: $bad"; fi
+for f in stats/store.c stats/metrics.c stats/audit.h stats/feedstore.c feedback/arf.c feedback/aggrep.c \
+	feedback/unpack.c check/main.c report/main.c milter/main.c; do
 	if [ -f "$SRC/$f" ]; then ok "$f in its folder"; else nok "$f missing"; fi
 done
 if grep -qE 'filter-out[^)]*\.c' "$SRC/Makefile"; then nok "the Makefile picks sources without exceptions (filter-out found)"

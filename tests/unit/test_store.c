@@ -132,6 +132,11 @@ static void fill_all(struct audit_record *r)
 	r->gmail_ready = r->yahoo_ready = r->microsoft_ready = 1;
 	r->size = 5000000000LL;
 	r->nrcpt = 4000000000u;
+	snprintf(r->message_id, sizeof(r->message_id), "<id.1@example.test>");
+	r->rcpt_gmail = 1;
+	r->rcpt_yahoo = 2;
+	r->rcpt_microsoft = 3;
+	r->rcpt_other = 4000000000u;
 }
 
 struct only { struct audit_record r; int n; };
