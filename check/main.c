@@ -28,6 +28,7 @@ struct opts {
 	const char *macros[32];       /* "NAME=VALUE" as the MTA would send them */
 	size_t nmacros;
 	int json, quiet;
+	int sign;                     /* --sign: print the message with its new DKIM-Signature fields */
 };
 
 /* usage - print help to f. */
@@ -47,6 +48,8 @@ static void usage(FILE *f)
 	      "      --dmarc-mode M     rfc9989 (default) or rfc7489\n"
 	      "      --set KEY=VALUE    override any configuration key\n"
 	      "      --json             one JSON object per message per line (docs/JSON.md)\n"
+	      "      --sign             sign as outbound mail (sign.* keys) and print each message\n"
+	      "                         with its new DKIM-Signature fields instead of a report\n"
 	      "      --record URI       also write each message's audit record to a store\n"
 	      "                         (sqlite:PATH, a plain PATH, or postgresql://...)\n"
 	      "      --print-config     print the annotated example configuration\n"
@@ -144,6 +147,25 @@ static int return_path(const char *p, size_t n, char *out, size_t outsz)
 	return 0;
 }
 
+/* put_signed - --sign: the DKIM-Signature fields the verdict adds, in the
+ * line ends of the message (CRLF when its first line has one), then the
+ * message unchanged. */
+static void put_signed(const struct verdict *v, const char *p, size_t n, buf *out)
+{
+	const char *nl = memchr(p, '\n', n);
+	int crlf = nl && nl > p && nl[-1] == '\r';
+	for (size_t i = 0; i < v->nadd; i++) {
+		if (strcmp(v->add[i].name, "DKIM-Signature") != 0)
+			continue;
+		buf_puts(out, "DKIM-Signature: ");
+		for (const char *c = v->add[i].value; *c; c++)
+			if (!(c[0] == '\r' && c[1] == '\n'))
+				buf_puts(out, c[0] == '\n' && crlf ? "\r\n" : (char[]){ c[0], 0 });
+		buf_puts(out, crlf ? "\r\n" : "\n");
+	}
+	buf_append(out, p, n);
+}
+
 /* check_message - drive one session over one message. Returns the number of findings. */
 static int check_message(tm_env *env, const struct opts *o, const char *file, size_t index,
                          const char *p, size_t n, const char *envfrom, buf *out)
@@ -155,7 +177,7 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 		exit(2);
 	}
 	session_set_source(s, file, index);
-	session_set_direction(s, o->direction && strcmp(o->direction, "outbound") == 0
+	session_set_direction(s, o->sign || (o->direction && strcmp(o->direction, "outbound") == 0)
 	                      ? DIR_OUTBOUND : DIR_INBOUND, "command line");
 	session_connect(s, "unknown", o->client_ip);
 	for (size_t i = 0; i < o->nmacros; i++) {
@@ -205,8 +227,10 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 		session_add_finding(s, "format.empty_message", "the message is empty");
 	session_eoh(s);
 	feed_body(s, p + off, n - off, chunk);
-	session_eom(s);
-	if (o->json) {
+	const struct verdict *v = session_eom(s);
+	if (o->sign) {
+		put_signed(v, p, n, out);
+	} else if (o->json) {
 		session_report_json(s, out);
 		buf_putc(out, '\n');
 	} else {
@@ -318,7 +342,7 @@ int main(int argc, char **argv)
 		{ "config", 1, 0, 'c' }, { "client-ip", 1, 0, 'i' }, { "helo", 1, 0, 'H' },
 		{ "mail-from", 1, 0, 'm' }, { "rcpt", 1, 0, 'r' }, { "direction", 1, 0, 'd' },
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
-		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' },
+		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "sign", 0, 0, 'S' },
 		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
 	const char *cfgpath = NULL, *record = NULL;
@@ -351,6 +375,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'j': o.json = 1; break;
+		case 'S': o.sign = 1; break;
 		case 'R': record = optarg; break;
 		case 'X':
 			if (o.nmacros >= sizeof(o.macros) / sizeof(o.macros[0]) || !strchr(optarg, '=')) {
@@ -391,6 +416,8 @@ int main(int argc, char **argv)
 	}
 	if (dnslen)
 		set_or_die(cf, "dns.forwarders", dns);
+	if (o.sign)
+		set_or_die(cf, "sign.enabled", "true");
 	for (size_t i = 0; i < nsets; i += 2) {
 		if (sets[i]) {
 			set_or_die(cf, sets[i], sets[i + 1]);

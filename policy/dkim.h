@@ -44,6 +44,8 @@ struct dkim_sig {
 	int covers_list_unsubscribe_post; /* h= names List-Unsubscribe-Post */
 	int signed_headers_capped;     /* h= had more than DKIM_MAX_SIGNED_HEADERS entries or
 	                                * an entry longer than 63 bytes (covers_* still see all) */
+	int signed_here;               /* made by our signer for this outbound message
+	                                * (dkimsign.h), not verified from the message */
 };
 
 typedef struct dkim_engine dkim_engine;

@@ -21,6 +21,8 @@
 #include "spam.h"
 #include "format.h"
 #include "policy.h"
+#include "signkeys.h"
+#include "dkimsign.h"
 
 struct tm_env {
 	int refs;
@@ -28,6 +30,7 @@ struct tm_env {
 	struct policy *pol;        /* the configuration compiled (the per-message path reads this) */
 	dns_resolver *dns;
 	dkim_engine *dkim;
+	signkeys *sign;            /* DKIM signing keys and settings (sign.*) */
 	enum dmarc_mode dmarc_mode;
 	char authserv_id[256];
 	char hostname[256];
@@ -75,6 +78,8 @@ struct session {
 	unsigned nrcpt;
 	hdr_set *hdrs;
 	dkim_verify *dkim;
+	dkimsign *sign;            /* outbound signing of this message, or NULL */
+	struct dkim_sig *sigs_signed; /* our signatures then the arrived ones (s->sigs), or NULL */
 	dns_budget budget;
 	findings *f;
 	unsigned long long body_bytes;
