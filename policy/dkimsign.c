@@ -240,8 +240,7 @@ static int sign_one(dkimsign *m, const struct signkeys_use *u, const hdr_set *h,
 		goto out;
 	}
 	for (size_t i = 0; i < buf_len(b); i += 64) {
-		if (i)
-			buf_append(v, "\r\n\t", 3);
+		buf_append(v, "\r\n\t", 3);   /* FWS inside b= is ignored by verifiers */
 		buf_append(v, buf_data(b) + i, buf_len(b) - i < 64 ? buf_len(b) - i : 64);
 	}
 	if (buf_overflowed(v))

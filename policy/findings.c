@@ -76,8 +76,8 @@ void findings_add(findings *f, const char *name, const char *fmt, ...)
  * disagree). Policy rules are checked against it (trustmilter -n). */
 static const char *const known[] = {
 	"bulk.no_list_unsubscribe", "bulk.no_one_click", "dkim.fail", "dkim.header_refused",
-	"dkim.none", "dkim.not_aligned", "dkim.permerror", "dkim.policy", "dkim.sign.key_error", "dkim.sign.malformed",
-	"dkim.sign.no_key", "dkim.sign.too_big", "dkim.temperror",
+	"dkim.none", "dkim.not_aligned", "dkim.permerror", "dkim.policy", "dkim.sign.key_error",
+	"dkim.sign.malformed", "dkim.sign.no_key", "dkim.sign.too_big", "dkim.temperror",
 	"dkim.too_many_signatures", "dmarc.disposition.quarantine", "dmarc.disposition.reject",
 	"dmarc.fail", "dmarc.multiple_authors", "dmarc.no_record", "dmarc.permerror",
 	"dmarc.temperror",
