@@ -210,7 +210,7 @@ static void sig_of(const struct signkeys_use *u, const char *hl, const char *b64
 	const char *a = signkeys_alg_name(u->alg);
 	str_copy(g->algorithm, sizeof(g->algorithm), a, strlen(a));
 	g->key_bits = u->bits;
-	str_copy(g->b_prefix, sizeof(g->b_prefix), b64, strlen(b64) < 8 ? strlen(b64) : 8);
+	str_copy(g->b_prefix, sizeof(g->b_prefix), b64, strlen(b64));   /* cut like dkim.c's */
 	dkim_hlist_parse(hl, strlen(hl), g);
 }
 
