@@ -16,6 +16,7 @@
 #include "session.h"
 #include "buf.h"
 #include "store.h"
+#include "keys.h"
 
 #define INPUT_MAX (256u * 1024 * 1024)  /* one input file; a bigger mbox should be split */
 #define BODY_CHUNK 65536                /* like an MTA's body chunks */
@@ -28,6 +29,7 @@ struct opts {
 	const char *macros[32];       /* "NAME=VALUE" as the MTA would send them */
 	size_t nmacros;
 	int json, quiet;
+	int keys;                     /* --keys: check every signing key against DNS */
 	int sign;                     /* --sign: print the message with its new DKIM-Signature fields */
 };
 
@@ -50,6 +52,9 @@ static void usage(FILE *f)
 	      "      --json             one JSON object per message per line (docs/JSON.md)\n"
 	      "      --sign             sign as outbound mail (sign.* keys) and print each message\n"
 	      "                         with its new DKIM-Signature fields instead of a report\n"
+	      "      --keys             check every signing key against its selector's TXT record\n"
+	      "                         (matching, different, missing + record to publish,\n"
+	      "                         too-short, revoked, t=y); no FILE needed\n"
 	      "      --record URI       also write each message's audit record to a store\n"
 	      "                         (sqlite:PATH, a plain PATH, or postgresql://...)\n"
 	      "      --print-config     print the annotated example configuration\n"
@@ -342,7 +347,7 @@ int main(int argc, char **argv)
 		{ "config", 1, 0, 'c' }, { "client-ip", 1, 0, 'i' }, { "helo", 1, 0, 'H' },
 		{ "mail-from", 1, 0, 'm' }, { "rcpt", 1, 0, 'r' }, { "direction", 1, 0, 'd' },
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
-		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "sign", 0, 0, 'S' },
+		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' }, { "sign", 0, 0, 'S' }, { "keys", 0, 0, 'K' },
 		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
 	const char *cfgpath = NULL, *record = NULL;
@@ -376,6 +381,7 @@ int main(int argc, char **argv)
 		}
 		case 'j': o.json = 1; break;
 		case 'S': o.sign = 1; break;
+		case 'K': o.keys = 1; break;
 		case 'R': record = optarg; break;
 		case 'X':
 			if (o.nmacros >= sizeof(o.macros) / sizeof(o.macros[0]) || !strchr(optarg, '=')) {
@@ -404,7 +410,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !o.keys) {
 		usage(stderr);
 		return 2;
 	}
@@ -416,7 +422,7 @@ int main(int argc, char **argv)
 	}
 	if (dnslen)
 		set_or_die(cf, "dns.forwarders", dns);
-	if (o.sign)
+	if (o.sign || o.keys)
 		set_or_die(cf, "sign.enabled", "true");
 	for (size_t i = 0; i < nsets; i += 2) {
 		if (sets[i]) {
@@ -436,6 +442,14 @@ int main(int argc, char **argv)
 	if (env == NULL) {
 		fprintf(stderr, "trustmilter-check: %s\n", err);
 		return 2;
+	}
+	if (o.keys) {
+		buf *kb = xbuf_new(1 << 20);
+		int kr = keys_check(env, kb);
+		fwrite(buf_data(kb), 1, buf_len(kb), stdout);
+		buf_free(kb);
+		tm_env_unref(env);
+		return kr;
 	}
 	store *st = NULL;
 	if (record) {

@@ -72,7 +72,8 @@ try:
     ZONE["rsa._domainkey." + DOM] = rec
     ED, rec = gened("ed")
     ZONE["ed._domainkey." + DOM] = rec
-    WEAK, _ = genrsa(1024, "weak")
+    WEAK, WEAKREC = genrsa(1024, "weak")
+    NEW, _ = gened("new")
     tap(True, "keys made (opendkim-genkey RSA 2048, openssl Ed25519)")
 except Exception as e:  # noqa: BLE001
     tap(False, "keys made", e)
@@ -80,6 +81,10 @@ except Exception as e:  # noqa: BLE001
     sys.exit(1)
 
 ZONE["_dmarc." + DOM] = "v=DMARC1; p=reject"
+# for --keys: another key's record, t=y, a short key, (no record for "new")
+ZONE["diff._domainkey." + DOM] = ZONE["rsa._domainkey." + DOM]
+ZONE["testing._domainkey." + DOM] = ZONE["ed._domainkey." + DOM] + "; t=y"
+ZONE["short._domainkey." + DOM] = WEAKREC
 with open(os.path.join(TMP, "sign-zones.yaml"), "w") as f:
     for name, txt in ZONE.items():
         f.write("%s:\n  - TXT: %s\n" % (name, json.dumps(txt)))
@@ -274,5 +279,26 @@ tap(r.returncode == 2 and ED.encode() in r.stderr and b"others" in r.stderr,
 r = run(["-c", sign_conf([("nope", os.path.join(KD, "missing.pem"))]), "--sign", "-"], MSG)
 tap(r.returncode == 2 and b"missing.pem" in r.stderr, "missing key file refused, file named",
     r.stderr.decode())
+
+# trustmilter-check --keys: every key against DNS
+kc = sign_conf([("rsa", RSA), ("ed", ED), ("new", NEW), ("diff", ED), ("testing", ED), ("short", RSA)])
+r = run(["-c", kc, "--keys"], b"")
+out = r.stdout.decode()
+lines = {l.split()[0].split(".")[0]: l for l in out.splitlines() if "._domainkey." in l and not l.startswith(" ")}
+tap(r.returncode == 1 and "matching" in lines.get("rsa", "") and "matching" in lines.get("ed", ""),
+    "--keys: published keys matching", out)
+pub = re.search(r'publish: new\._domainkey\.example\.test IN TXT "([^"]*)"', out)
+tap("missing" in lines.get("new", "") and pub is not None,
+    "--keys: missing key, record to publish printed", out)
+if pub:
+    # the printed record is the key: sign with it, publish it, verify
+    ZONE["new._domainkey." + DOM] = pub.group(1)
+    r2 = run(["-c", sign_conf([("new", NEW)]), "--sign", "-"], MSG)
+    tap(py_verify(r2.stdout)[0], "--keys: the printed record verifies signatures of that key",
+        pub.group(1))
+tap("different" in lines.get("diff", ""), "--keys: another key published: different", out)
+tap("t=y" in lines.get("testing", "") and "matching" in lines.get("testing", ""),
+    "--keys: t=y still set reported", out)
+tap("too-short" in lines.get("short", ""), "--keys: published key too short", out)
 
 sys.exit(1 if failed else 0)
