@@ -42,7 +42,7 @@ SOCK=$TMP/tm.sock
 if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
 else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'
 	chown nobody "$K/rsa.private"; fi
-chmod 600 "$K/rsa.private"
+chmod 640 "$K/rsa.private"    # group-readable: loaded, with a warning
 chmod 755 "$K"
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.sign.test";
@@ -64,6 +64,7 @@ grep -q starting "$TMP/milter.log" || { cat "$TMP/milter.log"; fail_all "daemon 
 pf_setup "$TMP/pf" "unix:$SOCK"
 pf_start || fail_all "postfix starts"
 ok 0 "postfix and daemon (signing) start"
+check "group-readable key: warning logged, file named" grep -q "sign: $K/rsa.private: private key readable by its group" "$TMP/milter.log"
 
 send() {   # send NAME FILE IP
 	local x=()
@@ -124,3 +125,19 @@ check "already signed: delivered" grep -q "out1@sign.test" "$f"
 check "already signed: one DKIM-Signature, not two" [ "$(grep -c -i '^DKIM-Signature:' "$f")" = 1 ]
 check "already signed: still verifies" verify "$f"
 check "daemon log: outbound messages logged" grep -q "dir=outbound" "$TMP/milter.log"
+
+# 4. reload with a world-readable key: refused, the running keys stay and sign
+cp "$K/rsa.private" "$K/open.private"
+chmod 644 "$K/open.private"
+sed "s|$K/rsa.private|$K/open.private|" "$TMP/tm.conf" >"$TMP/tm.conf.new" && mv "$TMP/tm.conf.new" "$TMP/tm.conf"
+chmod 644 "$TMP/tm.conf"
+kill -USR1 "$MPID"
+for i in $(seq 1 50); do grep -q "reload failed" "$TMP/milter.log" && break; sleep 0.1; done
+check "reload with a world-readable key: refused, file named" \
+	grep -q "reload failed, keeping the running configuration: .*open.private.*others" "$TMP/milter.log"
+msg out2 >"$TMP/out2.eml"
+c=$(pf_count)
+send out2 "$TMP/out2.eml" -
+pf_wait_delivered $((c + 1))
+f=$(delivered_with "out2@sign.test")
+check "after the refused reload: still signed with the old key" verify "$f"
