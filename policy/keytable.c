@@ -73,65 +73,64 @@ static int two_fields(const char *l, size_t ll, char *a, size_t asz, char *b, si
 	return 1;
 }
 
-int keytable_parse_keys(const char *p, size_t n, struct keytable_key *out, size_t max,
-                        char *why, size_t whylen)
+/* One line's parser: 0 blank, 1 an entry written to out[i], -1 malformed. */
+typedef int (*line_fn)(const char *l, size_t ll, void *out, size_t i);
+
+static int key_line(const char *l, size_t ll, void *out, size_t i)
 {
-	size_t off = 0, lineno = 0;
-	int cnt = 0;
+	struct keytable_key *k = (struct keytable_key *)out + i;
+	char val[KEYTABLE_LINE_MAX];
+	int r = two_fields(l, ll, k->name, sizeof(k->name), val, sizeof(val));
+	return r <= 0 ? r : key_value(val, k) < 0 ? -1 : 1;
+}
+
+static int sign_line(const char *l, size_t ll, void *out, size_t i)
+{
+	struct keytable_sign *e = (struct keytable_sign *)out + i;
+	return two_fields(l, ll, e->pattern, sizeof(e->pattern), e->keyname, sizeof(e->keyname));
+}
+
+/* parse - every line of (p,n) through fn into out[max]; the count, or -1
+ * with why ("line N: ..."). An entry past max is an error, never dropped. */
+static int parse(const char *p, size_t n, line_fn fn, void *out, size_t max, const char *form,
+                 char *why, size_t whylen)
+{
+	size_t off = 0, lineno = 0, cnt = 0;
 	const char *l;
 	size_t ll;
-	char val[KEYTABLE_LINE_MAX];
 	while (line(p, n, &off, &l, &ll) == 0) {
 		lineno++;
 		if (ll >= KEYTABLE_LINE_MAX) {
 			snprintf(why, whylen, "line %zu: longer than %d bytes", lineno, KEYTABLE_LINE_MAX);
 			return -1;
 		}
-		struct keytable_key k;
-		int r = two_fields(l, ll, k.name, sizeof(k.name), val, sizeof(val));
-		if (r == 0)
+		char blank[2];
+		size_t i = 0;
+		if (field(l, ll, &i, blank, sizeof(blank)) == 0)
 			continue;
-		if (r < 0 || key_value(val, &k) < 0) {
-			snprintf(why, whylen, "line %zu: not \"KEYNAME DOMAIN:SELECTOR:KEYFILE\"", lineno);
+		if (cnt >= max) {
+			snprintf(why, whylen, "line %zu: more than %zu entries", lineno, max);
 			return -1;
 		}
-		if ((size_t)cnt >= max) {
-			snprintf(why, whylen, "line %zu: more than %zu keys", lineno, max);
+		if (fn(l, ll, out, cnt) != 1) {
+			snprintf(why, whylen, "line %zu: not \"%s\"", lineno, form);
 			return -1;
 		}
-		out[cnt++] = k;
+		cnt++;
 	}
-	return cnt;
+	return (int)cnt;
+}
+
+int keytable_parse_keys(const char *p, size_t n, struct keytable_key *out, size_t max,
+                        char *why, size_t whylen)
+{
+	return parse(p, n, key_line, out, max, "KEYNAME DOMAIN:SELECTOR:KEYFILE", why, whylen);
 }
 
 int keytable_parse_signing(const char *p, size_t n, struct keytable_sign *out, size_t max,
                            char *why, size_t whylen)
 {
-	size_t off = 0, lineno = 0;
-	int cnt = 0;
-	const char *l;
-	size_t ll;
-	while (line(p, n, &off, &l, &ll) == 0) {
-		lineno++;
-		if (ll >= KEYTABLE_LINE_MAX) {
-			snprintf(why, whylen, "line %zu: longer than %d bytes", lineno, KEYTABLE_LINE_MAX);
-			return -1;
-		}
-		struct keytable_sign e;
-		int r = two_fields(l, ll, e.pattern, sizeof(e.pattern), e.keyname, sizeof(e.keyname));
-		if (r == 0)
-			continue;
-		if (r < 0) {
-			snprintf(why, whylen, "line %zu: not \"PATTERN KEYNAME\"", lineno);
-			return -1;
-		}
-		if ((size_t)cnt >= max) {
-			snprintf(why, whylen, "line %zu: more than %zu entries", lineno, max);
-			return -1;
-		}
-		out[cnt++] = e;
-	}
-	return cnt;
+	return parse(p, n, sign_line, out, max, "PATTERN KEYNAME", why, whylen);
 }
 
 static int lc(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }

@@ -198,29 +198,45 @@ static const char *table_path(const char *v, int *refile)
 	return strncmp(v, "file:", 5) == 0 ? v + 5 : v;
 }
 
-/* load_keytable - sign.opendkim_keytable: every key loaded now. */
-static int load_keytable(signkeys *ks, const char *v, char *err, size_t errlen)
+/* read_table - the KeyTable (keys 1) or SigningTable (keys 0) of v parsed
+ * into new arrays (the entries, and an index per entry in *idx); the count,
+ * or -1 with err naming the file. */
+static int read_table(signkeys *ks, const char *v, int keys, int *refile, void **out, size_t **idx,
+                      char *err, size_t errlen)
 {
-	int refile;
-	const char *path = table_path(v, &refile);
+	const char *path = table_path(v, refile);
 	size_t len;
 	char why[160];
 	char *p = read_file(path, TABLE_FILE_MAX, 0, ks->warn, &len, err, errlen);
 	if (p == NULL)
 		return -1;
-	ks->kt = calloc(KEYTABLE_MAX, sizeof(*ks->kt));
-	ks->kt_key = calloc(KEYTABLE_MAX, sizeof(*ks->kt_key));
-	int n = ks->kt && ks->kt_key ? keytable_parse_keys(p, len, ks->kt, KEYTABLE_MAX, why, sizeof(why))
-	                             : (snprintf(why, sizeof(why), "out of memory"), -1);
+	*out = calloc(KEYTABLE_MAX, keys ? sizeof(struct keytable_key) : sizeof(struct keytable_sign));
+	*idx = calloc(KEYTABLE_MAX, sizeof(**idx));
+	int n = -1;
+	snprintf(why, sizeof(why), "out of memory");
+	if (*out && *idx)
+		n = keys ? keytable_parse_keys(p, len, *out, KEYTABLE_MAX, why, sizeof(why))
+		         : keytable_parse_signing(p, len, *out, KEYTABLE_MAX, why, sizeof(why));
 	free(p);
 	if (n < 0)
-		return snprintf(err, errlen, "%s: %s", path, why), -1;
+		snprintf(err, errlen, "%s: %s", path, why);
+	return n;
+}
+
+/* load_keytable - sign.opendkim_keytable: every key loaded now. */
+static int load_keytable(signkeys *ks, const char *v, char *err, size_t errlen)
+{
+	void *o = NULL;
+	int refile, n = read_table(ks, v, 1, &refile, &o, &ks->kt_key, err, errlen);
+	ks->kt = o;
+	if (n < 0)
+		return -1;
 	ks->nkt = (size_t)n;
 	for (size_t i = 0; i < ks->nkt; i++) {
 		struct keytable_key *k = &ks->kt[i];
 		str_lower(k->domain);
 		if (strcmp(k->domain, "%") != 0 && !addr_domain_valid(k->domain, strlen(k->domain)))
-			return snprintf(err, errlen, "%s: key %s: bad domain", path, k->name), -1;
+			return snprintf(err, errlen, "%s: key %s: bad domain", v, k->name), -1;
 		long ki = key_index(ks, k->path, err, errlen);
 		if (ki < 0)
 			return -1;
@@ -233,26 +249,18 @@ static int load_keytable(signkeys *ks, const char *v, char *err, size_t errlen)
  * the KeyTable. */
 static int load_signingtable(signkeys *ks, const char *v, char *err, size_t errlen)
 {
-	const char *path = table_path(v, &ks->refile);
-	size_t len;
-	char why[160];
-	char *p = read_file(path, TABLE_FILE_MAX, 0, ks->warn, &len, err, errlen);
-	if (p == NULL)
-		return -1;
-	ks->st = calloc(KEYTABLE_MAX, sizeof(*ks->st));
-	ks->st_kt = calloc(KEYTABLE_MAX, sizeof(*ks->st_kt));
-	int n = ks->st && ks->st_kt ? keytable_parse_signing(p, len, ks->st, KEYTABLE_MAX, why, sizeof(why))
-	                            : (snprintf(why, sizeof(why), "out of memory"), -1);
-	free(p);
+	void *o = NULL;
+	int n = read_table(ks, v, 0, &ks->refile, &o, &ks->st_kt, err, errlen);
+	ks->st = o;
 	if (n < 0)
-		return snprintf(err, errlen, "%s: %s", path, why), -1;
+		return -1;
 	ks->nst = (size_t)n;
 	for (size_t i = 0; i < ks->nst; i++) {
 		size_t k = 0;
 		while (k < ks->nkt && strcmp(ks->kt[k].name, ks->st[i].keyname) != 0)
 			k++;
 		if (k == ks->nkt)
-			return snprintf(err, errlen, "%s: key name %s is not in the KeyTable", path,
+			return snprintf(err, errlen, "%s: key name %s is not in the KeyTable", v,
 			                ks->st[i].keyname), -1;
 		ks->st_kt[i] = k;
 	}
