@@ -303,7 +303,12 @@ signkeys *signkeys_new(const conf *c, char *err, size_t errlen)
 	    (kt[0] && (load_keytable(ks, kt, err, errlen) < 0 ||
 	               load_signingtable(ks, st, err, errlen) < 0)))
 		goto fail;
-	ks->enabled = ks->nkeys > 0;
+	if (ks->nkeys == 0) {
+		snprintf(err, errlen, "%s: sign.enabled is true but no key is configured (sign.keys, "
+		         "sign.opendkim_keytable)", conf_where(c, "sign.enabled"));
+		goto fail;
+	}
+	ks->enabled = 1;
 	return ks;
 fail:
 	signkeys_free(ks);

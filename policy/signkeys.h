@@ -36,8 +36,9 @@ struct signkeys_use {
 };
 
 /* signkeys_new - the set from the sign.* keys of c; NULL with err ("FILE:
- * ..." naming the key file or table) on any unusable key or table. When
- * signing is off (sign.enabled false) an empty set. */
+ * ..." naming the key file or table) on any unusable key or table, or when
+ * sign.enabled has no key at all. When signing is off (sign.enabled false)
+ * an empty set. */
 signkeys *signkeys_new(const conf *c, char *err, size_t errlen);
 void signkeys_free(signkeys *k);
 /* signkeys_enabled - sign.enabled and at least one key. */

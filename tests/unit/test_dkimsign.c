@@ -105,6 +105,8 @@ static void test_keys(void)
 	snprintf(item, sizeof(item), "example.com:r:%s", p4);
 	k = keys_for(item, err, sizeof(err));
 	T_OK(k == NULL && strstr(err, p4) && strstr(err, "others"), "world-readable refused (%s)", err);
+	k = keys_for("", err, sizeof(err));
+	T_OK(k == NULL && strstr(err, "no key"), "sign.enabled without keys refused (%s)", err);
 	k = keys_for("example.com:r", err, sizeof(err));
 	T_OK(k == NULL && strstr(err, "sign.keys"), "malformed sign.keys item refused (%s)", err);
 }
