@@ -49,8 +49,8 @@ const char *signkeys_warnings(const signkeys *k);
  * lowercased), at most max, in configuration order: native keys of the
  * domain (else of its closest parent domain), then the first matching
  * SigningTable entry. Unaligned KeyTable keys are returned only with
- * sign.unaligned; *unaligned counts those left out. domain_buf holds the
- * "%" substitution and must live as long as the result. */
+ * sign.unaligned; *unaligned counts those left out. A KeyTable "%" domain
+ * points to domain, which must live as long as the result. */
 size_t signkeys_for(const signkeys *k, const char *local, const char *domain,
                     struct signkeys_use *out, size_t max, size_t *unaligned);
 
