@@ -18,6 +18,7 @@
 #include "store.h"
 #include "findings.h"
 #include "received.h"
+#include "keys.h"
 
 #define INPUT_MAX (256u * 1024 * 1024)  /* one input file; a bigger mbox should be split */
 #define BODY_CHUNK 65536                /* like an MTA's body chunks */
@@ -51,6 +52,8 @@ struct opts {
 	int json, quiet;
 	int from_received;            /* client IP and HELO from the topmost Received: */
 	int summary;                  /* --summary: also for one message, and in JSON */
+	int keys;                     /* --keys: check every signing key against DNS */
+	int sign;                     /* --sign: print the message with its new DKIM-Signature fields */
 };
 
 /* usage - print help to f. */
@@ -72,6 +75,11 @@ static void usage(FILE *f)
 	      "      --dmarc-mode M     rfc9989 (default) or rfc7489\n"
 	      "      --set KEY=VALUE    override any configuration key\n"
 	      "      --json             one JSON object per message per line (docs/JSON.md)\n"
+	      "      --sign             sign as outbound mail (sign.* keys) and print each message\n"
+	      "                         with its new DKIM-Signature fields instead of a report\n"
+	      "      --keys             check every signing key against its selector's TXT record\n"
+	      "                         (matching, different, missing + record to publish,\n"
+	      "                         too-short, revoked, t=y); no FILE needed\n"
 	      "      --record URI       also write each message's audit record to a store\n"
 	      "                         (sqlite:PATH, a plain PATH, or postgresql://...)\n"
 	      "      --summary          campaign summary also for one message, and in JSON (last line)\n"
@@ -257,6 +265,25 @@ static void summary_add(struct summary *sum, const session *s, const struct verd
 		tally_add(&sum->providers[i], session_readiness(s, i));
 }
 
+/* put_signed - --sign: the DKIM-Signature fields the verdict adds, in the
+ * line ends of the message (CRLF when its first line has one), then the
+ * message unchanged. */
+static void put_signed(const struct verdict *v, const char *p, size_t n, buf *out)
+{
+	const char *nl = memchr(p, '\n', n);
+	int crlf = nl && nl > p && nl[-1] == '\r';
+	for (size_t i = 0; i < v->nadd; i++) {
+		if (strcmp(v->add[i].name, "DKIM-Signature") != 0)
+			continue;
+		buf_puts(out, "DKIM-Signature: ");
+		for (const char *c = v->add[i].value; *c; c++)
+			if (!(c[0] == '\r' && c[1] == '\n'))
+				buf_puts(out, c[0] == '\n' && crlf ? "\r\n" : (char[]){ c[0], 0 });
+		buf_puts(out, crlf ? "\r\n" : "\n");
+	}
+	buf_append(out, p, n);
+}
+
 /* check_message - drive one session over one message. Returns the number of findings. */
 static int check_message(tm_env *env, const struct opts *o, const char *file, size_t index,
                          const char *p, size_t n, const char *envfrom, buf *out, struct summary *sum)
@@ -268,7 +295,7 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 		exit(2);
 	}
 	session_set_source(s, file, index);
-	session_set_direction(s, o->direction && strcmp(o->direction, "outbound") == 0
+	session_set_direction(s, o->sign || (o->direction && strcmp(o->direction, "outbound") == 0)
 	                      ? DIR_OUTBOUND : DIR_INBOUND, "command line");
 	struct received rc = { 0 };
 	const char *ip = o->client_ip, *helo = o->helo;
@@ -329,8 +356,11 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 		session_add_finding(s, "format.empty_message", "the message is empty");
 	session_eoh(s);
 	feed_body(s, p + off, n - off, chunk);
-	summary_add(sum, s, session_eom(s));
-	if (o->json) {
+	const struct verdict *v = session_eom(s);
+	summary_add(sum, s, v);
+	if (o->sign) {
+		put_signed(v, p, n, out);
+	} else if (o->json) {
 		session_report_json(s, out);
 		buf_putc(out, '\n');
 	} else {
@@ -531,7 +561,7 @@ int main(int argc, char **argv)
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
 		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' },
 		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "from-received", 0, 0, 'F' },
-		{ "summary", 0, 0, 'S' }, { "print-findings", 0, 0, 'G' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "summary", 0, 0, 'S' }, { "sign", 0, 0, 'g' }, { "keys", 0, 0, 'K' }, { "print-findings", 0, 0, 'G' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
 	const char *cfgpath = NULL, *record = NULL;
 	const char *sets[64];
@@ -563,6 +593,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'j': o.json = 1; break;
+		case 'g': o.sign = 1; break;
+		case 'K': o.keys = 1; break;
 		case 'R': record = optarg; break;
 		case 'X':
 			if (o.nmacros >= sizeof(o.macros) / sizeof(o.macros[0]) || !strchr(optarg, '=')) {
@@ -594,7 +626,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind >= argc) {
+	if (optind >= argc && !o.keys) {
 		usage(stderr);
 		return 2;
 	}
@@ -606,6 +638,8 @@ int main(int argc, char **argv)
 	}
 	if (dnslen)
 		set_or_die(cf, "dns.forwarders", dns);
+	if (o.sign || o.keys)
+		set_or_die(cf, "sign.enabled", "true");
 	for (size_t i = 0; i < nsets; i += 2) {
 		if (sets[i]) {
 			set_or_die(cf, sets[i], sets[i + 1]);
@@ -624,6 +658,14 @@ int main(int argc, char **argv)
 	if (env == NULL) {
 		fprintf(stderr, "trustmilter-check: %s\n", err);
 		return 2;
+	}
+	if (o.keys) {
+		buf *kb = xbuf_new(1 << 20);
+		int kr = keys_check(env, kb);
+		fwrite(buf_data(kb), 1, buf_len(kb), stdout);
+		buf_free(kb);
+		tm_env_unref(env);
+		return kr;
 	}
 	store *st = NULL;
 	if (record) {

@@ -44,6 +44,7 @@
 #include "metrics.h"
 #include "buf.h"
 #include "confcheck.h"
+#include "signkeys.h"
 
 #define ERR_MAX 1024
 
@@ -180,6 +181,18 @@ static conf *load_config(const struct opts *o, char *err, size_t errlen)
 	return c;
 }
 
+/* log_key_warnings - what loading the signing keys warned about (a
+ * group-readable key file), one log line each. */
+static void log_key_warnings(const tm_env *e)
+{
+	const char *w = signkeys_warnings(tm_env_signkeys(e));
+	while (*w) {
+		size_t n = strcspn(w, "\n");
+		syslog(LOG_WARNING, "sign: %.*s", (int)n, w);
+		w += n + (w[n] == '\n');
+	}
+}
+
 /* build_env - configuration plus resolver and DKIM engine; NULL with err. */
 static tm_env *build_env(const struct opts *o, char *err, size_t errlen)
 {
@@ -188,6 +201,8 @@ static tm_env *build_env(const struct opts *o, char *err, size_t errlen)
 		return NULL;
 	tm_env *e = tm_env_new(c, err, errlen);
 	conf_unref(c);      /* tm_env_new took its own reference */
+	if (e != NULL)
+		log_key_warnings(e);
 	return e;
 }
 

@@ -167,6 +167,8 @@ static void prop(buf *seg, const char *name, const char *value)
 static void dkim_part(const struct dkim_sig *g, buf *seg)
 {
 	buf_printf(seg, "dkim=%s", result_name(g->result));
+	if (g->signed_here)
+		comment(seg, "signed here");
 	if (g->result != AR_PASS)
 		prop(seg, "reason", g->reason);
 	prop(seg, "header.d", g->domain);

@@ -95,6 +95,51 @@ static const struct conf_key keys[] = {
 	  "Name of the compliance header (findings, bulk verdict, provider readiness). Empty: not added." },
 	{ "header.received_spf", CONF_BOOL, "false", 0, 0, NULL,
 	  "Also add a Received-SPF field (RFC 7208 9.1)." },
+	{ "sign.enabled", CONF_BOOL, "false", 0, 0, NULL,
+	  "Sign outbound mail with DKIM (the direction rules decide what is outbound). The "
+	  "signing domain is the From domain (aligned), else its closest parent with a key; "
+	  "a message whose From domain has no key leaves unsigned with the finding "
+	  "dkim.sign.no_key. The outbound checks then judge the message with its new "
+	  "signatures. Keys are loaded at start and reload; a bad key refuses the start and "
+	  "keeps the old configuration on reload." },
+	{ "sign.keys", CONF_LIST, "", 0, 0, NULL,
+	  "Signing keys, \"DOMAIN:SELECTOR:KEYFILE\" each. KEYFILE is a PEM private key, "
+	  "PKCS#1 or PKCS#8 (opendkim-genkey, openssl genpkey): RSA of at least "
+	  "sign.min_rsa_bits, or Ed25519 (RFC 8463). Two entries for one domain sign every "
+	  "message twice (dual signing, e.g. RSA and Ed25519). A key file readable by others "
+	  "is refused; one readable by its group is loaded with a warning." },
+	{ "sign.opendkim_keytable", CONF_STR, "", 0, 0, NULL,
+	  "OpenDKIM KeyTable file (\"KEYNAME DOMAIN:SELECTOR:KEYFILE\" lines; DOMAIN \"%\" "
+	  "is the From domain), used with sign.opendkim_signingtable. Empty: not used." },
+	{ "sign.opendkim_signingtable", CONF_STR, "", 0, 0, NULL,
+	  "OpenDKIM SigningTable file (\"PATTERN KEYNAME\" lines): a path for the plain form "
+	  "(PATTERN an address or a domain), \"refile:PATH\" for patterns with '*' "
+	  "wildcards. The first entry matching the From address chooses the key, as OpenDKIM "
+	  "without MultipleSignatures; native sign.keys of the domain come first." },
+	{ "sign.unaligned", CONF_BOOL, "false", 0, 0, NULL,
+	  "Also sign with a SigningTable key whose domain is not the From domain or a parent "
+	  "of it (such a signature does not help DMARC). Default: such keys are left out." },
+	{ "sign.min_rsa_bits", CONF_INT, "2048", 2048, 16384, NULL,
+	  "Smallest RSA signing key accepted; 1024-bit keys are always refused (RFC 8301 asks "
+	  "verifiers to accept them, mailbox providers want 2048)." },
+	{ "sign.canonicalization", CONF_STR, "relaxed/relaxed", 0, 0,
+	  "relaxed/relaxed|relaxed/simple|simple/relaxed|simple/simple",
+	  "Header/body canonicalization (RFC 6376 3.4). relaxed/relaxed survives the header "
+	  "refolding and whitespace changes of relays; l= is never used." },
+	{ "sign.headers", CONF_LIST,
+	  "From,Subject,Date,Message-ID,To,Cc,Reply-To,MIME-Version,Content-Type,"
+	  "Content-Transfer-Encoding,List-Unsubscribe,List-Unsubscribe-Post,List-Id,Feedback-ID",
+	  0, 0, NULL,
+	  "Header fields signed, each once per instance present (absent ones are not named): "
+	  "what the reader sees (From, Subject, Date, To, Cc, Reply-To), what identifies the "
+	  "message (Message-ID), what decides how the body is shown (the MIME fields), and what "
+	  "mailbox providers require to be inside an aligned signature for bulk mail "
+	  "(List-Unsubscribe and List-Unsubscribe-Post, RFC 8058 4; List-Id, Feedback-ID)." },
+	{ "sign.oversign", CONF_LIST, "From,List-Unsubscribe,List-Unsubscribe-Post,List-Id,Feedback-ID",
+	  0, 0, NULL,
+	  "Fields of sign.headers named once more than present in h=, so that a field of that "
+	  "name added after signing (a second From, another List-Unsubscribe) breaks the "
+	  "signature." },
 	{ "spam.enabled", CONF_BOOL, "true", 0, 0, NULL,
 	  "Run the spam signal engine (docs/SIGNALS.md) on every message: score and signals in the "
 	  "compliance header, the JSON and the audit record." },

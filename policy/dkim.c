@@ -855,10 +855,6 @@ size_t dkim_verify_results(const dkim_verify *v, const struct dkim_sig **sigs, f
 	if (dkim_verify_refused(v))
 		findings_add(f, "dkim.header_refused", "%zu header fields were not given to the DKIM "
 		             "verifier (cap, invalid name or NUL byte)", dkim_verify_refused(v));
-	if (n == 0) {
-		findings_add(f, "dkim.none", "the message has no DKIM signature");
-		return 0;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const struct dkim_sig *g = &(*sigs)[i];
 		if (g->result == AR_PASS)

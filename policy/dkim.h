@@ -45,6 +45,8 @@ struct dkim_sig {
 	int covers_list_unsubscribe_post; /* h= names List-Unsubscribe-Post */
 	int signed_headers_capped;     /* h= had more than DKIM_MAX_SIGNED_HEADERS entries or
 	                                * an entry longer than 63 bytes (covers_* still see all) */
+	int signed_here;               /* made by our signer for this outbound message
+	                                * (dkimsign.h), not verified from the message */
 };
 
 typedef struct dkim_engine dkim_engine;
@@ -77,8 +79,9 @@ size_t dkim_verify_ignored(const dkim_verify *v);
 size_t dkim_verify_refused(const dkim_verify *v);
 /* dkim_verify_results - after eom: the results (at most DKIM_MAX_SIGS) in
  * *sigs, their count returned, and their findings into f
- * (dkim.too_many_signatures, dkim.header_refused, dkim.none, and
- * dkim.fail/temperror/permerror/policy per signature that does not pass). */
+ * (dkim.too_many_signatures, dkim.header_refused, and
+ * dkim.fail/temperror/permerror/policy per signature that does not pass).
+ * dkim.none is the session's, after outbound signing (session.c). */
 size_t dkim_verify_results(const dkim_verify *v, const struct dkim_sig **sigs, findings *f);
 
 /* dkim_hlist_parse - parse an h= tag value (p, n): names separated by ':',

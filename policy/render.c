@@ -55,6 +55,7 @@ static void json_dkim(jw *w, const session *s)
 		jw_str(w, "identity", g->identity);
 		jw_str(w, "b", g->b_prefix);
 		jw_str(w, "reason", g->reason);
+		jw_bool(w, "signed_here", g->signed_here);
 		jw_bool(w, "aligned", s->dmarc.sig_aligned[i]);
 		jw_bool(w, "covers_list_unsubscribe", g->covers_list_unsubscribe);
 		jw_bool(w, "covers_list_unsubscribe_post", g->covers_list_unsubscribe_post);

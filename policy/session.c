@@ -51,6 +51,9 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen)
 	e->pol = policy_new(c, err, errlen);
 	if (e->pol == NULL)
 		goto fail;
+	e->sign = signkeys_new(c, err, errlen);
+	if (e->sign == NULL)
+		goto fail;
 	e->dmarc_mode = strcmp(conf_str(c, "dmarc.mode"), "rfc7489") == 0
 		? DMARC_MODE_RFC7489 : DMARC_MODE_RFC9989;
 	env_hostname(c, "authserv_id", e->authserv_id, sizeof(e->authserv_id));
@@ -77,6 +80,7 @@ void tm_env_unref(tm_env *e)
 	dkim_engine_free(e->dkim);
 	dns_free(e->dns);
 	policy_free(e->pol);
+	signkeys_free(e->sign);
 	conf_unref(e->conf);
 	free(e);
 }
@@ -93,6 +97,7 @@ void tm_env_set_record_sink(tm_env *e, tm_record_sink fn, void *arg)
 	e->record_arg = arg;
 }
 const char *tm_env_hostname(const tm_env *e) { return e->hostname; }
+const signkeys *tm_env_signkeys(const tm_env *e) { return e->sign; }
 
 /* record_message - the message's audit record to the environment's record
  * sink (which never blocks: see tm_record_sink). */
@@ -143,6 +148,10 @@ static void message_clear(session *s)
 	s->dkim = NULL;
 	s->nsigs = 0;
 	s->sigs = NULL;
+	dkimsign_free(s->sign);
+	s->sign = NULL;
+	free(s->sigs_signed);
+	s->sigs_signed = NULL;
 	mime_free(s->mime);
 	s->mime = NULL;
 	s->mime_begun = 0;
@@ -382,6 +391,11 @@ int session_eoh(session *s)
 	if (s->dkim)
 		dkim_verify_eoh(s->dkim);
 	mime_start(s);
+	if (s->dir == DIR_OUTBOUND) {
+		int oom;
+		s->sign = dkimsign_begin(s->env->sign, s->hdrs, s->f, &oom);
+		s->failed |= oom;
+	}
 	return 0;
 }
 
@@ -390,6 +404,7 @@ int session_body(session *s, const unsigned char *p, size_t n)
 	s->body_bytes += n;
 	if (s->dkim)
 		dkim_verify_body(s->dkim, p, n);
+	dkimsign_body(s->sign, p, n);
 	if (s->mime) {
 		mime_start(s);
 		mime_feed(s->mime, p, n);
@@ -423,7 +438,29 @@ static void eval_spf(session *s)
 	spf_findings(&s->spf, ip, s->f);
 }
 
-/* eval_dkim - the per-signature results and their findings. */
+/* sign_message - outbound: our signatures (dkimsign), put before the
+ * arrived ones so that DMARC and RFC 8058 judge the message as it leaves. */
+static void sign_message(session *s)
+{
+	size_t n = dkimsign_end(s->sign, s->hdrs, s->sigs, s->nsigs, time(NULL), s->f);
+	if (n == 0)
+		return;
+	size_t keep = s->nsigs + n <= DKIM_MAX_SIGS ? s->nsigs : DKIM_MAX_SIGS - n;
+	s->sigs_signed = malloc((n + keep) * sizeof(*s->sigs_signed));
+	if (s->sigs_signed == NULL) {
+		s->failed = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		s->sigs_signed[i] = *dkimsign_sig(s->sign, i);
+	if (keep)
+		memcpy(s->sigs_signed + n, s->sigs, keep * sizeof(*s->sigs));
+	s->sigs = s->sigs_signed;
+	s->nsigs = n + keep;
+}
+
+/* eval_dkim - the per-signature results and their findings; outbound, our
+ * own signatures first; dkim.none when the message leaves without any. */
 static void eval_dkim(session *s)
 {
 	s->nsigs = 0;
@@ -432,6 +469,9 @@ static void eval_dkim(session *s)
 		return;
 	dkim_verify_eom(s->dkim);
 	s->nsigs = dkim_verify_results(s->dkim, &s->sigs, s->f);
+	sign_message(s);
+	if (s->nsigs == 0)
+		findings_add(s->f, "dkim.none", "the message has no DKIM signature");
 }
 
 /* dmarc_one - DMARC for one author domain into out. */
@@ -648,6 +688,8 @@ static void decide(session *s)
 /* add_headers - Authentication-Results first, then the compliance header. */
 static void add_headers(session *s)
 {
+	for (size_t i = 0; dkimsign_value(s->sign, i); i++)   /* on top of everything we add */
+		verdict_add_header(&s->v, "DKIM-Signature", dkimsign_value(s->sign, i));
 	s->authres = authres_build(s);
 	s->compliance = compliance_build(s);
 	if (s->authres)

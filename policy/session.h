@@ -49,6 +49,9 @@ typedef void (*tm_record_sink)(void *arg, const struct audit_record *r);
 void tm_env_set_record_sink(tm_env *e, tm_record_sink fn, void *arg);
 /* tm_env_policy - the configuration compiled at tm_env_new (policy.h). */
 const struct policy *tm_env_policy(const tm_env *e);
+/* tm_env_signkeys - the DKIM signing keys of the configuration (signkeys.h). */
+struct signkeys;
+const struct signkeys *tm_env_signkeys(const tm_env *e);
 /* tm_env_hostname - the configured or system host name. */
 const char *tm_env_hostname(const tm_env *e);
 

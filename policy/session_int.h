@@ -29,6 +29,8 @@
 #include "bulk.h"
 #include "ready.h"
 #include "policy.h"
+#include "signkeys.h"
+#include "dkimsign.h"
 
 struct tm_env {
 	int refs;
@@ -36,6 +38,7 @@ struct tm_env {
 	struct policy *pol;        /* the configuration compiled (the per-message path reads this) */
 	dns_resolver *dns;
 	dkim_engine *dkim;
+	signkeys *sign;            /* DKIM signing keys and settings (sign.*) */
 	enum dmarc_mode dmarc_mode;
 	char authserv_id[256];
 	char hostname[256];
@@ -78,6 +81,8 @@ struct session {
 	unsigned rcpt_prov[PROV_N];   /* recipients per mailbox provider (provider.h) */
 	hdr_set *hdrs;
 	dkim_verify *dkim;
+	dkimsign *sign;            /* outbound signing of this message, or NULL */
+	struct dkim_sig *sigs_signed; /* our signatures then the arrived ones (s->sigs), or NULL */
 	dns_budget budget;
 	findings *f;
 	unsigned long long body_bytes;
