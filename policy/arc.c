@@ -20,6 +20,7 @@
 #include "dkimcanon.h"
 #include "dkimkey.h"
 #include "lex5322.h"
+#include "policy.h"
 
 #define ARC_MAX_TAGS 32          /* tags in one AS or AMS (RFC 8617 uses at most 12) */
 #define ARC_SIG_MAX 1100         /* signature bytes: an 8192-bit RSA signature is 1024 */
@@ -809,4 +810,32 @@ int arc_aar_authenticates(const arc_verify *v, unsigned i, const char *from, con
 			return 1;
 	}
 	return 0;
+}
+
+/* trusted - is instance i sealed by one of the trusted domains? */
+static int trusted(const arc_verify *v, unsigned i, const struct policy_name *t, size_t n)
+{
+	char d[256];
+	if (arc_sealer(v, i, d, sizeof(d)) < 0)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		if (dom_at_or_below(d, strlen(d), t[k].name, t[k].len))
+			return 1;
+	return 0;
+}
+
+/* arc_override - see arc.h. */
+int arc_override(const arc_verify *v, const struct arc_outcome *o, const struct policy_name *t,
+                 size_t n, const char *from, const char *org, char *out, size_t outsz)
+{
+	if (outsz)
+		out[0] = '\0';
+	if (o->result != AR_PASS || v->n == 0 || !trusted(v, v->n, t, n))
+		return 0;
+	unsigned k = v->n;
+	while (k > 1 && trusted(v, k - 1, t, n))
+		k--;
+	if (!arc_aar_authenticates(v, k, from, org))
+		return 0;
+	return arc_sealer(v, k, out, outsz) == 0;
 }

@@ -73,6 +73,17 @@ int arc_sealer(const arc_verify *v, unsigned i, char *out, size_t outsz);
  * smtp.mailfrom domain at or below org? 1 yes, 0 no. Valid after arc_eoh. */
 int arc_aar_authenticates(const arc_verify *v, unsigned i, const char *from, const char *org);
 
+/* arc_override - RFC 8617 7.2 local policy for trusted forwarders, after a
+ * pass (o): the ARC-Seal of instance N is by one of the n trusted domains
+ * (at or below), and the ARC-Authentication-Results of the oldest instance
+ * of the unbroken run of trusted sealers ending at N authenticates the
+ * author domain from (arc_aar_authenticates). An untrusted sealer inside
+ * the run ends it: its AAR is never the one read. 1 with that instance's
+ * sealer in out, else 0. */
+struct policy_name;
+int arc_override(const arc_verify *v, const struct arc_outcome *o, const struct policy_name *trusted,
+                 size_t n, const char *from, const char *org, char *out, size_t outsz);
+
 /* arc_aar_instance - the i= of an ARC-Authentication-Results value (p,n)
  * ("i=N; authserv-id; ..."): N, 0 when there is none or it is not a
  * number, -1 above ARC_MAX_INSTANCES. *rest is set to the offset after

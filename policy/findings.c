@@ -75,10 +75,12 @@ void findings_add(findings *f, const char *name, const char *fmt, ...)
  * tests/integration/docs.sh fails when the code, this table and the document
  * disagree). Policy rules are checked against it (trustmilter -n). */
 static const char *const known[] = {
+	"arc.ams_fail", "arc.chain_failed", "arc.incomplete", "arc.key", "arc.seal_fail",
+	"arc.structure", "arc.syntax", "arc.temperror", "arc.too_many_instances",
 	"bulk.no_list_unsubscribe", "bulk.no_one_click", "dkim.fail", "dkim.header_refused",
 	"dkim.none", "dkim.not_aligned", "dkim.permerror", "dkim.policy", "dkim.temperror",
 	"dkim.too_many_signatures", "dmarc.disposition.quarantine", "dmarc.disposition.reject",
-	"dmarc.fail", "dmarc.multiple_authors", "dmarc.no_record", "dmarc.permerror",
+	"dmarc.fail", "dmarc.multiple_authors", "dmarc.no_record", "dmarc.override.arc", "dmarc.permerror",
 	"dmarc.temperror",
 	"dns.budget_exhausted", "envelope.mail_from_syntax", "format.date_invalid",
 	"format.date_missing", "format.date_weekday_mismatch", "format.duplicate_bcc",

@@ -72,6 +72,9 @@ struct policy {
 	struct mime_limits mime;                 /* spam.max_scan_bytes, _mime_parts, _mime_depth, _text_bytes */
 	struct policy_spam_scores spam_scores[2]; /* spam.{inbound,outbound}.*_score */
 	spam_settings *spam;                     /* weights per signal, lists, spam limits */
+	int arc_verify;                          /* arc.verify */
+	struct policy_name *arc_sealers;         /* arc.trusted_sealers */
+	size_t narc_sealers;
 };
 
 /* policy_new - compile c; NULL with the first error in err ("FILE:LINE:

@@ -143,5 +143,8 @@ int audit_from_session(const session *s, struct audit_record *r)
 	r->microsoft_ready = s->microsoft.ready;
 	r->size = header_bytes(s->hdrs) + 2 + (int64_t)s->body_bytes;
 	r->nrcpt = s->nrcpt;
+	cpy(r->arc, sizeof(r->arc), s->arc ? result_name(s->arc_out.result) : "");
+	cpy(r->arc_override, sizeof(r->arc_override), s->arc_override);
+	str_lower(r->arc_override);
 	return 0;
 }

@@ -138,6 +138,10 @@ static void message_clear(session *s)
 	findings_reset(s->f);
 	dkim_verify_free(s->dkim);
 	s->dkim = NULL;
+	arc_free(s->arc);
+	s->arc = NULL;
+	s->arc_out.result = AR_NONE;
+	s->arc_override[0] = '\0';
 	s->nsigs = 0;
 	s->sigs = NULL;
 	mime_free(s->mime);
@@ -222,6 +226,8 @@ static int start_message(session *s)
 	dns_budget_init(&s->budget, pol->dns_max_queries);
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
 	s->failed = s->dkim == NULL;
+	if (pol->arc_verify && (s->arc = arc_new(s->env->dns, &s->budget)) == NULL)
+		s->failed = 1;   /* no validation is not "no chain": refuse to guess */
 	if (pol->spam_enabled) {
 		s->mime = mime_new(&pol->mime);
 		if (s->mime == NULL) {
@@ -372,6 +378,8 @@ int session_eoh(session *s)
 		return -1;
 	if (s->dkim)
 		dkim_verify_eoh(s->dkim);
+	if (s->arc)
+		arc_eoh(s->arc, s->hdrs);
 	mime_start(s);
 	return 0;
 }
@@ -381,6 +389,10 @@ int session_body(session *s, const unsigned char *p, size_t n)
 	s->body_bytes += n;
 	if (s->dkim)
 		dkim_verify_body(s->dkim, p, n);
+	if (s->arc) {
+		arc_eoh(s->arc, s->hdrs);   /* once; a body without end of headers first */
+		arc_body(s->arc, p, n);
+	}
 	if (s->mime) {
 		mime_start(s);
 		mime_feed(s->mime, p, n);
@@ -460,6 +472,32 @@ static void eval_dkim(session *s)
 	(void)any_pass;
 }
 
+/* eval_arc - the ARC chain (RFC 8617 5.2); a failure is its arc.* finding. */
+static void eval_arc(session *s)
+{
+	if (s->arc == NULL)
+		return;
+	arc_eoh(s->arc, s->hdrs);
+	arc_eom(s->arc, &s->arc_out);
+	if (s->arc_out.finding)
+		findings_add(s->f, s->arc_out.finding, "ARC: %s", s->arc_out.reason);
+}
+
+/* arc_overrides - a failed DMARC reject or quarantine for a single author
+ * domain that a trusted ARC sealer vouches for (arc_override): the sealer
+ * goes to s->arc_override and dmarc.override.arc replaces the disposition
+ * findings. Several author readings are never overridden. */
+static int arc_overrides(session *s)
+{
+	const struct dmarc_outcome *d = &s->dmarc;
+	const struct policy *pol = s->env->pol;
+	if (s->arc == NULL || s->dir != DIR_INBOUND || d->result != AR_FAIL || s->nauthors != 1 ||
+	    s->from_domain[0] == '\0' || d->disposition < DMARC_P_QUARANTINE)
+		return 0;
+	return arc_override(s->arc, &s->arc_out, pol->arc_sealers, pol->narc_sealers, s->from_domain,
+	                    d->org_domain, s->arc_override, sizeof(s->arc_override));
+}
+
 /* dmarc_one - DMARC for one author domain into out. */
 static void dmarc_one(session *s, const char *domain, struct dmarc_outcome *out)
 {
@@ -530,7 +568,10 @@ static void dmarc_findings(session *s)
 			             "(policy %s)", dom, dmarc_policy_name(d->policy));
 		else
 			findings_add(s->f, "dmarc.fail", "%s", d->problem);
-		if (d->disposition == DMARC_P_REJECT)
+		if (arc_overrides(s))
+			findings_add(s->f, "dmarc.override.arc", "policy %s of %s overridden: ARC sealed by "
+			             "trusted %s", dmarc_policy_name(d->disposition), dom, s->arc_override);
+		else if (d->disposition == DMARC_P_REJECT)
 			findings_add(s->f, "dmarc.disposition.reject", "the policy of %s asks to reject",
 			             d->policy_domain[0] ? d->policy_domain : dom);
 		else if (d->disposition == DMARC_P_QUARANTINE)
@@ -789,6 +830,7 @@ const struct verdict *session_eom(session *s)
 	eval_from(s);
 	eval_spf(s);
 	eval_dkim(s);
+	eval_arc(s);
 	eval_dmarc(s);
 	int dkim_auth = s->dmarc.dkim_aligned, spf_auth = s->dmarc.spf_aligned;
 	unsub_evaluate(s->hdrs, s->sigs, s->nsigs, s->dmarc.sig_aligned, dkim_auth, spf_auth,

@@ -78,6 +78,8 @@ struct audit_record {
 	unsigned nrcpt;
 	size_t nfindings;
 	char findings[AUDIT_MAX_FINDINGS][AUDIT_NAME_MAX];
+	char arc[16];                 /* ARC chain: pass fail none; "" when not validated */
+	char arc_override[AUDIT_DOMAIN_MAX]; /* the trusted ARC sealer that overrode DMARC, or "" */
 };
 
 /* audit_findings_text - the findings as one space-separated string. */

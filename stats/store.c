@@ -30,7 +30,7 @@
 #define STORE_RETRY_MS 500          /* pause after a failed transaction */
 #define STORE_LOG_EVERY_S 10        /* at most one drop/error log line per interval */
 #define STORE_PRUNE_EVERY_S 3600
-#define STORE_NCOLS 40
+#define STORE_NCOLS 42
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -219,7 +219,7 @@ static const char *const columns[STORE_NCOLS] = {
 	"dmarc_p", "dmarc_sp", "dmarc_np", "dmarc_adkim", "dmarc_aspf", "dmarc_testing",
 	"dmarc_discovery", "dmarc_rua", "unsub_verdict", "unsub_findings", "bulk", "campaign",
 	"spam_score", "spam_signals", "tls_version", "action", "action_enforced", "gmail_ready",
-	"yahoo_ready", "microsoft_ready", "size", "nrcpt", "findings",
+	"yahoo_ready", "microsoft_ready", "size", "nrcpt", "findings", "arc", "arc_override",
 };
 
 /* Forward migrations: migrations[i] brings version i to i+1. Never edit a
@@ -243,6 +243,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_ts ON messages (ts);"
 	"CREATE TABLE drops (ts BIGINT NOT NULL, host TEXT NOT NULL, count BIGINT NOT NULL);"
 	"CREATE INDEX drops_ts ON drops (ts);",
+	"ALTER TABLE messages ADD COLUMN arc TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE messages ADD COLUMN arc_override TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -430,7 +432,7 @@ static void rec_params(const struct audit_record *r, const char *p[STORE_NCOLS],
 	p[k++] = num[3]; p[k++] = r->campaign; p[k++] = r->has_spam ? num[4] : NULL; p[k++] = sig;
 	p[k++] = r->tls_version; p[k++] = r->action; p[k++] = r->action_enforced;
 	p[k++] = num[5]; p[k++] = num[6]; p[k++] = num[7]; p[k++] = num[8]; p[k++] = num[9];
-	p[k++] = fi;
+	p[k++] = fi; p[k++] = r->arc; p[k++] = r->arc_override;
 }
 
 /* insert_sql - "INSERT INTO messages (cols) VALUES ($1..$40)" into b. */
@@ -830,6 +832,7 @@ static int query_row(void *arg, const char *const *cols, int n)
 	r->size = strtoll(col(cols, 37), NULL, 10);
 	r->nrcpt = (unsigned)strtoul(col(cols, 38), NULL, 10);
 	r->nfindings = audit_list_parse(col(cols, 39), r->findings, AUDIT_MAX_FINDINGS);
+	SCPY(arc, 40); SCPY(arc_override, 41);
 	return q->cb(q->arg, r);
 }
 

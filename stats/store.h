@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include "audit.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store store;
 

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""arc.py - ARC chain validation (policy/arc.c, RFC 8617) and the trusted-forwarder
+override, through trustmilter-check against a real unbound (tests/lib/dnsd.py), on
+chains sealed by an independent sealer (python3-dkim's arc_sign), 1, 2 and 3 hops.
+
+Checks: a mailing list that rewrote Subject and footer (the author's DKIM broken,
+DMARC p=reject failing) and sealed with a trusted key -> arc=pass, dmarc.override.arc,
+accepted in enforce mode with the override in Authentication-Results; the same
+sealed by an untrusted domain -> rejected; a body changed after sealing, a
+tampered ARC-Authentication-Results, a removed set (gap), cv=fail at the top, an
+untrusted hop above the trusted one, an AAR showing no authentication -> no
+override, rejected; 2- and 3-hop chains pass with header.oldest-pass; a chain
+whose older AMS no longer validates gives oldest-pass > 0. Every sealed message
+is also verified by python3-dkim's arc_verify and the results compared.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import dkim
+
+SRC = os.environ.get("TM_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("TM_BUILD") or os.path.join(SRC, "build")
+TMP = os.environ.get("TM_TMP") or tempfile.mkdtemp()
+CHECK = os.path.join(BUILD, "trustmilter-check")
+DNSD = os.path.join(SRC, "tests", "lib", "dnsd.py")
+D = os.path.join(TMP, "arc")
+sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
+import fixture  # noqa: E402  (genkey: opendkim-genkey keys)
+
+failed = 0
+
+
+def tap(ok, name, detail=""):
+    global failed
+    print(("ok - " if ok else "not ok - ") + name)
+    if not ok:
+        failed += 1
+        for line in str(detail).splitlines()[:40]:
+            print("# " + line)
+
+
+os.makedirs(D, exist_ok=True)
+KEYS = {}
+ZONE = {
+    "orig.test": ["TXT: " + fixture.yaml_str("v=spf1 ip4:192.0.2.0/24 -all")],
+    "_dmarc.orig.test": ["TXT: " + fixture.yaml_str("v=DMARC1; p=reject")],
+    "lists.trusted.test": ["TXT: " + fixture.yaml_str("v=spf1 ip4:203.0.113.0/24 -all")],
+}
+TXT = {}
+for dom, sel in (("orig.test", "s1"), ("lists.trusted.test", "l1"), ("fwd.untrusted.test", "u1"),
+                 ("hop.test", "h1"), ("hop3.test", "h3")):
+    priv, pub = fixture.genkey(D, dom, sel)
+    KEYS[dom] = (sel, priv)
+    ZONE["%s._domainkey.%s" % (sel, dom)] = ["TXT: " + fixture.yaml_str(pub)]
+    TXT["%s._domainkey.%s." % (sel, dom)] = pub.encode()
+with open(os.path.join(D, "zones.yaml"), "w") as f:
+    for name, recs in ZONE.items():
+        f.write("%s:\n" % name)
+        for r in recs:
+            f.write("  - %s\n" % r)
+try:
+    addr = subprocess.run(["/usr/bin/python3", DNSD, "start", os.path.join(D, "dnsd"),
+                           os.path.join(D, "zones.yaml")], check=True, capture_output=True,
+                          text=True).stdout.strip()
+except Exception as e:  # noqa: BLE001
+    tap(False, "dnsd started", e)
+    sys.exit(1)
+
+
+def stop():
+    subprocess.run(["/usr/bin/python3", DNSD, "stop", os.path.join(D, "dnsd")], capture_output=True)
+
+
+def conf(trusted, name):
+    path = os.path.join(D, name)
+    with open(path, "w") as f:
+        f.write('authserv_id = "mx.recipient.test";\nhostname = "mx.recipient.test";\n'
+                'dns: { forwarders = ["%s"]; transparent_zones = ["test."]; timeout_ms = 2000; };\n'
+                'policy: { mode = "enforce"; };\n'
+                'spam: { enabled = false; };\n'
+                'arc: { trusted_sealers = [%s]; };\n'
+                % (addr, ", ".join('"%s"' % t for t in trusted)))
+    return path
+
+
+CONF_TRUST = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted.conf")
+CONF_NONE = conf([], "untrusted.conf")
+
+ORIG = (b"From: Alice <alice@orig.test>\r\nTo: list@lists.trusted.test\r\n"
+        b"Subject: meeting notes\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n"
+        b"Message-ID: <n1@orig.test>\r\n\r\nThe notes are attached.\r\n")
+AR_GOOD = ("dkim=pass header.d=orig.test header.s=s1; spf=pass smtp.mailfrom=alice@orig.test; "
+           "dmarc=pass header.from=orig.test")
+
+
+def dkim_sign(msg):
+    sel, priv = KEYS["orig.test"]
+    return dkim.sign(msg, sel.encode(), b"orig.test", priv, canonicalize=(b"relaxed", b"relaxed")) + msg
+
+
+def list_rewrite(msg):
+    """What a mailing list does: subject tag and footer (the author's DKIM breaks)."""
+    msg = msg.replace(b"Subject: meeting notes", b"Subject: [team] meeting notes")
+    return msg + b"-- \r\nteam mailing list\r\n"
+
+
+def seal(msg, dom, results, arc=None):
+    """One hop: its own Authentication-Results (with arc= for cv), then an ARC set."""
+    sel, priv = KEYS[dom]
+    srv = ("mx." + dom).encode()
+    ar = results + ("; arc=%s" % arc if arc else "")
+    msg = b"Authentication-Results: " + srv + b"; " + ar.encode() + b"\r\n" + msg
+    sigs = dkim.arc_sign(msg, sel.encode(), dom.encode(), priv, srv)
+    return b"".join(sigs) + msg
+
+
+def check(msg, conf_path, name):
+    p = os.path.join(D, name + ".eml")
+    with open(p, "wb") as f:
+        f.write(msg)
+    r = subprocess.run([CHECK, "-c", conf_path, "--json", "--client-ip", "203.0.113.9",
+                        "--helo", "mail.lists.trusted.test", "--mail-from",
+                        "bounce@lists.trusted.test", p], capture_output=True, text=True, timeout=60)
+    try:
+        return json.loads(r.stdout.splitlines()[0])
+    except Exception:  # noqa: BLE001
+        return {"_error": r.stdout + r.stderr}
+
+
+def peer(msg):
+    def dnsfunc(name, timeout=5):
+        return TXT.get(name.decode() if isinstance(name, bytes) else name)
+    cv, _res, why = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+    return (cv or b"fail").decode(), why
+
+
+def names(j):
+    return [x["name"] for x in j.get("findings", [])]
+
+
+def expect(name, msg, conf_path, arc, override, action, peer_cv=None, oldest=None):
+    j = check(msg, conf_path, name.replace(" ", "_"))
+    a = j.get("arc") or {}
+    ok = a.get("result") == arc and j.get("action") == action and \
+        ("dmarc.override.arc" in names(j)) == override
+    if override:
+        ok = ok and "dmarc.disposition.reject" not in names(j) and \
+            "overridden by local policy" in (j.get("authentication_results") or "") and \
+            "dmarc=fail" in j["authentication_results"] and "policy.dmarc=reject" in j["authentication_results"]
+    if oldest is not None:
+        ok = ok and a.get("oldest_pass") == oldest and \
+            ("header.oldest-pass=%d" % oldest) in (j.get("authentication_results") or "")
+    tap(ok, name, json.dumps({k: j.get(k) for k in ("arc", "action", "authentication_results", "_error")},
+                             indent=1) + "\nfindings: %s" % names(j))
+    if peer_cv is not None:
+        cv, why = peer(msg)
+        tap(cv == peer_cv and (peer_cv == "pass") == (arc == "pass"),
+            name + ": python3-dkim arc_verify agrees (%s)" % peer_cv, "peer %s (%s), ours %s" % (cv, why, arc))
+    return j
+
+
+try:
+    signed = dkim_sign(ORIG)
+    listed = list_rewrite(signed)
+    one = seal(listed, "lists.trusted.test", AR_GOOD)
+    expect("no ARC: arc=none, DMARC reject stands", listed, CONF_TRUST, "none", False, "reject")
+    expect("1 hop, trusted list: arc=pass, override accepts", one, CONF_TRUST, "pass", True, "accept",
+           "pass", 0)
+    expect("1 hop, sealer not trusted: DMARC reject", one, CONF_NONE, "pass", False, "reject")
+    untrusted = seal(listed, "fwd.untrusted.test", AR_GOOD)
+    expect("1 hop, untrusted sealer domain: DMARC reject", untrusted, CONF_TRUST, "pass", False,
+           "reject", "pass")
+    expect("body changed after sealing: arc=fail, reject", one + b"extra line\r\n", CONF_TRUST, "fail",
+           False, "reject", "fail")
+    tampered = re.sub(rb"(ARC-Authentication-Results: i=1;.*?)spf=pass", rb"\1spf=none", one,
+                      count=1, flags=re.S)
+    expect("tampered ARC-Authentication-Results: arc=fail (seal), reject", tampered, CONF_TRUST,
+           "fail", False, "reject", "fail")
+    failing_ar = seal(listed, "lists.trusted.test", "dkim=fail header.d=orig.test; spf=fail "
+                      "smtp.mailfrom=alice@orig.test; dmarc=fail header.from=orig.test")
+    expect("trusted sealer saw DMARC fail: no override", failing_ar, CONF_TRUST, "pass", False,
+           "reject", "pass")
+    two = seal(one, "hop.test", "dmarc=fail header.from=orig.test", arc="pass")
+    expect("2 hops, both trusted: pass, override from the oldest trusted AAR", two, CONF_TRUST, "pass",
+           True, "accept", "pass", 0)
+    three = seal(two, "hop3.test", "dmarc=fail header.from=orig.test", arc="pass")
+    expect("3 hops: pass, oldest-pass 0", three, CONF_TRUST, "pass", True, "accept", "pass", 0)
+    mixed = seal(one, "fwd.untrusted.test", "dmarc=fail header.from=orig.test", arc="pass")
+    expect("untrusted newest hop above a trusted list: no override", mixed, CONF_TRUST, "pass", False,
+           "reject", "pass")
+    above = seal(mixed, "hop.test", "dmarc=fail header.from=orig.test", arc="pass")
+    expect("untrusted hop inside the run: its AAR is never read, no override", above, CONF_TRUST,
+           "pass", False, "reject", "pass")
+    # a hop that rewrote the body after the first seal: the newest AMS passes,
+    # the first one no longer does -> oldest-pass 2
+    rewritten = one + b"second footer\r\n"
+    hop2 = seal(rewritten, "hop.test", "dmarc=fail header.from=orig.test", arc="pass")
+    expect("body rewritten by hop 2: pass with oldest-pass 2", hop2, CONF_TRUST, "pass", True, "accept",
+           "pass", 2)
+    # structure: remove the ARC set of instance 1 from a 2-hop chain (a gap)
+    gap = re.sub(rb"ARC-Seal: i=1;.*?\r\n(?=\S)", b"", two, count=1, flags=re.S)
+    expect("missing ARC-Seal i=1: arc=fail", gap, CONF_TRUST, "fail", False, "reject", "fail")
+    cvfail = seal(one, "hop.test", "dmarc=fail header.from=orig.test", arc="fail")
+    expect("newest seal says cv=fail: arc=fail", cvfail, CONF_TRUST, "fail", False, "reject", "fail")
+    dup = re.sub(rb"(ARC-Authentication-Results: i=1;[^\r]*\r\n)", rb"\1\1", one, count=1)
+    expect("duplicate ARC-Authentication-Results i=1: arc=fail", dup, CONF_TRUST, "fail", False, "reject")
+    big = one.replace(b"ARC-Seal: i=1;", b"ARC-Seal: i=51;", 1)
+    expect("i=51: arc=fail", big, CONF_TRUST, "fail", False, "reject")
+    monitor = conf(["lists.trusted.test"], "monitor.conf").replace("x", "x")
+    with open(monitor) as f:
+        text = f.read().replace('"enforce"', '"monitor"')
+    with open(monitor, "w") as f:
+        f.write(text)
+    j = check(one, monitor, "monitor")
+    tap(j.get("action") == "accept" and "dmarc.override.arc" in names(j),
+        "monitor mode: the override is shown too", json.dumps(j.get("arc")))
+finally:
+    stop()
+
+sys.exit(1 if failed else 0)
