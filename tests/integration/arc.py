@@ -29,7 +29,7 @@ CHECK = os.path.join(BUILD, "trustmilter-check")
 DNSD = os.path.join(SRC, "tests", "lib", "dnsd.py")
 D = os.path.join(TMP, "arc")
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
-import fixture  # noqa: E402  (genkey: opendkim-genkey keys)
+import arcworld  # noqa: E402  (keys, zones, arc_sign hops)
 
 failed = 0
 
@@ -44,27 +44,10 @@ def tap(ok, name, detail=""):
 
 
 os.makedirs(D, exist_ok=True)
-KEYS = {}
-ZONE = {
-    "orig.test": ["TXT: " + fixture.yaml_str("v=spf1 ip4:192.0.2.0/24 -all")],
-    "_dmarc.orig.test": ["TXT: " + fixture.yaml_str("v=DMARC1; p=reject")],
-    "lists.trusted.test": ["TXT: " + fixture.yaml_str("v=spf1 ip4:203.0.113.0/24 -all")],
-}
-TXT = {}
-for dom, sel in (("orig.test", "s1"), ("lists.trusted.test", "l1"), ("fwd.untrusted.test", "u1"),
-                 ("hop.test", "h1"), ("hop3.test", "h3")):
-    priv, pub = fixture.genkey(D, dom, sel)
-    KEYS[dom] = (sel, priv)
-    ZONE["%s._domainkey.%s" % (sel, dom)] = ["TXT: " + fixture.yaml_str(pub)]
-    TXT["%s._domainkey.%s." % (sel, dom)] = pub.encode()
-with open(os.path.join(D, "zones.yaml"), "w") as f:
-    for name, recs in ZONE.items():
-        f.write("%s:\n" % name)
-        for r in recs:
-            f.write("  - %s\n" % r)
+W = arcworld.World(D)
 try:
     addr = subprocess.run(["/usr/bin/python3", DNSD, "start", os.path.join(D, "dnsd"),
-                           os.path.join(D, "zones.yaml")], check=True, capture_output=True,
+                           W.zones], check=True, capture_output=True,
                           text=True).stdout.strip()
 except Exception as e:  # noqa: BLE001
     tap(False, "dnsd started", e)
@@ -90,32 +73,8 @@ def conf(trusted, name):
 CONF_TRUST = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted.conf")
 CONF_NONE = conf([], "untrusted.conf")
 
-ORIG = (b"From: Alice <alice@orig.test>\r\nTo: list@lists.trusted.test\r\n"
-        b"Subject: meeting notes\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\n"
-        b"Message-ID: <n1@orig.test>\r\n\r\nThe notes are attached.\r\n")
-AR_GOOD = ("dkim=pass header.d=orig.test header.s=s1; spf=pass smtp.mailfrom=alice@orig.test; "
-           "dmarc=pass header.from=orig.test")
-
-
-def dkim_sign(msg):
-    sel, priv = KEYS["orig.test"]
-    return dkim.sign(msg, sel.encode(), b"orig.test", priv, canonicalize=(b"relaxed", b"relaxed")) + msg
-
-
-def list_rewrite(msg):
-    """What a mailing list does: subject tag and footer (the author's DKIM breaks)."""
-    msg = msg.replace(b"Subject: meeting notes", b"Subject: [team] meeting notes")
-    return msg + b"-- \r\nteam mailing list\r\n"
-
-
-def seal(msg, dom, results, arc=None):
-    """One hop: its own Authentication-Results (with arc= for cv), then an ARC set."""
-    sel, priv = KEYS[dom]
-    srv = ("mx." + dom).encode()
-    ar = results + ("; arc=%s" % arc if arc else "")
-    msg = b"Authentication-Results: " + srv + b"; " + ar.encode() + b"\r\n" + msg
-    sigs = dkim.arc_sign(msg, sel.encode(), dom.encode(), priv, srv)
-    return b"".join(sigs) + msg
+ORIG, AR_GOOD, list_rewrite = arcworld.ORIG, arcworld.AR_GOOD, arcworld.list_rewrite
+dkim_sign, seal = W.dkim_sign, W.seal
 
 
 def check(msg, conf_path, name):
@@ -132,9 +91,7 @@ def check(msg, conf_path, name):
 
 
 def peer(msg):
-    def dnsfunc(name, timeout=5):
-        return TXT.get(name.decode() if isinstance(name, bytes) else name)
-    cv, _res, why = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+    cv, _res, why = dkim.arc_verify(msg, dnsfunc=W.dnsfunc)
     return (cv or b"fail").decode(), why
 
 
