@@ -3,7 +3,7 @@
 override, through trustmilter-check against a real unbound (tests/lib/dnsd.py), on
 chains sealed by an independent sealer (python3-dkim's arc_sign), 1, 2 and 3 hops.
 
-Checks: a mailing list that rewrote Subject and footer (the author's DKIM broken,
+Checks (with the audit record and the RFC 9990 report of an override): a mailing list that rewrote Subject and footer (the author's DKIM broken,
 DMARC p=reject failing) and sealed with a trusted key -> arc=pass, dmarc.override.arc,
 accepted in enforce mode with the override in Authentication-Results; the same
 sealed by an untrusted domain -> rejected; a body changed after sealing, a
@@ -13,8 +13,11 @@ override, rejected; 2- and 3-hop chains pass with header.oldest-pass; a chain
 whose older AMS no longer validates gives oldest-pass > 0. Every sealed message
 is also verified by python3-dkim's arc_verify and the results compared.
 """
+import glob
+import gzip
 import json
 import os
+import sqlite3
 import re
 import subprocess
 import sys
@@ -26,6 +29,7 @@ SRC = os.environ.get("TM_SRC") or os.path.abspath(os.path.join(os.path.dirname(_
 BUILD = os.environ.get("TM_BUILD") or os.path.join(SRC, "build")
 TMP = os.environ.get("TM_TMP") or tempfile.mkdtemp()
 CHECK = os.path.join(BUILD, "trustmilter-check")
+REPORT = os.path.join(BUILD, "trustmilter-report")
 DNSD = os.path.join(SRC, "tests", "lib", "dnsd.py")
 D = os.path.join(TMP, "arc")
 sys.path.insert(0, os.path.join(SRC, "tests", "lib"))
@@ -167,7 +171,28 @@ try:
     expect("duplicate ARC-Authentication-Results i=1: arc=fail", dup, CONF_TRUST, "fail", False, "reject")
     big = one.replace(b"ARC-Seal: i=1;", b"ARC-Seal: i=51;", 1)
     expect("i=51: arc=fail", big, CONF_TRUST, "fail", False, "reject")
-    monitor = conf(["lists.trusted.test"], "monitor.conf").replace("x", "x")
+    # the audit record and the RFC 9990 aggregate report of an overridden message
+    db = os.path.join(D, "audit.db")
+    with open(os.path.join(D, "rec.eml"), "wb") as f:
+        f.write(one)
+    subprocess.run([CHECK, "-c", CONF_TRUST, "-q", "--record", db, "--client-ip", "203.0.113.9",
+                    "--mail-from", "bounce@lists.trusted.test", os.path.join(D, "rec.eml")], timeout=60)
+    try:
+        row = sqlite3.connect(db).execute("SELECT arc, arc_override, dmarc_disposition, action "
+                                          "FROM messages").fetchall()
+    except sqlite3.Error as e:
+        row = [str(e)]
+    tap(row == [("pass", "lists.trusted.test", "reject", "accept")],
+        "audit record: arc=pass, arc_override names the sealer", row)
+    out = os.path.join(D, "dmarc-reports")
+    rep = subprocess.run([REPORT, "--store", db, "--since", "1d", "--dmarc-reports", out,
+                          "--submitter", "mx.recipient.test"], capture_output=True, text=True, timeout=60)
+    xml = b"".join(gzip.open(x).read() for x in glob.glob(os.path.join(out, "*.xml.gz")))
+    tap(b"<type>local_policy</type>" in xml and b"trusted sealer lists.trusted.test" in xml and
+        b"<disposition>none</disposition>" in xml,
+        "RFC 9990 report: policy_override local_policy with a comment naming the sealer",
+        rep.stdout + rep.stderr + xml.decode(errors="replace"))
+    monitor = conf(["lists.trusted.test"], "monitor.conf")
     with open(monitor) as f:
         text = f.read().replace('"enforce"', '"monitor"')
     with open(monitor, "w") as f:
