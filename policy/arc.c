@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include "arc.h"
 #include "buf.h"
@@ -21,6 +22,7 @@
 #include "dkimkey.h"
 #include "lex5322.h"
 #include "policy.h"
+#include "keycache.h"
 
 #define ARC_MAX_TAGS 32          /* tags in one AS or AMS (RFC 8617 uses at most 12) */
 #define ARC_SIG_MAX 1100         /* signature bytes: an 8192-bit RSA signature is 1024 */
@@ -105,6 +107,7 @@ static void fail(arc_verify *v, const char *finding, const char *fmt, ...)
 
 arc_verify *arc_new(dns_resolver *dns, dns_budget *budget)
 {
+	(void)keycache_active();   /* links keycache.o in: decoded keys are reused */
 	arc_verify *v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return NULL;
@@ -424,8 +427,11 @@ static EVP_PKEY *key_decode(const char *rec, size_t n, int ed, char *why, size_t
 	if (dl > 0 && ed)
 		pk = dl == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32) : NULL;
 	else if (dl > 0) {
-		const unsigned char *q = der;
-		pk = d2i_PUBKEY(NULL, &q, dl);
+		/* through d2i_PUBKEY_bio: keycache's cache when it is linked in
+		 * (keycache.h: OpenSSL 3's decoder costs more than the verify) */
+		BIO *bio = BIO_new_mem_buf(der, (int)dl);
+		pk = bio ? d2i_PUBKEY_bio(bio, NULL) : NULL;
+		BIO_free(bio);
 		if (pk && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA ||
 		           EVP_PKEY_get_bits(pk) < ARC_MIN_RSA_BITS)) {
 			EVP_PKEY_free(pk);
