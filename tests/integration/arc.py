@@ -11,14 +11,18 @@ tampered ARC-Authentication-Results, a removed set (gap), cv=fail at the top, an
 untrusted hop above the trusted one, an AAR showing no authentication -> no
 override, rejected; 2- and 3-hop chains pass with header.oldest-pass; a chain
 whose older AMS no longer validates gives oldest-pass > 0. Every sealed message
-is also verified by python3-dkim's arc_verify and the results compared.
+is also verified by python3-dkim's arc_verify and the results compared. With npm
+mailauth 4.13.3 (installed into build/npm/ as dmarc.py does; skipped without Node):
+a list hop sealed by mailauth, chains mixing arc_sign and mailauth hops, and
+mailauth's verdict on every chain compared with ours.
 """
 import glob
 import gzip
 import json
 import os
-import sqlite3
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -124,6 +128,58 @@ def expect(name, msg, conf_path, arc, override, action, peer_cv=None, oldest=Non
     return j
 
 
+def mailauth_peer():
+    """node and mailauth 4.13.3 (installed once into build/npm/, as dmarc.py does), or None."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    base = os.path.join(SRC, "build", "npm", "mailauth-4.13.3")
+    mod = os.path.join(base, "node_modules", "mailauth", "package.json")
+    if node and npm and not os.path.exists(mod):
+        os.makedirs(base, exist_ok=True)
+        try:
+            subprocess.run([npm, "install", "--prefix", base, "--no-audit", "--no-fund", "--silent",
+                            "mailauth@4.13.3"], capture_output=True, timeout=90)
+        except subprocess.TimeoutExpired:
+            pass
+    if not node or not os.path.exists(mod):
+        return None
+    return node, dict(os.environ, NODE_PATH=os.path.join(base, "node_modules"))
+
+
+def mailauth(peer, args, msg):
+    p = os.path.join(D, "peer.eml")
+    with open(p, "wb") as f:
+        f.write(msg)
+    r = subprocess.run([peer[0], os.path.join(SRC, "tests", "lib", "mailauth-arc.js"), args[0], addr, p]
+                       + args[1:], capture_output=True, env=peer[1], timeout=60)
+    return r.stdout, r.stderr.decode(errors="replace")
+
+
+def mailauth_cases(signed, chains):
+    """Chains sealed by mailauth verified by us; ours (arc_sign's) verified by mailauth."""
+    peer = mailauth_peer()
+    if peer is None:
+        print("ok - mailauth interoperability # SKIP node/npm or mailauth@4.13.3 not available")
+        return
+    key = lambda dom: os.path.join(D, "keys", dom, W.keys[dom][0] + ".private")  # noqa: E731
+    sealed, err = mailauth(peer, ["seal", "lists.trusted.test", "l1", key("lists.trusted.test"), "1"], signed)
+    tap(sealed.startswith(b"ARC-"), "mailauth seals a list hop", err)
+    expect("mailauth-sealed list hop (trusted): pass, override", sealed, CONF_TRUST, "pass", True,
+           "accept", "pass", 0)
+    mixed, err = mailauth(peer, ["seal", "hop.test", "h1", key("hop.test"), "0"], chains["1 hop"])
+    expect("arc_sign hop 1 + mailauth hop 2: pass", mixed, CONF_TRUST, "pass", True, "accept", "pass", 0)
+    third = seal(mixed, "hop3.test", "dmarc=fail header.from=orig.test", arc="pass")
+    expect("arc_sign, mailauth, arc_sign: 3 hops pass", third, CONF_TRUST, "pass", True, "accept", "pass", 0)
+    chains = dict(chains, **{"mailauth list hop": sealed, "mixed 2 hops": mixed, "mixed 3 hops": third})
+    for name, msg in chains.items():
+        out, err = mailauth(peer, ["verify"], msg)
+        try:
+            theirs = json.loads(out)["arc"]
+        except (ValueError, KeyError):
+            theirs = "error: " + err
+        mine = (check(msg, CONF_TRUST, "peer").get("arc") or {}).get("result")
+        tap(theirs == mine, "mailauth 4.13.3 agrees on %s (%s)" % (name, mine), "mailauth %s, ours %s" % (theirs, mine))
+
+
 try:
     signed = dkim_sign(ORIG)
     listed = list_rewrite(signed)
@@ -192,6 +248,8 @@ try:
         b"<disposition>none</disposition>" in xml,
         "RFC 9990 report: policy_override local_policy with a comment naming the sealer",
         rep.stdout + rep.stderr + xml.decode(errors="replace"))
+    mailauth_cases(signed, {"1 hop": one, "2 hops": two, "3 hops": three, "broken body": one + b"x\r\n",
+                            "gap": gap, "cv=fail": cvfail, "tampered AAR": tampered})
     monitor = conf(["lists.trusted.test"], "monitor.conf")
     with open(monitor) as f:
         text = f.read().replace('"enforce"', '"monitor"')
