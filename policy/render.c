@@ -416,14 +416,15 @@ int session_log_line(const session *s, buf *o)
 		dl += (size_t)k;
 	}
 	log_value(o, "dkim", s->nsigs ? dk : "none", sizeof(dk), 0);
-	buf_printf(o, " dmarc=%s policy=%s bulk=%s unsub=%s action=%s%s", result_name(s->dmarc.result),
-	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-",
-	           s->bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
-	           verdict_action_name(s->v.decided), s->v.dry_run ? " mode=monitor" : "");
+	buf_printf(o, " dmarc=%s policy=%s", result_name(s->dmarc.result),
+	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-");
 	if (s->arc)
 		buf_printf(o, " arc=%s", result_name(s->arc_out.result));
 	if (s->arc_override[0])
 		log_value(o, "arc_override", s->arc_override, 80, 0);
+	buf_printf(o, " bulk=%s unsub=%s action=%s%s", s->bulk ? "yes" : "no",
+	           unsub_verdict_name(s->unsub.verdict), verdict_action_name(s->v.decided),
+	           s->v.dry_run ? " mode=monitor" : "");
 	if (s->v.reason[0])
 		log_value(o, "reason", s->v.reason, 127, 1);
 	buf_puts(o, " findings=");
