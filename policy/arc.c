@@ -29,6 +29,8 @@
 #define ARC_KEY_RECORD_MAX 4096  /* joined TXT key record */
 #define ARC_MIN_RSA_BITS 1024    /* RFC 8301 */
 #define ARC_AAR_PAIRS 32         /* key=value pairs read from one AAR resinfo */
+#define ARC_MAX_SIGNED 128       /* h= names of one AMS: real ones sign about 10-20; each
+                                  * name is a walk over the header, so this bounds the time */
 
 enum kind { K_AS = 0, K_AMS, K_AAR };
 enum vres { V_OK = 0, V_SIG, V_KEY, V_TEMP };
@@ -355,6 +357,14 @@ static int ams_setup(arc_verify *v, unsigned i)
 			else
 				limit = limit * 10 + (d - '0');
 		}
+	}
+	size_t names = 1;
+	for (size_t k = 0; k < s->ams.h.n; k++)
+		names += s->ams.h.p[k] == ':';
+	if (names > ARC_MAX_SIGNED) {
+		fail(v, "arc.syntax", "ARC-Message-Signature i=%u: more than %d names in h=", i,
+		     ARC_MAX_SIGNED);
+		return -1;
 	}
 	if (hc < 0 || bc < 0 || (s->ams.l.p && s->ams.l.n == 0)) {
 		fail(v, "arc.syntax", "ARC-Message-Signature i=%u: bad c= or l=", i);
@@ -683,10 +693,10 @@ void arc_eom(arc_verify *v, struct arc_outcome *out)
 	enum vres r;
 	if (!v->finding && (r = ams_verify(v, v->n, why, sizeof(why))) != V_OK)
 		fail_v(v, r, "arc.ams_fail", v->n, why);
-	int oldest = v->finding ? -1 : oldest_pass(v);
 	for (unsigned i = v->n; i >= 1 && !v->finding; i--)
 		if ((r = seal_verify(v, i, why, sizeof(why))) != V_OK)
 			fail_v(v, r, "arc.seal_fail", i, why);
+	int oldest = v->finding ? -1 : oldest_pass(v);   /* only for a chain that holds */
 	if (v->finding) {
 		out->result = AR_FAIL;
 		out->finding = v->finding;

@@ -133,6 +133,15 @@ static void test_structure(void)
 	add(h, "ARC-Seal", AS_FMT, 2, "pass", "b.test");
 	add(h, "ARC-Authentication-Results", "i=2; b.test; none");
 	T_STR(run(h, &o), "arc.syntax", "unknown c=");
+	hdr_reset(h);
+	set(h, 1, "a.test", "none");
+	char hl[1200] = "from";
+	for (size_t k = 0, l = 4; k < 128; k++, l += 3)
+		snprintf(hl + l, sizeof(hl) - l, ":to");
+	add(h, "ARC-Message-Signature", "i=2; a=rsa-sha256; d=b.test; s=s; h=%s; bh=AA; b=AA", hl);
+	add(h, "ARC-Seal", AS_FMT, 2, "pass", "b.test");
+	add(h, "ARC-Authentication-Results", "i=2; b.test; none");
+	T_STR(run(h, &o), "arc.syntax", "129 names in h=");
 	hdr_free(h);
 }
 
