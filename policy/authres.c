@@ -194,6 +194,32 @@ static void dmarc_part(const session *s, buf *seg)
 	prop(seg, "header.from", session_author(s));
 	if (d->record_found)
 		prop(seg, "policy.dmarc", dmarc_policy_name(d->policy));
+	if (s->arc_override[0]) {
+		char c[320];
+		snprintf(c, sizeof(c), "overridden by local policy: ARC sealed by trusted %s",
+		         s->arc_override);
+		comment(seg, c);
+	}
+}
+
+/* arc_part - RFC 8617 10: "arc=RESULT (comment) smtp.remote-ip=IP
+ * header.oldest-pass=N". */
+static void arc_part(const session *s, buf *seg)
+{
+	const struct arc_outcome *a = &s->arc_out;
+	buf_printf(seg, " arc=%s", result_name(a->result));
+	if (a->result == AR_FAIL)
+		comment(seg, a->reason);
+	else if (a->result == AR_PASS) {
+		char c[320];
+		snprintf(c, sizeof(c), "i=%u sealer %s", a->instances, a->sealer);
+		comment(seg, c);
+	}
+	if (a->result != AR_NONE)
+		prop(seg, "smtp.remote-ip", s->client_ip);
+	if (a->result == AR_PASS)
+		buf_printf(seg, " header.oldest-pass=%d", a->oldest_pass);
+	buf_putc(seg, ';');
 }
 
 /* authres_build - the whole Authentication-Results value. */
@@ -217,6 +243,10 @@ char *authres_build(const session *s)
 		buf_putc(seg, ' ');
 		dkim_part(&s->sigs[i], seg);
 		buf_putc(seg, ';');
+		fold_buf(&f, seg);
+	}
+	if (s->arc) {
+		arc_part(s, seg);
 		fold_buf(&f, seg);
 	}
 	buf_putc(seg, ' ');

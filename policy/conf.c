@@ -38,6 +38,19 @@ static const struct conf_key keys[] = {
 	{ "dmarc.mode", CONF_STR, "rfc9989", 0, 0, "rfc9989|rfc7489",
 	  "DMARC flavour: rfc9989 (DNS tree walk, np, psd, t; pct ignored) or rfc7489 "
 	  "(organizational domain from the Public Suffix List, pct honoured)." },
+	{ "arc.verify", CONF_BOOL, "true", 0, 0, NULL,
+	  "Validate ARC chains (RFC 8617) on every message: arc=pass|fail|none in "
+	  "Authentication-Results, the JSON, the log line and the audit record." },
+	{ "arc.trusted_sealers", CONF_LIST, "", 0, 0, NULL,
+	  "Sealing domains (and their subdomains) trusted to report authentication results of "
+	  "mail they forward, e.g. [\"lists.example.org\"]. When DMARC fails, the ARC chain "
+	  "passes, the newest ARC-Seal is by a trusted domain and the ARC-Authentication-Results of "
+	  "the oldest instance of the unbroken run of trusted sealers above it shows DMARC, or an "
+	  "aligned DKIM or SPF, passing for the From domain, the DMARC disposition is replaced by "
+	  "the finding dmarc.override.arc (RFC 8617 7.2, RFC 9989 local policy)." },
+	{ "arc.override_action", CONF_STR, "accept", 0, 0, "accept|junk|quarantine",
+	  "The action for mail whose failed DMARC policy a trusted ARC sealer overrides "
+	  "(dmarc.override.arc): accept (deliver, annotated), junk or quarantine." },
 	{ "bulk.headers", CONF_LIST, "", 0, 0, NULL,
 	  "Extra header field names whose presence marks a message as bulk (besides "
 	  "Precedence: bulk/list, List-Id, List-Unsubscribe and Feedback-ID)." },

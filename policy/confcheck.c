@@ -149,6 +149,7 @@ static const struct conf_check builtin[] = {
 	{ "milter.internal_networks", check_network },
 	{ "milter.egress_addresses", check_address },
 	{ "policy.allow_senders", check_domain },
+	{ "arc.trusted_sealers", check_domain },
 	{ "bulk.senders", check_domain },
 	{ "spam.shorteners", check_domain },
 	{ "spam.local_names", check_name_or_address },

@@ -893,7 +893,7 @@ int dmarc_org_domain(dns_resolver *dns, dns_budget *budget, enum dmarc_mode mode
 }
 
 /* result_findings - the findings of one reading's result. */
-static void result_findings(const struct dmarc_outcome *d, findings *f)
+static void result_findings(const struct dmarc_outcome *d, const char *sealer, findings *f)
 {
 	const char *dom = d->from_domain[0] ? d->from_domain : "an unreadable author";
 	switch (d->result) {
@@ -917,7 +917,10 @@ static void result_findings(const struct dmarc_outcome *d, findings *f)
 			             "(policy %s)", dom, dmarc_policy_name(d->policy));
 		else
 			findings_add(f, "dmarc.fail", "%s", d->problem);
-		if (d->disposition == DMARC_P_REJECT)
+		if (sealer)
+			findings_add(f, "dmarc.override.arc", "policy %s of %s overridden: ARC sealed by "
+			             "trusted %s", dmarc_policy_name(d->disposition), dom, sealer);
+		else if (d->disposition == DMARC_P_REJECT)
 			findings_add(f, "dmarc.disposition.reject", "the policy of %s asks to reject",
 			             d->policy_domain[0] ? d->policy_domain : dom);
 		else if (d->disposition == DMARC_P_QUARANTINE)
@@ -930,13 +933,13 @@ static void result_findings(const struct dmarc_outcome *d, findings *f)
 
 /* dmarc_findings - see dmarc.h. */
 void dmarc_findings(const struct dmarc_outcome *d, size_t nreadings, const struct dkim_sig *sigs,
-                    size_t nsigs, findings *f)
+                    size_t nsigs, const char *sealer, findings *f)
 {
 	if (nreadings > 1)
 		findings_add(f, "dmarc.multiple_authors", "%zu author readings evaluated; the "
 		             "strictest (%s for %s) applies", nreadings, result_name(d->result),
 		             d->from_domain[0] ? d->from_domain : "an unreadable author");
-	result_findings(d, f);
+	result_findings(d, sealer, f);
 	if (nsigs && !d->dkim_aligned && d->result != AR_TEMPERROR) {
 		int any_pass = 0;
 		for (size_t i = 0; i < nsigs; i++)

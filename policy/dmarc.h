@@ -90,9 +90,11 @@ int dmarc_severity(const struct dmarc_outcome *o);
 /* dmarc_findings - the findings of the strictest reading d over nreadings
  * author readings (dmarc.multiple_authors when more than one; dmarc.fail,
  * dmarc.no_record, dmarc.temperror, dmarc.permerror, dmarc.disposition.*),
- * and dkim.not_aligned when a signature of sigs passes but none aligns. */
+ * and dkim.not_aligned when a signature of sigs passes but none aligns.
+ * sealer: the trusted ARC sealer that overrides a failing disposition
+ * (dmarc.override.arc replaces dmarc.disposition.*), or NULL. */
 void dmarc_findings(const struct dmarc_outcome *d, size_t nreadings, const struct dkim_sig *sigs,
-                    size_t nsigs, findings *f);
+                    size_t nsigs, const char *sealer, findings *f);
 /* dmarc_mode_discovery_name - how the policy domain is found: "treewalk"
  * (RFC 9989) or "psl" (RFC 7489). */
 const char *dmarc_mode_discovery_name(enum dmarc_mode m);

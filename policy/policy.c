@@ -125,6 +125,41 @@ static void compile_reply(struct build *b, const char *key, char want, struct ve
 		fail(b, key, 0, why);
 }
 
+/* compile_override - arc.override_action as one more inbound rule,
+ * "dmarc.override.arc=ACTION", so the verdict funnel, monitor mode and the
+ * allowlists treat it as any other rule. */
+static void compile_override(struct build *b, struct policy *p)
+{
+	size_t n = p->nrules[POLICY_INBOUND];
+	struct verdict_rule *r = realloc(p->rules[POLICY_INBOUND], (n + 1) * sizeof(*r));
+	if (r == NULL) {
+		fail(b, "arc.override_action", 0, "out of memory");
+		return;
+	}
+	p->rules[POLICY_INBOUND] = r;
+	char text[64], why[512];
+	snprintf(text, sizeof(text), "dmarc.override.arc=%s", conf_str(b->c, "arc.override_action"));
+	memset(&r[n], 0, sizeof(r[n]));
+	if (policy_rule_compile(text, &r[n], why, sizeof(why)) < 0)
+		fail(b, "arc.override_action", 0, why);
+	else
+		p->nrules[POLICY_INBOUND] = n + 1;
+}
+
+/* compile_names - a list of domain names (no check beyond the list type). */
+static struct policy_name *compile_names(struct build *b, const char *key, size_t *n)
+{
+	const char *const *l;
+	size_t cnt = conf_list(b->c, key, &l);
+	struct policy_name *a = NULL;
+	*n = 0;
+	if (cnt && (a = calloc(cnt, sizeof(*a))) == NULL)
+		fail(b, key, 0, "out of memory");
+	for (size_t i = 0; a && i < cnt; i++)
+		a[(*n)++] = (struct policy_name){ l[i], strlen(l[i]) };
+	return a;
+}
+
 /* compile_rules - the rule tables. */
 static void compile_rules(struct build *b, struct policy *p)
 {
@@ -134,6 +169,7 @@ static void compile_rules(struct build *b, struct policy *p)
 	                                         rule_item, &p->nrules[POLICY_OUTBOUND]);
 	p->domain_rules = compile_list(b, "policy.domain_actions", sizeof(struct verdict_domain_rule),
 	                               domain_item, &p->ndomain_rules);
+	compile_override(b, p);
 	compile_reply(b, "policy.reject_reply", '5', &p->reject_reply);
 	compile_reply(b, "policy.tempfail_reply", '4', &p->tempfail_reply);
 	p->mode = conf_bool(b->c, "policy.dry_run") || strcmp(conf_str(b->c, "policy.mode"), "enforce") != 0
@@ -149,12 +185,10 @@ static void compile_lists(struct build *b, struct policy *p)
 	                                 net_item, &p->nallow_networks);
 	p->internal_networks = compile_list(b, "milter.internal_networks", sizeof(struct policy_net),
 	                                    net_item, &p->ninternal_networks);
+	p->allow_senders = compile_names(b, "policy.allow_senders", &p->nallow_senders);
+	p->arc_sealers = compile_names(b, "arc.trusted_sealers", &p->narc_sealers);
 	const char *const *l;
-	size_t n = conf_list(b->c, "policy.allow_senders", &l);
-	if (n && (p->allow_senders = calloc(n, sizeof(*p->allow_senders))) == NULL)
-		fail(b, "policy.allow_senders", 0, "out of memory");
-	for (size_t i = 0; p->allow_senders && i < n; i++)
-		p->allow_senders[p->nallow_senders++] = (struct policy_name){ l[i], strlen(l[i]) };
+	size_t n;
 	p->noutbound_daemons = conf_list(b->c, "milter.outbound_daemons", &p->outbound_daemons);
 	n = conf_list(b->c, "milter.egress_addresses", &l);
 	p->egress_address = n ? l[0] : NULL;
@@ -172,6 +206,7 @@ static void compile_numbers(struct build *b, struct policy *p)
 	p->dns_max_queries = (unsigned)conf_int(c, "dns.max_queries");
 	p->received_spf = conf_bool(c, "header.received_spf");
 	p->spam_enabled = conf_bool(c, "spam.enabled");
+	p->arc_verify = conf_bool(c, "arc.verify");
 	p->mime = (struct mime_limits){ .max_bytes = (size_t)conf_int(c, "spam.max_scan_bytes"),
 	                                .max_parts = (size_t)conf_int(c, "spam.max_mime_parts"),
 	                                .max_depth = (size_t)conf_int(c, "spam.max_mime_depth"),
@@ -214,6 +249,7 @@ void policy_free(struct policy *p)
 	free(p->allow_networks);
 	free(p->internal_networks);
 	free(p->allow_senders);
+	free(p->arc_sealers);
 	spam_settings_free(p->spam);
 	conf_unref(p->conf);
 	free(p);

@@ -74,6 +74,9 @@ struct policy {
 	struct policy_spam_scores spam_scores[2]; /* spam.{inbound,outbound}.*_score */
 	spam_settings *spam;                     /* weights per signal, lists, spam limits */
 	struct bulk_settings bulk;               /* bulk.headers, bulk.senders, bulk.campaign_header */
+	int arc_verify;                          /* arc.verify */
+	struct policy_name *arc_sealers;         /* arc.trusted_sealers */
+	size_t narc_sealers;
 };
 
 /* policy_new - compile c; NULL with the first error in err ("FILE:LINE:

@@ -141,5 +141,8 @@ int audit_from_session(const session *s, struct audit_record *r)
 	r->rcpt_yahoo = s->rcpt_prov[PROV_YAHOO];
 	r->rcpt_microsoft = s->rcpt_prov[PROV_MICROSOFT];
 	r->rcpt_other = s->rcpt_prov[PROV_OTHER];
+	r->arc = s->arc ? s->arc_out.result : AR_NONE;
+	cpy(r->arc_override, sizeof(r->arc_override), s->arc_override);
+	str_lower(r->arc_override);
 	return 0;
 }

@@ -121,6 +121,27 @@ static const char *unsub_shown(const session *s)
 	return unsub_verdict_name(s->unsub.verdict);
 }
 
+/* json_arc - the "arc" member (null when arc.verify is off). */
+static void json_arc(jw *w, const session *s)
+{
+	if (s->arc == NULL) {
+		jw_null(w, "arc");
+		return;
+	}
+	const struct arc_outcome *a = &s->arc_out;
+	jw_obj(w, "arc");
+	jw_str(w, "result", result_name(a->result));
+	jw_int(w, "instances", a->instances);
+	jw_str(w, "sealer", a->sealer[0] ? a->sealer : NULL);
+	if (a->result == AR_PASS)
+		jw_int(w, "oldest_pass", a->oldest_pass);
+	else
+		jw_null(w, "oldest_pass");
+	jw_str(w, "reason", a->reason[0] ? a->reason : NULL);
+	jw_str(w, "override", s->arc_override[0] ? s->arc_override : NULL);
+	jw_end_obj(w);
+}
+
 /* json_unsub - the "unsubscribe" member: verdict, findings, URIs. */
 static void json_unsub(jw *w, const session *s)
 {
@@ -237,6 +258,7 @@ int session_report_json(const session *s, buf *out)
 	json_spf(&w, s);
 	json_dkim(&w, s);
 	json_dmarc(&w, s);
+	json_arc(&w, s);
 	json_unsub(&w, s);
 	jw_bool(&w, "bulk", s->bulk.bulk);
 	jw_str(&w, "bulk_reason", s->bulk.bulk ? s->bulk.reason : NULL);
@@ -320,6 +342,12 @@ int session_report_text(const session *s, buf *o)
 		         d->spf_aligned ? "aligned" : "not aligned", d->dkim_aligned ? "aligned" : "not aligned");
 	else
 		text_row(o, "DMARC", "%s  %s", result_name(d->result), d->problem);
+	if (s->arc_override[0])
+		text_row(o, "", "overridden by local policy: ARC sealed by trusted %s", s->arc_override);
+	if (s->arc)
+		text_row(o, "ARC", "%s  %u instance%s%s%s", result_name(s->arc_out.result),
+		         s->arc_out.instances, s->arc_out.instances == 1 ? "" : "s",
+		         s->arc_out.reason[0] ? ": " : "", s->arc_out.reason);
 	text_row(o, "Unsubscribe", "%s%s%s", unsub_shown(s),
 	         s->unsub.has_https ? ", https" : "", s->unsub.has_mailto ? ", mailto" : "");
 	text_row(o, "Bulk", "%s%s%s%s%s", s->bulk.bulk ? "yes (" : "no", s->bulk.bulk ? s->bulk.reason : "",
@@ -426,10 +454,15 @@ int session_log_line(const session *s, buf *o)
 		dl += (size_t)k;
 	}
 	log_value(o, "dkim", s->nsigs ? dk : "none", sizeof(dk), 0);
-	buf_printf(o, " dmarc=%s policy=%s bulk=%s unsub=%s action=%s%s", result_name(s->dmarc.result),
-	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-",
-	           s->bulk.bulk ? "yes" : "no", unsub_verdict_name(s->unsub.verdict),
-	           verdict_action_name(s->v.decided), s->v.dry_run ? " mode=monitor" : "");
+	buf_printf(o, " dmarc=%s policy=%s", result_name(s->dmarc.result),
+	           s->dmarc.record_found ? dmarc_policy_name(s->dmarc.policy) : "-");
+	if (s->arc)
+		buf_printf(o, " arc=%s", result_name(s->arc_out.result));
+	if (s->arc_override[0])
+		log_value(o, "arc_override", s->arc_override, 80, 0);
+	buf_printf(o, " bulk=%s unsub=%s action=%s%s", s->bulk.bulk ? "yes" : "no",
+	           unsub_verdict_name(s->unsub.verdict), verdict_action_name(s->v.decided),
+	           s->v.dry_run ? " mode=monitor" : "");
 	if (s->v.reason[0])
 		log_value(o, "reason", s->v.reason, 127, 1);
 	buf_puts(o, " findings=");

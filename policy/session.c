@@ -146,6 +146,10 @@ static void message_clear(session *s)
 	findings_reset(s->f);
 	dkim_verify_free(s->dkim);
 	s->dkim = NULL;
+	arc_free(s->arc);
+	s->arc = NULL;
+	s->arc_out.result = AR_NONE;
+	s->arc_override[0] = '\0';
 	s->nsigs = 0;
 	s->sigs = NULL;
 	dkimsign_free(s->sign);
@@ -240,6 +244,8 @@ static int start_message(session *s)
 	dns_budget_init(&s->budget, pol->dns_max_queries);
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
 	s->failed = s->dkim == NULL;
+	if (pol->arc_verify && (s->arc = arc_new(s->env->dns, &s->budget)) == NULL)
+		s->failed = 1;   /* no validation is not "no chain": refuse to guess */
 	if (pol->spam_enabled) {
 		s->mime = mime_new(&pol->mime);
 		if (s->mime == NULL) {
@@ -390,6 +396,8 @@ int session_eoh(session *s)
 		return -1;
 	if (s->dkim)
 		dkim_verify_eoh(s->dkim);
+	if (s->arc)
+		arc_eoh(s->arc, s->hdrs);
 	mime_start(s);
 	if (s->dir == DIR_OUTBOUND) {
 		int oom;
@@ -405,6 +413,10 @@ int session_body(session *s, const unsigned char *p, size_t n)
 	if (s->dkim)
 		dkim_verify_body(s->dkim, p, n);
 	dkimsign_body(s->sign, p, n);
+	if (s->arc) {
+		arc_eoh(s->arc, s->hdrs);   /* once; a body without end of headers first */
+		arc_body(s->arc, p, n);
+	}
 	if (s->mime) {
 		mime_start(s);
 		mime_feed(s->mime, p, n);
@@ -472,6 +484,32 @@ static void eval_dkim(session *s)
 	sign_message(s);
 	if (s->nsigs == 0)
 		findings_add(s->f, "dkim.none", "the message has no DKIM signature");
+}
+
+/* eval_arc - the ARC chain (RFC 8617 5.2); a failure is its arc.* finding. */
+static void eval_arc(session *s)
+{
+	if (s->arc == NULL)
+		return;
+	arc_eoh(s->arc, s->hdrs);
+	arc_eom(s->arc, &s->arc_out);
+	if (s->arc_out.finding)
+		findings_add(s->f, s->arc_out.finding, "ARC: %s", s->arc_out.reason);
+}
+
+/* arc_overrides - a failed DMARC reject or quarantine for a single author
+ * domain that a trusted ARC sealer vouches for (arc_override): the sealer
+ * goes to s->arc_override and dmarc.override.arc replaces the disposition
+ * findings. Several author readings are never overridden. */
+static int arc_overrides(session *s)
+{
+	const struct dmarc_outcome *d = &s->dmarc;
+	const struct policy *pol = s->env->pol;
+	if (s->arc == NULL || s->dir != DIR_INBOUND || d->result != AR_FAIL || s->nauthors != 1 ||
+	    s->fo.from_domain[0] == '\0' || d->disposition < DMARC_P_QUARANTINE)
+		return 0;
+	return arc_override(s->arc, &s->arc_out, pol->arc_sealers, pol->narc_sealers, s->fo.from_domain,
+	                    d->org_domain, s->arc_override, sizeof(s->arc_override));
 }
 
 /* dmarc_one - DMARC for one author domain into out. */
@@ -544,7 +582,8 @@ static void eval_dmarc(session *s)
 		dmarc_consider(s, o, "");
 	}
 	s->dmarc_evaluated = s->nauthors > 0;
-	dmarc_findings(&s->dmarc, s->nauthors, s->sigs, s->nsigs, s->f);
+	dmarc_findings(&s->dmarc, s->nauthors, s->sigs, s->nsigs, arc_overrides(s) ? s->arc_override : NULL,
+	               s->f);
 }
 
 /* eval_readiness - the providers' bulk-sender rules over the outcomes. */
@@ -725,6 +764,7 @@ static void evaluate(session *s)
 	eval_from(s);
 	eval_spf(s);
 	eval_dkim(s);
+	eval_arc(s);
 	eval_dmarc(s);
 	unsub_evaluate(s->hdrs, s->sigs, s->nsigs, s->dmarc.sig_aligned, &s->unsub, s->f);
 	bulk_detect(s->hdrs, &s->env->pol->bulk, s->fo.from_domain, &s->bulk);

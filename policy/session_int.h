@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "signkeys.h"
 #include "dkimsign.h"
+#include "arc.h"
 
 struct tm_env {
 	int refs;
@@ -108,6 +109,9 @@ struct session {
 	mime_walker *mime;         /* the body's MIME walk for the spam signals (NULL: spam off) */
 	int mime_begun;
 	struct iprev_outcome iprev; /* RFC 8601 iprev of the client (AR_NONE: not checked) */
+	arc_verify *arc;           /* the message's ARC validation (NULL: arc.verify off) */
+	struct arc_outcome arc_out; /* valid after eom when arc is set */
+	char arc_override[256];    /* the trusted sealer whose ARC results overrode DMARC, or "" */
 	char *authres;             /* Authentication-Results value (after the field name) */
 	char *compliance;          /* compliance header value */
 	/* Last, from fo on: large outcomes whose tables are valid up to their

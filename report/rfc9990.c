@@ -53,9 +53,17 @@ static char *record_xml(const struct audit_record *r)
 	           disp, r->dmarc_dkim_aligned ? "pass" : "fail", r->dmarc_spf_aligned ? "pass" : "fail");
 	/* a failing message not handled as the policy asked: say why (RFC 9990 reason) */
 	if (r->dmarc_result == AR_FAIL &&
-	    strcmp(disp, audit_enum_name(&audit_enum_dmarc_policy, (int)r->dmarc_disposition)) != 0)
-		buf_printf(o, "        <reason>\n          <type>%s</type>\n        </reason>\n",
+	    strcmp(disp, audit_enum_name(&audit_enum_dmarc_policy, (int)r->dmarc_disposition)) != 0) {
+		buf_printf(o, "        <reason>\n          <type>%s</type>\n",
 		           strcmp(r->dmarc_testing, "y") == 0 ? "policy_test_mode" : "local_policy");
+		if (r->arc_override[0]) {
+			/* RFC 8617 7.2: the trusted forwarder whose ARC results we accepted */
+			buf_puts(o, "          <comment>arc=pass, trusted sealer ");
+			xml_text(o, r->arc_override);
+			buf_puts(o, "</comment>\n");
+		}
+		buf_puts(o, "        </reason>\n");
+	}
 	buf_puts(o, "      </policy_evaluated>\n    </row>\n    <identifiers>\n      <header_from>");
 	xml_text(o, r->from_domain);
 	buf_puts(o, "</header_from>\n      <envelope_from>");

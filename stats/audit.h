@@ -92,6 +92,8 @@ struct audit_record {
 	unsigned nrcpt;
 	char message_id[AUDIT_DOMAIN_MAX];     /* the Message-ID field's value, "" without one */
 	unsigned rcpt_gmail, rcpt_yahoo, rcpt_microsoft, rcpt_other;  /* nrcpt per provider */
+	enum auth_result arc;                  /* ARC chain: pass fail (none: no ARC set, or not verified) */
+	char arc_override[AUDIT_DOMAIN_MAX];   /* the trusted ARC sealer that overrode DMARC, or "" */
 	size_t nfindings;
 	char findings[AUDIT_MAX_FINDINGS][AUDIT_NAME_MAX];
 };

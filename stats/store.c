@@ -290,6 +290,8 @@ static const char *const migrations[] = {
 	FEEDSTORE_MIGRATION_2,        /* feedback reports, DMARC aggregate reports (feedstore.c) */
 	/* 3: message_id and recipients per provider (audit.c); complaints match by Message-ID */
 	"CREATE INDEX messages_message_id ON messages (message_id);",
+	/* 4: the ARC result and the trusted sealer of an override (audit.c) */
+	"",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");

@@ -31,7 +31,7 @@
 #include "audit.h"
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store store;
 

@@ -3,7 +3,7 @@
 # and every configuration key is in the manual page trustmilter.conf(5).
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 n=0; fail=0
-names=$(grep -ohE '"(spf|dkim|dmarc|unsub|bulk|format|envelope|dns|limits|spam|feedback)\.[a-z0-9_.]+[a-z0-9]"' "$SRC"/policy/*.c "$SRC"/stats/*.c "$SRC"/feedback/*.c |
+names=$(grep -ohE '"(spf|dkim|dmarc|arc|unsub|bulk|format|envelope|dns|limits|spam|feedback)\.[a-z0-9_.]+[a-z0-9]"' "$SRC"/policy/*.c "$SRC"/stats/*.c "$SRC"/feedback/*.c |
 	tr -d '"' | sort -u)
 for name in $names; do
 	# configuration keys share prefixes with findings: skip names that are keys
@@ -30,7 +30,7 @@ n=$((n + 1))
 d=$(comm -3 <(echo "$table") <(echo "$documented"))
 if [ -z "$d" ]; then echo "ok $n - finding table in policy/findings.c matches docs/FINDINGS.md"
 else echo "not ok $n - finding table and docs/FINDINGS.md differ (left: table only, right: docs only):"; echo "$d" | sed 's/^/# /'; fi
-emitted=$(grep -ohE '"(spf|dkim|dmarc|unsub|bulk|format|envelope|dns|limits|spam|feedback)\.[a-z0-9_.]+[a-z0-9]"' \
+emitted=$(grep -ohE '"(spf|dkim|dmarc|arc|unsub|bulk|format|envelope|dns|limits|spam|feedback)\.[a-z0-9_.]+[a-z0-9]"' \
 	"$SRC"/policy/*.c "$SRC"/stats/*.c "$SRC"/feedback/*.c "$SRC"/milter/*.c "$SRC"/check/*.c "$SRC"/report/*.c | tr -d '"' | sort -u)
 missing=0
 for name in $emitted; do

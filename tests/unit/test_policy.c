@@ -81,10 +81,23 @@ static void test_values(void)
 	T_OK(p && p->on_error == POLICY_ON_ERROR_ACCEPT, "on_error accept");
 	policy_free(p);
 
+	p = compile("arc.override_action", "junk", err, sizeof(err));
+	T_OK(p && p->nrules[POLICY_INBOUND] > 0 &&
+	     p->rules[POLICY_INBOUND][p->nrules[POLICY_INBOUND] - 1].action == ACT_JUNK,
+	     "arc.override_action = junk");
+	policy_free(p);
+	p = compile("arc.trusted_sealers", "lists.example.org,fwd.example.net", err, sizeof(err));
+	T_OK(p && p->narc_sealers == 2 && strcmp(p->arc_sealers[1].name, "fwd.example.net") == 0 &&
+	     p->arc_sealers[1].len == 15 && p->arc_verify, "arc.trusted_sealers compiled, arc.verify on");
+	policy_free(p);
+
 	p = compile("policy.inbound.actions", "dmarc.*=accept,dmarc.fail=reject:550 5.7.26 no", err, sizeof(err));
-	T_OK(p && p->nrules[POLICY_INBOUND] == 2, "two inbound rules");
+	/* the two configured, then arc.override_action as "dmarc.override.arc=accept" */
+	T_OK(p && p->nrules[POLICY_INBOUND] == 3, "two inbound rules and the ARC override's");
 	if (p) {
 		const struct verdict_rule *r = p->rules[POLICY_INBOUND];
+		T_OK(!r[2].prefix && strcmp(r[2].pattern, "dmarc.override.arc") == 0 &&
+		     r[2].action == ACT_ACCEPT, "arc.override_action compiled as the last inbound rule");
 		T_OK(r[0].prefix && strcmp(r[0].pattern, "dmarc.") == 0 && r[0].patlen == 6 &&
 		     r[0].action == ACT_ACCEPT && r[0].reply.rcode[0] == '\0', "prefix rule compiled");
 		T_OK(!r[1].prefix && strcmp(r[1].pattern, "dmarc.fail") == 0 && r[1].action == ACT_REJECT &&
