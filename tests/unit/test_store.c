@@ -137,6 +137,8 @@ static void fill_all(struct audit_record *r)
 	r->rcpt_yahoo = 2;
 	r->rcpt_microsoft = 3;
 	r->rcpt_other = 4000000000u;
+	r->arc = AR_FAIL;
+	snprintf(r->arc_override, sizeof(r->arc_override), "lists.example.test");
 }
 
 struct only { struct audit_record r; int n; };
