@@ -262,6 +262,14 @@ char *authres_build(const session *s)
 	return fold_end(&f, seg);
 }
 
+/* ready_word - a provider's readiness in the compliance header: "unknown"
+ * when nothing is known to be missing but something could not be checked
+ * (a DNS failure, no client address). */
+static const char *ready_word(const struct readiness *r)
+{
+	return r->ready ? "ready" : r->unknown ? "unknown" : "not-ready";
+}
+
 /* compliance_build - "v=1; dir=...; action=...; bulk=...; one-click=...;
  * gmail=...; yahoo=...; microsoft=...; findings=a,b" (docs/HEADERS.md). */
 char *compliance_build(const session *s)
@@ -283,8 +291,8 @@ char *compliance_build(const session *s)
 	fold_buf(&f, seg);
 	buf_printf(seg, " one-click=%s;", unsub_verdict_name(s->unsub.verdict));
 	fold_buf(&f, seg);
-	buf_printf(seg, " gmail=%s; yahoo=%s; microsoft=%s;", s->ready.gmail.ready ? "ready" : "not-ready",
-	           s->ready.yahoo.ready ? "ready" : "not-ready", s->ready.microsoft.ready ? "ready" : "not-ready");
+	buf_printf(seg, " gmail=%s; yahoo=%s; microsoft=%s;", ready_word(&s->ready.gmail),
+	           ready_word(&s->ready.yahoo), ready_word(&s->ready.microsoft));
 	fold_buf(&f, seg);
 	if (s->spam.evaluated) {
 		/* "spam=SCORE; signals=a,b" (docs/HEADERS.md) */

@@ -135,6 +135,12 @@ def readiness(conf):
     ok(all(pr.get(x, {}).get("status") == "unknown" and pr.get(x, {}).get("ready") is None
            for x in ("gmail", "yahoo", "microsoft")),
        "DNS timeout: every provider 'could not check' (unknown)", pr)
+    ch = first_json(out).get("compliance_header") or ""
+    ok("gmail=unknown; yahoo=unknown; microsoft=unknown;" in ch,
+       "DNS timeout: the compliance header says unknown, not not-ready", ch)
+    rc, out, err = run(["-c", conf, "--json"] + fixture.envelope_args(env) + [bad])
+    ch = first_json(out).get("compliance_header") or ""
+    ok("gmail=not-ready;" in ch, "something known missing: the compliance header says not-ready", ch)
 
 
 def fixes(conf):
