@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <strings.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -63,6 +64,7 @@ struct key_ent {
 	char d[256], s[128];
 	int ed;                         /* an Ed25519 key */
 	EVP_PKEY *pk;                   /* NULL: err says why */
+	EVP_PKEY_CTX *vctx;             /* RSA: set up for PKCS#1 v1.5 SHA-256 verification */
 	enum vres err;
 	char why[96];
 };
@@ -72,6 +74,7 @@ struct arc_verify {
 	dns_budget *budget;
 	const hdr_set *h;
 	int eoh_done;
+	int want_oldest;                /* arc_want_oldest_pass */
 	int any;                        /* ARC fields seen */
 	unsigned n;                     /* highest instance */
 	const char *finding;            /* the first failure */
@@ -130,11 +133,19 @@ void arc_free(arc_verify *v)
 		return;
 	for (size_t i = 0; i < v->nbh; i++)
 		bodyhash_free(v->bh[i].h);
-	for (size_t i = 0; i < v->nkeys; i++)
+	for (size_t i = 0; i < v->nkeys; i++) {
+		EVP_PKEY_CTX_free(v->keys[i].vctx);
 		EVP_PKEY_free(v->keys[i].pk);
+	}
 	buf_free(v->data);
 	buf_free(v->tmp);
 	free(v);
+}
+
+/* arc_want_oldest_pass - see arc.h. */
+void arc_want_oldest_pass(arc_verify *v, int on)
+{
+	v->want_oldest = on != 0;
 }
 
 /* kind_of - which ARC field a name is, or -1. */
@@ -456,6 +467,23 @@ static EVP_PKEY *key_decode(const char *rec, size_t n, int ed, char *why, size_t
 	return pk;
 }
 
+/* verify_ctx - an RSA verification context for pk (PKCS#1 v1.5 over a
+ * SHA-256 digest), set up once per key and message and used for every
+ * signature by that key: EVP_DigestVerifyInit per signature searches the
+ * providers again each time. NULL when it cannot be set up. */
+static EVP_PKEY_CTX *verify_ctx(EVP_PKEY *pk)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
+	if (c && (EVP_PKEY_verify_init(c) != 1 ||
+	          EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) != 1 ||
+	          EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) != 1)) {
+		EVP_PKEY_CTX_free(c);
+		c = NULL;
+	}
+	ERR_clear_error();
+	return c;
+}
+
 /* key_fetch - TXT at s._domainkey.d, checked and decoded into e. */
 static void key_fetch(arc_verify *v, struct key_ent *e, const char *alg)
 {
@@ -489,7 +517,10 @@ static void key_fetch(arc_verify *v, struct key_ent *e, const char *alg)
 		else if (dkimkey_check(rec, (size_t)len, alg, out, sizeof(out), &ol, e->why,
 		                       sizeof(e->why)) == 0) {
 			e->pk = key_decode(out, ol, e->ed, e->why, sizeof(e->why));
-			if (e->pk)
+			if (e->pk && !e->ed && (e->vctx = verify_ctx(e->pk)) == NULL) {
+				e->err = V_TEMP;
+				snprintf(e->why, sizeof(e->why), "key: verification set-up failed");
+			} else if (e->pk)
 				e->err = V_OK;
 		}
 	}
@@ -522,26 +553,22 @@ static const struct key_ent *key_get(arc_verify *v, const struct arc_sig *g, int
 	return e;
 }
 
-/* evp_verify - sig over data: RSA-SHA256, or Ed25519 over SHA-256(data)
- * (RFC 8463). 1 valid, 0 not. */
-static int evp_verify(EVP_PKEY *pk, int ed, const unsigned char *sig, size_t sl,
+/* evp_verify - sig over data with e's key: RSA-SHA256, or Ed25519 over
+ * SHA-256(data) (RFC 8463). 1 valid, 0 not. */
+static int evp_verify(const struct key_ent *e, const unsigned char *sig, size_t sl,
                       const void *data, size_t dl)
 {
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	int ok = 0;
-	if (c == NULL)
-		return 0;
-	if (ed) {
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned mdl = 0;
-		ok = EVP_Digest(data, dl, md, &mdl, EVP_sha256(), NULL) == 1 &&
-		     EVP_DigestVerifyInit(c, NULL, NULL, NULL, pk) == 1 &&
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdl = 0;
+	int ok = EVP_Digest(data, dl, md, &mdl, EVP_sha256(), NULL) == 1;
+	if (ok && !e->ed)
+		ok = EVP_PKEY_verify(e->vctx, sig, sl, md, mdl) == 1;
+	else if (ok) {
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		ok = c != NULL && EVP_DigestVerifyInit(c, NULL, NULL, NULL, e->pk) == 1 &&
 		     EVP_DigestVerify(c, sig, sl, md, mdl) == 1;
-	} else {
-		ok = EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, pk) == 1 &&
-		     EVP_DigestVerify(c, sig, sl, data, dl) == 1;
+		EVP_MD_CTX_free(c);
 	}
-	EVP_MD_CTX_free(c);
 	ERR_clear_error();
 	return ok;
 }
@@ -573,7 +600,7 @@ static enum vres sig_verify(arc_verify *v, const struct arc_sig *g, char *why, s
 		snprintf(why, whysz, "%s", e->why);
 		return e->err;
 	}
-	if (!evp_verify(e->pk, ed, sig, (size_t)sl, buf_data(v->data), buf_len(v->data))) {
+	if (!evp_verify(e, sig, (size_t)sl, buf_data(v->data), buf_len(v->data))) {
 		snprintf(why, whysz, "signature did not verify");
 		return V_SIG;
 	}
@@ -696,7 +723,9 @@ void arc_eom(arc_verify *v, struct arc_outcome *out)
 	for (unsigned i = v->n; i >= 1 && !v->finding; i--)
 		if ((r = seal_verify(v, i, why, sizeof(why))) != V_OK)
 			fail_v(v, r, "arc.seal_fail", i, why);
-	int oldest = v->finding ? -1 : oldest_pass(v);   /* only for a chain that holds */
+	/* only for a chain that holds, and only when asked for: it costs one
+	 * more verification per older instance, and nothing else reads it */
+	int oldest = v->finding || !v->want_oldest ? -1 : oldest_pass(v);
 	if (v->finding) {
 		out->result = AR_FAIL;
 		out->finding = v->finding;

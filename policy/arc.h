@@ -45,7 +45,7 @@ struct arc_outcome {
 	unsigned instances;        /* N: the highest instance (0: no ARC fields) */
 	int oldest_pass;           /* RFC 8617 5.2 step 6: 0 when every AMS validates, else the
 	                            * lowest instance from which all AMS up to N validate;
-	                            * -1 not determined (not pass) */
+	                            * -1 not determined (not pass, or not asked for) */
 	char sealer[256];          /* d= of the ARC-Seal of instance N, "" when unknown */
 };
 
@@ -55,6 +55,10 @@ typedef struct arc_verify arc_verify;
  * unit tests), budget (may be NULL) is charged for key lookups. */
 arc_verify *arc_new(dns_resolver *dns, dns_budget *budget);
 void arc_free(arc_verify *v);
+/* arc_want_oldest_pass - also determine the oldest-pass value (RFC 8617
+ * 5.2 steps 5-6, optional): one more signature verification per older
+ * instance. Off by default; call before arc_eom. */
+void arc_want_oldest_pass(arc_verify *v, int on);
 /* arc_eoh - read the ARC sets of h (which must outlive v's use) and check
  * the structure; start the body hashes. Once; 0, or -1 out of memory. */
 int arc_eoh(arc_verify *v, const hdr_set *h);

@@ -217,7 +217,7 @@ static void arc_part(const session *s, buf *seg)
 	}
 	if (a->result != AR_NONE)
 		prop(seg, "smtp.remote-ip", s->client_ip);
-	if (a->result == AR_PASS)
+	if (a->result == AR_PASS && a->oldest_pass >= 0)   /* -1: not determined */
 		buf_printf(seg, " header.oldest-pass=%d", a->oldest_pass);
 	buf_putc(seg, ';');
 }

@@ -207,6 +207,7 @@ static void compile_numbers(struct build *b, struct policy *p)
 	p->received_spf = conf_bool(c, "header.received_spf");
 	p->spam_enabled = conf_bool(c, "spam.enabled");
 	p->arc_verify = conf_bool(c, "arc.verify");
+	p->arc_oldest_pass = conf_bool(c, "arc.oldest_pass");
 	p->mime = (struct mime_limits){ .max_bytes = (size_t)conf_int(c, "spam.max_scan_bytes"),
 	                                .max_parts = (size_t)conf_int(c, "spam.max_mime_parts"),
 	                                .max_depth = (size_t)conf_int(c, "spam.max_mime_depth"),

@@ -75,6 +75,7 @@ struct policy {
 	spam_settings *spam;                     /* weights per signal, lists, spam limits */
 	struct bulk_settings bulk;               /* bulk.headers, bulk.senders, bulk.campaign_header */
 	int arc_verify;                          /* arc.verify */
+	int arc_oldest_pass;                     /* arc.oldest_pass */
 	struct policy_name *arc_sealers;         /* arc.trusted_sealers */
 	size_t narc_sealers;
 };

@@ -133,7 +133,7 @@ static void json_arc(jw *w, const session *s)
 	jw_str(w, "result", result_name(a->result));
 	jw_int(w, "instances", a->instances);
 	jw_str(w, "sealer", a->sealer[0] ? a->sealer : NULL);
-	if (a->result == AR_PASS)
+	if (a->result == AR_PASS && a->oldest_pass >= 0)
 		jw_int(w, "oldest_pass", a->oldest_pass);
 	else
 		jw_null(w, "oldest_pass");

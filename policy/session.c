@@ -246,6 +246,8 @@ static int start_message(session *s)
 	s->failed = s->dkim == NULL;
 	if (pol->arc_verify && (s->arc = arc_new(s->env->dns, &s->budget)) == NULL)
 		s->failed = 1;   /* no validation is not "no chain": refuse to guess */
+	if (s->arc)
+		arc_want_oldest_pass(s->arc, pol->arc_oldest_pass);
 	if (pol->spam_enabled) {
 		s->mime = mime_new(&pol->mime);
 		if (s->mime == NULL) {

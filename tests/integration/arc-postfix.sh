@@ -45,7 +45,7 @@ authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test."]; timeout_ms = 1500; };
 policy: { mode = "enforce"; };
-arc: { trusted_sealers = ["lists.trusted.test"]; };
+arc: { trusted_sealers = ["lists.trusted.test"]; oldest_pass = true; };
 milter: {
   socket = "unix:$SOCK";
   socket_mode = 432;

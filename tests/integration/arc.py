@@ -66,19 +66,20 @@ def stop():
     subprocess.run(["/usr/bin/python3", DNSD, "stop", os.path.join(D, "dnsd")], capture_output=True)
 
 
-def conf(trusted, name):
+def conf(trusted, name, arc_extra=""):
     path = os.path.join(D, name)
     with open(path, "w") as f:
         f.write('authserv_id = "mx.recipient.test";\nhostname = "mx.recipient.test";\n'
                 'dns: { forwarders = ["%s"]; transparent_zones = ["test."]; timeout_ms = 2000; };\n'
                 'policy: { mode = "enforce"; };\n'
                 'spam: { enabled = false; };\n'
-                'arc: { trusted_sealers = [%s]; };\n'
-                % (addr, ", ".join('"%s"' % t for t in trusted)))
+                'arc: { trusted_sealers = [%s]; %s};\n'
+                % (addr, ", ".join('"%s"' % t for t in trusted), arc_extra))
     return path
 
 
-CONF_TRUST = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted.conf")
+CONF_TRUST = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted.conf", "oldest_pass = true; ")
+CONF_TRUST_DEFAULT = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted-default.conf")
 CONF_NONE = conf([], "untrusted.conf")
 
 ORIG, AR_GOOD, list_rewrite = arcworld.ORIG, arcworld.AR_GOOD, arcworld.list_rewrite
@@ -204,6 +205,14 @@ try:
     two = seal(one, "hop.test", "dmarc=fail header.from=orig.test", arc="pass")
     expect("2 hops, both trusted: pass, override from the oldest trusted AAR", two, CONF_TRUST, "pass",
            True, "accept", "pass", 0)
+    # arc.oldest_pass off (the default): the same override, no oldest-pass value claimed
+    j = expect("2 hops, arc.oldest_pass off: pass and override", two, CONF_TRUST_DEFAULT, "pass",
+               True, "accept")
+    tap((j.get("arc") or {}).get("oldest_pass", "absent") is None and
+        "arc=pass" in (j.get("authentication_results") or "") and
+        "header.oldest-pass" not in (j.get("authentication_results") or ""),
+        "2 hops, arc.oldest_pass off: no header.oldest-pass, JSON oldest_pass null",
+        json.dumps(j.get("arc")) + " " + str(j.get("authentication_results")))
     three = seal(two, "hop3.test", "dmarc=fail header.from=orig.test", arc="pass")
     expect("3 hops: pass, oldest-pass 0", three, CONF_TRUST, "pass", True, "accept", "pass", 0)
     mixed = seal(one, "fwd.untrusted.test", "dmarc=fail header.from=orig.test", arc="pass")
