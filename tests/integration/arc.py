@@ -79,7 +79,7 @@ def conf(trusted, name, arc_extra=""):
 
 
 CONF_TRUST = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted.conf", "oldest_pass = true; ")
-CONF_TRUST_DEFAULT = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted-default.conf")
+CONF_TRUST_NOOLD = conf(["lists.trusted.test", "hop.test", "hop3.test"], "trusted-noold.conf", "oldest_pass = false; ")
 CONF_NONE = conf([], "untrusted.conf")
 
 ORIG, AR_GOOD, list_rewrite = arcworld.ORIG, arcworld.AR_GOOD, arcworld.list_rewrite
@@ -205,8 +205,8 @@ try:
     two = seal(one, "hop.test", "dmarc=fail header.from=orig.test", arc="pass")
     expect("2 hops, both trusted: pass, override from the oldest trusted AAR", two, CONF_TRUST, "pass",
            True, "accept", "pass", 0)
-    # arc.oldest_pass off (the default): the same override, no oldest-pass value claimed
-    j = expect("2 hops, arc.oldest_pass off: pass and override", two, CONF_TRUST_DEFAULT, "pass",
+    # arc.oldest_pass off: the same override, no oldest-pass value claimed
+    j = expect("2 hops, arc.oldest_pass off: pass and override", two, CONF_TRUST_NOOLD, "pass",
                True, "accept")
     tap((j.get("arc") or {}).get("oldest_pass", "absent") is None and
         "arc=pass" in (j.get("authentication_results") or "") and
