@@ -11,8 +11,8 @@ i=3 above ours and all three verify the 3-hop chain; python3-dkim seals above
 a trustmilter i=1 and a mailauth i=1; a broken chain (body changed after the
 seal) is sealed with cv=fail and never repaired; a message already at i=50
 is not sealed (arc.seal.limit, delivered); the sealing path of arc.seal =
-"listed" with arc.seal_networks; the ARC-Authentication-Results copies our
-Authentication-Results with i=N.
+"listed" with arc.seal_networks, "outbound", and arc.seal_daemons; the
+ARC-Authentication-Results copies our Authentication-Results with i=N.
 """
 import json
 import os
@@ -220,6 +220,19 @@ try:
     tap((j.get("arc") or {}).get("sealed") == 1 and (j2.get("arc") or {}).get("sealed", 0) is None,
         "arc.seal = listed: a client in arc.seal_networks is sealed (i=1), another is not",
         json.dumps([j.get("arc"), j2.get("arc")]) + (r.stderr + r2.stderr).decode())
+    # arc.seal = "outbound": outbound mail is sealed, inbound not; arc.seal_daemons
+    c_out = conf("outbound.conf", 'seal = "outbound";')
+    c_dmn = conf("daemons.conf", 'seal = "listed"; seal_daemons = ["listsrv"];')
+    got = []
+    for cpath, extra in ((c_out, ["--direction", "outbound"]), (c_out, ["--direction", "inbound"]),
+                         (c_dmn, ["--macro", "daemon_name=listsrv"]), (c_dmn, ["--macro", "daemon_name=smtpd"])):
+        r = run(listed, ["--json"] + extra, "path", cpath)
+        try:
+            got.append((json.loads(r.stdout.decode().splitlines()[0]).get("arc") or {}).get("sealed"))
+        except Exception:  # noqa: BLE001
+            got.append("error: " + r.stderr.decode(errors="replace"))
+    tap(got == [1, None, 1, None], "arc.seal = outbound seals outbound mail only; arc.seal_daemons "
+        "matches {daemon_name}", got)
     bad = conf("nokey.conf")
     with open(bad) as f:
         text = f.read()
