@@ -54,6 +54,7 @@ struct opts {
 	int summary;                  /* --summary: also for one message, and in JSON */
 	int keys;                     /* --keys: check every signing key against DNS */
 	int sign;                     /* --sign: print the message with its new DKIM-Signature fields */
+	int seal;                     /* --seal: print the message with its new ARC set (arc.seal_key) */
 };
 
 /* usage - print help to f. */
@@ -77,6 +78,8 @@ static void usage(FILE *f)
 	      "      --json             one JSON object per message per line (docs/JSON.md)\n"
 	      "      --sign             sign as outbound mail (sign.* keys) and print each message\n"
 	      "                         with its new DKIM-Signature fields instead of a report\n"
+	      "      --seal             add an ARC set (arc.seal_key) to each message and print it\n"
+	      "                         with its new fields (with --sign: and DKIM-Signature)\n"
 	      "      --keys             check every signing key against its selector's TXT record\n"
 	      "                         (matching, different, missing + record to publish,\n"
 	      "                         too-short, revoked, t=y); no FILE needed\n"
@@ -265,17 +268,17 @@ static void summary_add(struct summary *sum, const session *s, const struct verd
 		tally_add(&sum->providers[i], session_readiness(s, i));
 }
 
-/* put_signed - --sign: the DKIM-Signature fields the verdict adds, in the
- * line ends of the message (CRLF when its first line has one), then the
- * message unchanged. */
+/* put_signed - --sign, --seal: the DKIM-Signature and ARC fields the
+ * verdict adds, in its order and the line ends of the message (CRLF when
+ * its first line has one), then the message unchanged. */
 static void put_signed(const struct verdict *v, const char *p, size_t n, buf *out)
 {
 	const char *nl = memchr(p, '\n', n);
 	int crlf = nl && nl > p && nl[-1] == '\r';
 	for (size_t i = 0; i < v->nadd; i++) {
-		if (strcmp(v->add[i].name, "DKIM-Signature") != 0)
+		if (strcmp(v->add[i].name, "DKIM-Signature") != 0 && strncmp(v->add[i].name, "ARC-", 4) != 0)
 			continue;
-		buf_puts(out, "DKIM-Signature: ");
+		buf_printf(out, "%s: ", v->add[i].name);
 		for (const char *c = v->add[i].value; *c; c++)
 			if (!(c[0] == '\r' && c[1] == '\n'))
 				buf_puts(out, c[0] == '\n' && crlf ? "\r\n" : (char[]){ c[0], 0 });
@@ -297,6 +300,7 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 	session_set_source(s, file, index);
 	session_set_direction(s, o->sign || (o->direction && strcmp(o->direction, "outbound") == 0)
 	                      ? DIR_OUTBOUND : DIR_INBOUND, "command line");
+	session_set_seal(s, o->seal);
 	struct received rc = { 0 };
 	const char *ip = o->client_ip, *helo = o->helo;
 	if (o->from_received) {
@@ -358,7 +362,7 @@ static int check_message(tm_env *env, const struct opts *o, const char *file, si
 	feed_body(s, p + off, n - off, chunk);
 	const struct verdict *v = session_eom(s);
 	summary_add(sum, s, v);
-	if (o->sign) {
+	if (o->sign || o->seal) {
 		put_signed(v, p, n, out);
 	} else if (o->json) {
 		session_report_json(s, out);
@@ -561,7 +565,7 @@ int main(int argc, char **argv)
 		{ "dns", 1, 0, 'D' }, { "dns-timeout", 1, 0, 'T' }, { "authserv-id", 1, 0, 'a' },
 		{ "dmarc-mode", 1, 0, 'M' }, { "set", 1, 0, 's' }, { "json", 0, 0, 'j' },
 		{ "print-config", 0, 0, 'P' }, { "record", 1, 0, 'R' }, { "macro", 1, 0, 'X' }, { "from-received", 0, 0, 'F' },
-		{ "summary", 0, 0, 'S' }, { "sign", 0, 0, 'g' }, { "keys", 0, 0, 'K' }, { "print-findings", 0, 0, 'G' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "summary", 0, 0, 'S' }, { "sign", 0, 0, 'g' }, { "seal", 0, 0, 'L' }, { "keys", 0, 0, 'K' }, { "print-findings", 0, 0, 'G' }, { "quiet", 0, 0, 'q' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	struct opts o = { 0 };
 	const char *cfgpath = NULL, *record = NULL;
 	const char *sets[64];
@@ -594,6 +598,7 @@ int main(int argc, char **argv)
 		}
 		case 'j': o.json = 1; break;
 		case 'g': o.sign = 1; break;
+		case 'L': o.seal = 1; break;
 		case 'K': o.keys = 1; break;
 		case 'R': record = optarg; break;
 		case 'X':
@@ -652,6 +657,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		set_or_die(cf, key, eq + 1);
+	}
+	if (o.seal && conf_str(cf, "arc.seal_key")[0] == '\0') {
+		fprintf(stderr, "trustmilter-check: --seal needs arc.seal_key (DOMAIN:SELECTOR:KEYFILE)\n");
+		return 2;
 	}
 	tm_env *env = tm_env_new(cf, err, sizeof(err));
 	conf_unref(cf);

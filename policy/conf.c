@@ -58,6 +58,23 @@ static const struct conf_key keys[] = {
 	{ "arc.override_action", CONF_STR, "accept", 0, 0, "accept|junk|quarantine",
 	  "The action for mail whose failed DMARC policy a trusted ARC sealer overrides "
 	  "(dmarc.override.arc): accept (deliver, annotated), junk or quarantine." },
+	{ "arc.seal", CONF_STR, "never", 0, 0, "never|outbound|listed",
+	  "Which mail gets an ARC set (RFC 8617 5.1: ARC-Authentication-Results, "
+	  "ARC-Message-Signature, ARC-Seal) added on its way through: never; outbound (every "
+	  "outbound message, and the mail of arc.seal_networks and arc.seal_daemons); listed (only "
+	  "the mail of arc.seal_networks and arc.seal_daemons, e.g. a list server re-injecting "
+	  "mail). Sealing validates the arriving chain (as arc.verify) to continue it with the "
+	  "right cv=." },
+	{ "arc.seal_key", CONF_STR, "", 0, 0, NULL,
+	  "The sealing key, \"DOMAIN:SELECTOR:KEYFILE\" (d=, s= and a PEM key file checked like "
+	  "sign.keys: RSA of at least sign.min_rsa_bits or Ed25519). Required when arc.seal is not "
+	  "never." },
+	{ "arc.seal_networks", CONF_LIST, "", 0, 0, NULL,
+	  "Client networks (CIDR) whose mail is sealed (arc.seal outbound or listed), e.g. the "
+	  "address of a Mailman or Sympa host re-injecting list mail." },
+	{ "arc.seal_daemons", CONF_LIST, "", 0, 0, NULL,
+	  "MTA daemon names ({daemon_name}) whose mail is sealed (arc.seal outbound or listed), "
+	  "e.g. the Postfix service a list server re-injects through." },
 	{ "bulk.headers", CONF_LIST, "", 0, 0, NULL,
 	  "Extra header field names whose presence marks a message as bulk (besides "
 	  "Precedence: bulk/list, List-Id, List-Unsubscribe and Feedback-ID)." },

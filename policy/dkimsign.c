@@ -105,8 +105,8 @@ static int listed(const char *const *l, size_t n, const char *name)
 	return 0;
 }
 
-/* hlist - the h= names, ':'-separated, into out. */
-static void hlist(const signkeys *ks, const hdr_set *h, buf *out)
+/* dkimsign_hlist - see dkimsign.h. */
+void dkimsign_hlist(const signkeys *ks, const hdr_set *h, buf *out)
 {
 	const struct signkeys_settings *st = signkeys_settings(ks);
 	for (size_t i = 0; i < st->nheaders; i++) {
@@ -123,9 +123,8 @@ static void hlist(const signkeys *ks, const hdr_set *h, buf *out)
 	}
 }
 
-/* fold_put - append token t, starting a continuation line before it when
- * the line would pass LINE_WIDTH. */
-static void fold_put(buf *b, size_t *col, const char *t, size_t n)
+/* dkimsign_fold_put - see dkimsign.h. */
+void dkimsign_fold_put(buf *b, size_t *col, const char *t, size_t n)
 {
 	if (*col > 1 && *col + n > LINE_WIDTH) {
 		buf_append(b, "\r\n\t", 3);
@@ -144,24 +143,24 @@ static void tag_value(buf *v, const struct signkeys_use *u, const struct signkey
 	snprintf(t, sizeof(t), "v=1; a=%s; c=%s/%s;", signkeys_alg_name(u->alg),
 	         st->hcanon == SIGNKEYS_SIMPLE ? "simple" : "relaxed",
 	         st->bcanon == SIGNKEYS_SIMPLE ? "simple" : "relaxed");
-	fold_put(v, &col, t, strlen(t));
+	dkimsign_fold_put(v, &col, t, strlen(t));
 	snprintf(t, sizeof(t), " d=%s;", u->domain);
-	fold_put(v, &col, t, strlen(t));
+	dkimsign_fold_put(v, &col, t, strlen(t));
 	snprintf(t, sizeof(t), " s=%s;", u->selector);
-	fold_put(v, &col, t, strlen(t));
+	dkimsign_fold_put(v, &col, t, strlen(t));
 	snprintf(t, sizeof(t), " t=%lld;", (long long)now);
-	fold_put(v, &col, t, strlen(t));
-	fold_put(v, &col, " h=", 3);
+	dkimsign_fold_put(v, &col, t, strlen(t));
+	dkimsign_fold_put(v, &col, " h=", 3);
 	for (const char *p = hl; *p;) {
 		const char *c = strchr(p, ':');
 		size_t n = c ? (size_t)(c - p) + 1 : strlen(p);
-		fold_put(v, &col, p, n);
+		dkimsign_fold_put(v, &col, p, n);
 		p += n;
 	}
-	fold_put(v, &col, ";", 1);
+	dkimsign_fold_put(v, &col, ";", 1);
 	snprintf(t, sizeof(t), " bh=%s;", bh);
-	fold_put(v, &col, t, strlen(t));
-	fold_put(v, &col, " b=", 3);
+	dkimsign_fold_put(v, &col, t, strlen(t));
+	dkimsign_fold_put(v, &col, " b=", 3);
 }
 
 /* sign_data - the signature of data with u's key into sig; its length, or
@@ -184,6 +183,20 @@ static long sign_data(const struct signkeys_use *u, const char *data, size_t n,
 	         EVP_DigestSign(ctx, sig, &len, in, n) == 1;
 	EVP_MD_CTX_free(ctx);
 	return ok ? (long)len : -1;
+}
+
+/* dkimsign_put_b - see dkimsign.h. */
+int dkimsign_put_b(const struct signkeys_use *u, const char *data, size_t n, buf *v, buf *b64)
+{
+	unsigned char sig[2048];
+	long sl = sign_data(u, data, n, sig, sizeof(sig));
+	if (sl < 0 || dkimcanon_b64(b64, sig, (size_t)sl) < 0)
+		return -1;
+	for (size_t i = 0; i < buf_len(b64); i += 64) {
+		buf_append(v, "\r\n\t", 3);   /* FWS inside b= is ignored by verifiers */
+		buf_append(v, buf_data(b64) + i, buf_len(b64) - i < 64 ? buf_len(b64) - i : 64);
+	}
+	return buf_overflowed(v) ? -1 : 0;
 }
 
 /* already_signed - a passing signature with this d= and s= arrived. */
@@ -219,8 +232,7 @@ static int sign_one(dkimsign *m, const struct signkeys_use *u, const hdr_set *h,
                     const char *bh, time_t now, findings *f)
 {
 	const struct signkeys_settings *st = signkeys_settings(m->ks);
-	buf *v = buf_new(VALUE_MAX), *data = buf_new(DKIMSIGN_MAX_HEADER_BYTES), *b = buf_new(2048);
-	unsigned char sig[2048];
+	buf *v = buf_new(VALUE_MAX), *data = buf_new(DKIMSIGN_MAX_HEADER_BYTES), *b = buf_new(4096);
 	int rc = -1;
 	if (v == NULL || data == NULL || b == NULL)
 		goto out;
@@ -233,18 +245,11 @@ static int sign_one(dkimsign *m, const struct signkeys_use *u, const hdr_set *h,
 		             "signed with d=%s s=%s", DKIMSIGN_MAX_HEADER_BYTES, u->domain, u->selector);
 		goto out;
 	}
-	long sl = sign_data(u, buf_data(data), buf_len(data), sig, sizeof(sig));
-	if (sl < 0 || dkimcanon_b64(b, sig, (size_t)sl) < 0) {
+	if (dkimsign_put_b(u, buf_data(data), buf_len(data), v, b) < 0) {
 		findings_add(f, "dkim.sign.key_error", "signing with d=%s s=%s failed", u->domain,
 		             u->selector);
 		goto out;
 	}
-	for (size_t i = 0; i < buf_len(b); i += 64) {
-		buf_append(v, "\r\n\t", 3);   /* FWS inside b= is ignored by verifiers */
-		buf_append(v, buf_data(b) + i, buf_len(b) - i < 64 ? buf_len(b) - i : 64);
-	}
-	if (buf_overflowed(v))
-		goto out;
 	sig_of(u, hl, buf_data(b), &m->sigs[m->nmade]);
 	m->values[m->nmade] = strdup(buf_data(v) + 1);
 	rc = m->values[m->nmade] ? 0 : -1;
@@ -265,7 +270,7 @@ size_t dkimsign_end(dkimsign *m, const hdr_set *h, const struct dkim_sig *have, 
 	int dl = bodyhash_final(m->bh, digest);
 	buf *hl = buf_new(HLIST_MAX), *bh = buf_new(128);
 	if (dl > 0 && hl && bh && dkimcanon_b64(bh, digest, (size_t)dl) == 0) {
-		hlist(m->ks, h, hl);
+		dkimsign_hlist(m->ks, h, hl);
 		if (buf_overflowed(hl))
 			findings_add(f, "dkim.sign.too_big", "the h= list exceeds %d bytes: not signed",
 			             HLIST_MAX);

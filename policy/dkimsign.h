@@ -25,6 +25,7 @@
 #include "dkim.h"
 #include "findings.h"
 #include "signkeys.h"
+#include "buf.h"
 
 #define DKIMSIGN_MAX_HEADER_BYTES (256 * 1024) /* canonical header data signed; more:
                                                  dkim.sign.too_big */
@@ -46,5 +47,18 @@ const char *dkimsign_value(const dkimsign *m, size_t i);
 /* dkimsign_sig - the i-th as a passing struct dkim_sig (signed_here set). */
 const struct dkim_sig *dkimsign_sig(const dkimsign *m, size_t i);
 void dkimsign_free(dkimsign *m);
+
+/* The pieces ARC sealing (arcseal) shares. */
+/* dkimsign_hlist - the h= names of sign.headers (and sign.oversign) present
+ * in h, ':'-separated, appended to out. */
+void dkimsign_hlist(const signkeys *ks, const hdr_set *h, buf *out);
+/* dkimsign_fold_put - append token (t,n) to a field value, starting a
+ * continuation line (CRLF TAB) before it when the line would pass 76
+ * columns; *col is the current column. */
+void dkimsign_fold_put(buf *b, size_t *col, const char *t, size_t n);
+/* dkimsign_put_b - sign (data,n) with key u (RSA-SHA256, or Ed25519 over
+ * its SHA-256, RFC 8463) and append the base64 signature to v in folded
+ * lines of 64; b64 (empty, cap >= 4096) receives it unfolded. 0, or -1. */
+int dkimsign_put_b(const struct signkeys_use *u, const char *data, size_t n, buf *v, buf *b64);
 
 #endif

@@ -75,7 +75,8 @@ void findings_add(findings *f, const char *name, const char *fmt, ...)
  * tests/integration/docs.sh fails when the code, this table and the document
  * disagree). Policy rules are checked against it (trustmilter -n). */
 static const char *const known[] = {
-	"arc.ams_fail", "arc.chain_failed", "arc.incomplete", "arc.key", "arc.seal_fail",
+	"arc.ams_fail", "arc.chain_failed", "arc.incomplete", "arc.key", "arc.seal.key_error",
+	"arc.seal.limit", "arc.seal.too_big", "arc.seal_fail",
 	"arc.structure", "arc.syntax", "arc.temperror", "arc.too_many_instances",
 	"bulk.no_list_unsubscribe", "bulk.no_one_click", "dkim.fail", "dkim.header_refused",
 	"dkim.none", "dkim.not_aligned", "dkim.permerror", "dkim.policy", "dkim.sign.key_error",
@@ -157,6 +158,15 @@ static const struct finding_help help[] = {
 	{ "arc.key",
 	  "a key could not be used: no key record, several, revoked, unusable `k=`/`h=`/`s=`, an RSA key under 1024 bits, or more than 8 keys in one chain",
 	  "the forwarder must publish one usable key (RSA of at least 1024 bits, better 2048, or Ed25519) at its selector" },
+	{ "arc.seal.key_error",
+	  "sealing failed: the seal key could not sign, or the body hash failed; the message leaves without our ARC set (never rejected for this)",
+	  "check arc.seal_key: a readable unencrypted RSA (2048 bits or more) or Ed25519 PEM key; see the daemon log" },
+	{ "arc.seal.limit",
+	  "the message already carries ARC instance 50 (or an `i=` above it), so no instance can be added (RFC 8617 4.2.1); it leaves without our ARC set",
+	  "nothing for the original sender: the message passed through too many forwarders" },
+	{ "arc.seal.too_big",
+	  "the data of our ARC-Message-Signature or ARC-Seal, or the copied Authentication-Results, exceeds the caps (512 KB of canonical header data, 64 KB per value); the message leaves without our ARC set",
+	  "nothing for the original sender: the message carries too many or too large header fields to seal" },
 	{ "arc.seal_fail",
 	  "an ARC-Seal does not verify (RFC 8617 5.2 step 7)",
 	  "the forwarder must publish the sealing key and seal the final ARC set" },

@@ -187,6 +187,12 @@ static void compile_lists(struct build *b, struct policy *p)
 	                                    net_item, &p->ninternal_networks);
 	p->allow_senders = compile_names(b, "policy.allow_senders", &p->nallow_senders);
 	p->arc_sealers = compile_names(b, "arc.trusted_sealers", &p->narc_sealers);
+	p->arc_seal_networks = compile_list(b, "arc.seal_networks", sizeof(struct policy_net),
+	                                    net_item, &p->narc_seal_networks);
+	p->narc_seal_daemons = conf_list(b->c, "arc.seal_daemons", &p->arc_seal_daemons);
+	const char *seal = conf_str(b->c, "arc.seal");
+	p->arc_seal = strcmp(seal, "outbound") == 0 ? POLICY_SEAL_OUTBOUND
+	            : strcmp(seal, "listed") == 0 ? POLICY_SEAL_LISTED : POLICY_SEAL_NEVER;
 	const char *const *l;
 	size_t n;
 	p->noutbound_daemons = conf_list(b->c, "milter.outbound_daemons", &p->outbound_daemons);
@@ -251,6 +257,7 @@ void policy_free(struct policy *p)
 	free(p->internal_networks);
 	free(p->allow_senders);
 	free(p->arc_sealers);
+	free(p->arc_seal_networks);
 	spam_settings_free(p->spam);
 	conf_unref(p->conf);
 	free(p);

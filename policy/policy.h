@@ -29,6 +29,7 @@ enum policy_on_error { POLICY_ON_ERROR_TEMPFAIL = 0, POLICY_ON_ERROR_ACCEPT };
 /* Index of the per-direction tables: enum direction (session.h) has the
  * same numbering, checked in session.c. */
 enum policy_dir { POLICY_INBOUND = 0, POLICY_OUTBOUND = 1 };
+enum policy_arc_seal { POLICY_SEAL_NEVER = 0, POLICY_SEAL_OUTBOUND, POLICY_SEAL_LISTED };
 
 /* A network list entry: the parsed network and its text (for log lines). */
 struct policy_net {
@@ -76,6 +77,11 @@ struct policy {
 	struct bulk_settings bulk;               /* bulk.headers, bulk.senders, bulk.campaign_header */
 	int arc_verify;                          /* arc.verify */
 	int arc_oldest_pass;                     /* arc.oldest_pass */
+	enum policy_arc_seal arc_seal;           /* arc.seal */
+	struct policy_net *arc_seal_networks;    /* arc.seal_networks */
+	size_t narc_seal_networks;
+	const char *const *arc_seal_daemons;     /* arc.seal_daemons */
+	size_t narc_seal_daemons;
 	struct policy_name *arc_sealers;         /* arc.trusted_sealers */
 	size_t narc_sealers;
 };

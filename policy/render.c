@@ -139,6 +139,10 @@ static void json_arc(jw *w, const session *s)
 		jw_null(w, "oldest_pass");
 	jw_str(w, "reason", a->reason[0] ? a->reason : NULL);
 	jw_str(w, "override", s->arc_override[0] ? s->arc_override : NULL);
+	if (arcseal_instance(s->seal))
+		jw_int(w, "sealed", arcseal_instance(s->seal));
+	else
+		jw_null(w, "sealed");
 	jw_end_obj(w);
 }
 

@@ -153,6 +153,8 @@ static void message_clear(session *s)
 	s->nsigs = 0;
 	s->sigs = NULL;
 	dkimsign_free(s->sign);
+	arcseal_free(s->seal);
+	s->seal = NULL;
 	s->sign = NULL;
 	free(s->sigs_signed);
 	s->sigs_signed = NULL;
@@ -217,6 +219,11 @@ void session_set_direction(session *s, enum direction d, const char *reason)
 	str_copy(s->dir_reason, sizeof(s->dir_reason), reason ? reason : "", reason ? strlen(reason) : 0);
 }
 
+void session_set_seal(session *s, int always)
+{
+	s->seal_always = always;
+}
+
 /* session_set_macro - MTA facts the policy may use or log. */
 void session_set_macro(session *s, const char *name, const char *value)
 {
@@ -244,7 +251,7 @@ static int start_message(session *s)
 	dns_budget_init(&s->budget, pol->dns_max_queries);
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
 	s->failed = s->dkim == NULL;
-	if (pol->arc_verify && (s->arc = arc_new(s->env->dns, &s->budget)) == NULL)
+	if ((pol->arc_verify || pol->arc_seal != POLICY_SEAL_NEVER || s->seal_always) && (s->arc = arc_new(s->env->dns, &s->budget)) == NULL)
 		s->failed = 1;   /* no validation is not "no chain": refuse to guess */
 	if (s->arc)
 		arc_want_oldest_pass(s->arc, pol->arc_oldest_pass);
@@ -392,6 +399,24 @@ static void mime_start(session *s)
 	s->mime_begun = 1;
 }
 
+/* seal_path - does this message get an ARC set (arc.seal)? */
+static int seal_path(const session *s)
+{
+	const struct policy *pol = s->env->pol;
+	if (s->seal_always)
+		return 1;
+	if (pol->arc_seal == POLICY_SEAL_NEVER)
+		return 0;
+	if (pol->arc_seal == POLICY_SEAL_OUTBOUND && s->dir == DIR_OUTBOUND)
+		return 1;
+	if (policy_net_match(pol->arc_seal_networks, pol->narc_seal_networks, s->client_ip))
+		return 1;
+	for (size_t i = 0; s->daemon[0] && i < pol->narc_seal_daemons; i++)
+		if (strcmp(s->daemon, pol->arc_seal_daemons[i]) == 0)
+			return 1;
+	return 0;
+}
+
 int session_eoh(session *s)
 {
 	if (!s->in_message && start_message(s) < 0)
@@ -406,6 +431,11 @@ int session_eoh(session *s)
 		s->sign = dkimsign_begin(s->env->sign, s->hdrs, s->f, &oom);
 		s->failed |= oom;
 	}
+	if (seal_path(s)) {
+		int oom;
+		s->seal = arcseal_begin(s->env->sign, &oom);
+		s->failed |= oom;
+	}
 	return 0;
 }
 
@@ -415,6 +445,7 @@ int session_body(session *s, const unsigned char *p, size_t n)
 	if (s->dkim)
 		dkim_verify_body(s->dkim, p, n);
 	dkimsign_body(s->sign, p, n);
+	arcseal_body(s->seal, p, n);
 	if (s->arc) {
 		arc_eoh(s->arc, s->hdrs);   /* once; a body without end of headers first */
 		arc_body(s->arc, p, n);
@@ -726,12 +757,26 @@ static void decide(session *s)
 	enforce_forged(s);
 }
 
-/* add_headers - Authentication-Results first, then the compliance header. */
+/* add_seal - the ARC set on top of everything we add (arcseal): the AAR
+ * copies our Authentication-Results. */
+static void add_seal(session *s)
+{
+	if (s->seal == NULL || arcseal_end(s->seal, s->hdrs, s->arc ? &s->arc_out : NULL,
+	                                   s->authres, time(NULL), s->f) < 0)
+		return;
+	for (int k = 0; k < ARCSEAL_FIELDS; k++)
+		verdict_add_header(&s->v, arcseal_name((enum arcseal_field)k),
+		                   arcseal_value(s->seal, (enum arcseal_field)k));
+}
+
+/* add_headers - the ARC set and our DKIM signatures on top, then
+ * Authentication-Results, then the compliance header. */
 static void add_headers(session *s)
 {
-	for (size_t i = 0; dkimsign_value(s->sign, i); i++)   /* on top of everything we add */
-		verdict_add_header(&s->v, "DKIM-Signature", dkimsign_value(s->sign, i));
 	s->authres = authres_build(s);
+	add_seal(s);
+	for (size_t i = 0; dkimsign_value(s->sign, i); i++)
+		verdict_add_header(&s->v, "DKIM-Signature", dkimsign_value(s->sign, i));
 	s->compliance = compliance_build(s);
 	if (s->authres)
 		verdict_add_header(&s->v, "Authentication-Results", s->authres);

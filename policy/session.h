@@ -65,6 +65,10 @@ int session_helo(session *s, const char *helo);
 const char *session_direction_name(enum direction d);
 /* session_set_direction - decided by the caller (CLI flag or daemon rules); reason is logged. */
 void session_set_direction(session *s, enum direction d, const char *reason);
+/* session_set_seal - 1: every message of the session gets an ARC set
+ * (trustmilter-check --seal; needs arc.seal_key); 0 (the default): arc.seal
+ * and its lists decide. */
+void session_set_seal(session *s, int always);
 /* session_set_macro - MTA facts: "i" (queue id), "auth_authen", "tls_version", "daemon_name". */
 void session_set_macro(session *s, const char *name, const char *value);
 /* session_set_source - where the message came from (file name, index in an mbox), for reports. */

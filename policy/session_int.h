@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "signkeys.h"
 #include "dkimsign.h"
+#include "arcseal.h"
 #include "arc.h"
 
 struct tm_env {
@@ -69,6 +70,7 @@ struct session {
 	char auth[128];
 	char tls[32];
 	char daemon[64];
+	int seal_always;           /* session_set_seal */
 	char source[512];
 	size_t source_index;
 	/* message */
@@ -83,6 +85,7 @@ struct session {
 	hdr_set *hdrs;
 	dkim_verify *dkim;
 	dkimsign *sign;            /* outbound signing of this message, or NULL */
+	arcseal *seal;             /* the ARC set this message gets (arc.seal), or NULL */
 	struct dkim_sig *sigs_signed; /* our signatures then the arrived ones (s->sigs), or NULL */
 	dns_budget budget;
 	findings *f;

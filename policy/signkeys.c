@@ -50,6 +50,8 @@ struct signkeys {
 	int refile;
 	struct signkeys_settings set;
 	buf *warn;
+	int sealing;                  /* arc.seal_key loaded into seal */
+	struct native seal;
 };
 
 const char *signkeys_alg_name(enum signkeys_alg a)
@@ -157,6 +159,31 @@ static long key_index(signkeys *ks, const char *path, char *err, size_t errlen)
 	return (long)ks->nkeys++;
 }
 
+/* native_item - one "DOMAIN:SELECTOR:KEYFILE" (item n of key) into nt, its
+ * key loaded; 0, or -1 with err. */
+static int native_item(signkeys *ks, const conf *c, const char *key, size_t n, const char *text,
+                       struct native *nt, char *err, size_t errlen)
+{
+	struct keytable_key k;
+	char line[KEYTABLE_LINE_MAX];
+	snprintf(line, sizeof(line), "x %s", text);
+	char why[128];
+	if (keytable_parse_keys(line, strlen(line), &k, 1, why, sizeof(why)) != 1 ||
+	    strcmp(k.domain, "%") == 0 || !addr_domain_valid(k.domain, strlen(k.domain))) {
+		snprintf(err, errlen, "%s: %s: item %zu: not \"DOMAIN:SELECTOR:KEYFILE\"",
+		         conf_where(c, key), key, n);
+		return -1;
+	}
+	long ki = key_index(ks, k.path, err, errlen);
+	if (ki < 0)
+		return -1;
+	str_copy(nt->domain, sizeof(nt->domain), k.domain, strlen(k.domain));
+	str_lower(nt->domain);
+	str_copy(nt->selector, sizeof(nt->selector), k.selector, strlen(k.selector));
+	nt->key = (size_t)ki;
+	return 0;
+}
+
 /* load_native - sign.keys: "DOMAIN:SELECTOR:KEYFILE" each. */
 static int load_native(signkeys *ks, const conf *c, char *err, size_t errlen)
 {
@@ -165,26 +192,26 @@ static int load_native(signkeys *ks, const conf *c, char *err, size_t errlen)
 	ks->nat = calloc(n ? n : 1, sizeof(*ks->nat));
 	if (ks->nat == NULL)
 		return snprintf(err, errlen, "out of memory"), -1;
-	for (size_t i = 0; i < n; i++) {
-		struct keytable_key k;
-		char line[KEYTABLE_LINE_MAX];
-		snprintf(line, sizeof(line), "x %s", items[i]);
-		char why[128];
-		if (keytable_parse_keys(line, strlen(line), &k, 1, why, sizeof(why)) != 1 ||
-		    strcmp(k.domain, "%") == 0 || !addr_domain_valid(k.domain, strlen(k.domain))) {
-			snprintf(err, errlen, "%s: sign.keys: item %zu: not \"DOMAIN:SELECTOR:KEYFILE\"",
-			         conf_where(c, "sign.keys"), i + 1);
+	for (size_t i = 0; i < n; i++, ks->nnat++)
+		if (native_item(ks, c, "sign.keys", i + 1, items[i], &ks->nat[ks->nnat], err, errlen) < 0)
 			return -1;
-		}
-		long ki = key_index(ks, k.path, err, errlen);
-		if (ki < 0)
-			return -1;
-		struct native *nt = &ks->nat[ks->nnat++];
-		str_copy(nt->domain, sizeof(nt->domain), k.domain, strlen(k.domain));
-		str_lower(nt->domain);
-		str_copy(nt->selector, sizeof(nt->selector), k.selector, strlen(k.selector));
-		nt->key = (size_t)ki;
+	return 0;
+}
+
+/* load_seal - arc.seal_key, required when arc.seal is not "never". */
+static int load_seal(signkeys *ks, const conf *c, char *err, size_t errlen)
+{
+	const char *v = conf_str(c, "arc.seal_key");
+	if (v[0] == '\0') {
+		if (strcmp(conf_str(c, "arc.seal"), "never") == 0)
+			return 0;
+		snprintf(err, errlen, "%s: arc.seal is \"%s\" but arc.seal_key is empty",
+		         conf_where(c, "arc.seal"), conf_str(c, "arc.seal"));
+		return -1;
 	}
+	if (native_item(ks, c, "arc.seal_key", 1, v, &ks->seal, err, errlen) < 0)
+		return -1;
+	ks->sealing = 1;
 	return 0;
 }
 
@@ -290,6 +317,8 @@ signkeys *signkeys_new(const conf *c, char *err, size_t errlen)
 	}
 	ks->conf = conf_ref((conf *)c);
 	load_settings(ks, c);
+	if (load_seal(ks, c, err, errlen) < 0)
+		goto fail;
 	if (!conf_bool(c, "sign.enabled"))
 		return ks;
 	const char *kt = conf_str(c, "sign.opendkim_keytable");
@@ -345,6 +374,15 @@ static void use_of(const signkeys *ks, size_t key, const char *domain, const cha
 	                            .bits = k->bits, .pkey = k->pkey };
 	u->aligned = from_domain && dom_at_or_below(from_domain, strlen(from_domain), domain,
 	                                            strlen(domain));
+}
+
+/* signkeys_seal - see signkeys.h. */
+int signkeys_seal(const signkeys *ks, struct signkeys_use *u)
+{
+	if (ks == NULL || !ks->sealing)
+		return -1;
+	use_of(ks, ks->seal.key, ks->seal.domain, ks->seal.selector, NULL, u);
+	return 0;
 }
 
 /* have - is (domain, selector) already among out[0..n)? */

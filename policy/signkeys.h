@@ -54,6 +54,11 @@ const char *signkeys_warnings(const signkeys *k);
 size_t signkeys_for(const signkeys *k, const char *local, const char *domain,
                     struct signkeys_use *out, size_t max, size_t *unaligned);
 
+/* signkeys_seal - the ARC sealing key (arc.seal_key, loaded with the same
+ * checks as sign.keys; signkeys_new fails when arc.seal is not "never" and
+ * arc.seal_key is empty) into u; 0, or -1 when there is none. */
+int signkeys_seal(const signkeys *k, struct signkeys_use *u);
+
 /* Settings read per message. */
 enum signkeys_canon { SIGNKEYS_SIMPLE, SIGNKEYS_RELAXED };
 struct signkeys_settings {

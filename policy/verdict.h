@@ -16,8 +16,8 @@
 enum verdict_action { ACT_ACCEPT = 0, ACT_QUARANTINE, ACT_TEMPFAIL, ACT_REJECT, ACT_DISCARD, ACT_JUNK };
 #define ACT_LAST ACT_JUNK
 
-#define VERDICT_MAX_ADD 9   /* DKIM-Signature (4, SIGNKEYS_PER_MESSAGE), A-R, compliance,
-                               Received-SPF, X-Spam-Flag */
+#define VERDICT_MAX_ADD 12  /* ARC set (3), DKIM-Signature (4, SIGNKEYS_PER_MESSAGE), A-R,
+                               compliance, Received-SPF, X-Spam-Flag */
 #define VERDICT_MAX_REMOVE 128  /* every forged field the header store keeps:
                                   HDR_CAP_AUTHRES + HDR_CAP_COMPLIANCE (hdr.h) */
 
