@@ -165,7 +165,7 @@ $(B)/tools/nullmilter: $(B)/tests/tools/nullmilter.o $(B)/milter/engine.o $(B)/m
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(POLICY_LIBS)
 
-$(B)/tools/store-load $(B)/tools/audit-bench: $(B)/tools/%: $(B)/tests/tools/%.o $(STATS_LIB) $(LIB)
+$(B)/tools/store-load $(B)/tools/store-gen $(B)/tools/audit-bench: $(B)/tools/%: $(B)/tests/tools/%.o $(STATS_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 

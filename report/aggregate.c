@@ -51,41 +51,43 @@ static int spam_bucket(const struct audit_record *r)
 	return s < 0 ? 0 : s < 1 ? 1 : s < 3 ? 2 : s < 5 ? 3 : s < 10 ? 4 : 5;
 }
 
-/* measure_add - one record into m. */
-static void measure_add(struct measures *m, const struct audit_record *r, double spam_threshold)
+/* measure_add - one weighted record (see struct wrec) into m. */
+static void measure_add(struct measures *m, const struct wrec *w)
 {
-	m->messages++;
-	m->spf_pass += r->spf_result == AR_PASS;
+	const struct audit_record *r = w->r;
+	uint64_t n = w->n;
+	m->messages += n;
+	m->spf_pass += n * (r->spf_result == AR_PASS);
 	int dk = 0, dka = 0;
 	for (size_t i = 0; i < r->nsigs; i++)
 		if (r->sigs[i].result == AR_PASS) {
 			dk = 1;
 			dka |= r->sigs[i].aligned;
 		}
-	m->dkim_pass += dk;
-	m->dkim_aligned_pass += dka;
-	m->dmarc_pass += r->dmarc_result == AR_PASS;
-	m->spf_aligned += r->dmarc_spf_aligned != 0;
-	m->dkim_aligned += r->dmarc_dkim_aligned != 0;
-	m->dmarc_records += r->dmarc_policy != DMARC_P_UNSPEC;
+	m->dkim_pass += n * (uint64_t)dk;
+	m->dkim_aligned_pass += n * (uint64_t)dka;
+	m->dmarc_pass += n * (r->dmarc_result == AR_PASS);
+	m->spf_aligned += n * (r->dmarc_spf_aligned != 0);
+	m->dkim_aligned += n * (r->dmarc_dkim_aligned != 0);
+	m->dmarc_records += n * (r->dmarc_policy != DMARC_P_UNSPEC);
 	if (r->bulk) {
-		m->bulk++;
-		m->one_click += r->unsub_verdict == UNSUB_COMPLIANT;
+		m->bulk += n;
+		m->one_click += n * (r->unsub_verdict == UNSUB_COMPLIANT);
 	}
-	m->tls += r->tls_version[0] != '\0';
-	m->format_ok += !any_finding(r, "format.");
-	if (r->has_spam) {
-		m->spam_known++;
-		m->spam_flagged += r->spam_score >= spam_threshold;
+	m->tls += n * (r->tls_version[0] != '\0');
+	m->format_ok += n * !any_finding(r, "format.");
+	if (w->spam_bucket != NSPAM - 1) {
+		m->spam_known += n;
+		m->spam_flagged += n * (uint64_t)w->spam_flagged;
 	}
-	m->spam[spam_bucket(r)]++;
-	m->gmail += r->gmail_ready != 0;
-	m->yahoo += r->yahoo_ready != 0;
-	m->microsoft += r->microsoft_ready != 0;
-	m->rcpts += r->nrcpt;
-	m->bytes += (uint64_t)(r->size > 0 ? r->size : 0);
+	m->spam[w->spam_bucket] += n;
+	m->gmail += n * (r->gmail_ready != 0);
+	m->yahoo += n * (r->yahoo_ready != 0);
+	m->microsoft += n * (r->microsoft_ready != 0);
+	m->rcpts += w->rcpts;
+	m->bytes += w->bytes;
 	if ((unsigned)r->action_enforced < NACT)
-		m->actions[r->action_enforced]++;
+		m->actions[r->action_enforced] += n;
 	if (r->ts >= m->last_ts) {
 		m->last_ts = r->ts;
 		m->policy = r->dmarc_policy;
@@ -138,26 +140,26 @@ static int authenticated(const struct audit_record *r)
 }
 
 /* part_add - one record into every measure of one part. */
-static void part_add(struct part *p, const struct opts *o, const struct audit_record *r)
+static void part_add(struct part *p, const struct opts *o, const struct wrec *w)
 {
-	measure_add(&p->total, r, o->spam_threshold);
+	const struct audit_record *r = w->r;
+	measure_add(&p->total, w);
 	char bk[32];
 	snprintf(bk, sizeof(bk), "%lld", (long long)bucket_start(r->ts, o->by ? o->by : "day"));
-	measure_add(map_get(&p->buckets, bk), r, o->spam_threshold);
+	measure_add(map_get(&p->buckets, bk), w);
 	if (o->group)
-		measure_add(map_get(&p->groups, group_key(r, o->group)), r, o->spam_threshold);
+		measure_add(map_get(&p->groups, group_key(r, o->group)), w);
 	for (size_t i = 0; i < r->nfindings; i++)
-		(*(uint64_t *)map_get(&p->findings, r->findings[i]))++;
+		*(uint64_t *)map_get(&p->findings, r->findings[i]) += w->n;
 	struct dstat *d = map_get(&p->domains, r->from_domain[0] ? r->from_domain : "(no From domain)");
 	if (authenticated(r)) {
-		measure_add(&d->auth, r, o->spam_threshold);
+		measure_add(&d->auth, w);
 	} else {
-		measure_add(&d->unauth, r, o->spam_threshold);
-		d->dmarc_fail += r->dmarc_result == AR_FAIL;
+		measure_add(&d->unauth, w);
+		d->dmarc_fail += w->n * (r->dmarc_result == AR_FAIL);
 	}
 	if (r->bulk)
-		measure_add(map_get(&p->campaigns, r->campaign[0] ? r->campaign : "(none)"), r,
-		            o->spam_threshold);
+		measure_add(map_get(&p->campaigns, r->campaign[0] ? r->campaign : "(none)"), w);
 }
 
 /* part_init - empty maps with their value sizes. */
@@ -203,22 +205,31 @@ void agg_free(struct agg *g)
 	map_free(&g->dmarc, dreport_free);
 }
 
-/* on_record - store_query callback: filter, then count everywhere. */
-int on_record(void *arg, const struct audit_record *r)
+/* agg_add - one weighted record (see report.h): filter, then count everywhere. */
+void agg_add(struct agg *g, const struct wrec *w)
 {
-	struct agg *g = arg;
+	const struct audit_record *r = w->r;
 	const struct opts *o = g->o;
 	int out = r->direction == DIR_OUTBOUND;
 	if (o->direction && strcmp(o->direction, "both") != 0 && out != (strcmp(o->direction, "outbound") == 0))
-		return 0;
+		return;
 	if (o->domain && !dom_at_or_below(r->from_domain, strlen(r->from_domain), o->domain, strlen(o->domain)))
-		return 0;
+		return;
 	if (g->use_all)
-		part_add(&g->all, o, r);
+		part_add(&g->all, o, w);
 	if (g->split)
-		part_add(&g->dir[out], o, r);
+		part_add(&g->dir[out], o, w);
 	if (g->dmarc_dir)
 		dmarc_add(g, r);
+}
+
+/* on_record - store_query callback: one record of weight 1. */
+int on_record(void *arg, const struct audit_record *r)
+{
+	struct agg *g = arg;
+	struct wrec w = { r, 1, r->nrcpt, (uint64_t)(r->size > 0 ? r->size : 0),
+	                  spam_bucket(r), r->has_spam && r->spam_score >= g->o->spam_threshold };
+	agg_add(g, &w);
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  *
  * Reads the records of a period with the one SELECT both store backends
  * share (store_query) and aggregates them here, in C, so that SQLite and
- * PostgreSQL give the same numbers to the last digit. Output: a text table,
+ * PostgreSQL give the same numbers to the last digit; --aggregate sql lets
+ * the database fold alike records first (sqlagg.c), counted by the same C
+ * code. Output: a text table,
  * JSON, CSV, a self-contained HTML page with inline SVG charts, and RFC 9990
  * DMARC aggregate reports (gzip-compressed XML, plus ready-to-send messages).
  * The scoring method of the per-domain scorecard is in docs/STATISTICS.md;
@@ -103,6 +105,8 @@ static void usage(FILE *f)
 	      "      --format text|json|csv|html   (default text)\n"
 	      "      --top N              findings, groups and scorecard domains listed (default 20)\n"
 	      "      --sort volume|worst  scorecard order: most mail first (default) or worst score first\n"
+	      "      --aggregate c|sql    count record by record here (default), or let the\n"
+	      "                           database group alike records (GROUP BY) first\n"
 	      "  -o, --output FILE        write here instead of standard output\n"
 	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
 	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
@@ -166,20 +170,21 @@ int main(int argc, char **argv)
 		{ "by", 1, 0, 'b' }, { "group", 1, 0, 'g' }, { "domain", 1, 0, 'd' }, { "direction", 1, 0, 'D' },
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' }, { "create", 0, 0, 'C' }, { "sort", 1, 0, 'O' },
-		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' }, { "rdns", 0, 0, 'r' },
+		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' }, { "rdns", 0, 0, 'r' }, { "aggregate", 1, 0, 'A' },
 		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
 	const char *const dirs[] = { session_direction_name(DIR_INBOUND), session_direction_name(DIR_OUTBOUND),
 	                             "both", NULL };
 	static const char *const sorts[] = { "volume", "worst", NULL };
+	static const char *const aggs[] = { "c", "sql", NULL };
 	static const char *const formats[] = { "text", "json", "csv", "html", NULL };
 	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
 	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,
 	           *dmarc_dir = NULL, *submitter = NULL;
 	const char *ingest[64];
 	size_t ningest = 0;
-	int mail = 0, create = 0, feedback = 0, rdns = 0, c;
+	int mail = 0, create = 0, feedback = 0, rdns = 0, sql = 0, c;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
@@ -199,6 +204,7 @@ int main(int argc, char **argv)
 		case 'O': o.worst = strcmp(one_of(optarg, sorts, "--sort"), "worst") == 0; break;
 		case 'F': feedback = 1; break;
 		case 'r': rdns = 1; break;
+		case 'A': sql = strcmp(one_of(optarg, aggs, "--aggregate"), "sql") == 0; break;
 		case 'U': submitter = optarg; break;
 		case 'I':
 			if (ningest == sizeof(ingest) / sizeof(ingest[0])) {
@@ -278,7 +284,9 @@ int main(int argc, char **argv)
 		return run_feedback(st, &o, rc_rua.dns, output);
 	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	agg_init(&g, &o);
-	if (store_query(st, o.since, o.until, on_record, &g, err, sizeof(err)) < 0 ||
+	/* the RFC 9990 rows need every record: --dmarc-reports reads them one by one */
+	if ((sql && !dmarc_dir ? sqlagg_query(st, &g, err, sizeof(err))
+	                       : store_query(st, o.since, o.until, on_record, &g, err, sizeof(err))) < 0 ||
 	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 		store_close(st);

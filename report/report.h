@@ -116,6 +116,17 @@ struct dreport {
 	struct map rows;              /* row key -> struct drow */
 };
 
+/* A weighted record: n records alike in everything the measures read, as
+ * r (the newest of them: r->ts), with the sums of their recipients and
+ * (non-negative) sizes and their spam bucket (spam_buckets) and flag. The C
+ * aggregation counts each record with n = 1; the SQL one (sqlagg.c) one
+ * GROUP BY row. */
+struct wrec {
+	const struct audit_record *r;
+	uint64_t n, rcpts, bytes;
+	int spam_bucket, spam_flagged;
+};
+
 struct fcount { const char *name; uint64_t n; };
 
 /* One scorecard row: scored is 0 when the domain sent no authenticated mail. */
@@ -140,6 +151,9 @@ void day_text(int64_t ts, char *out, size_t outsz);
 void agg_init(struct agg *g, const struct opts *o);
 void agg_free(struct agg *g);
 int on_record(void *arg, const struct audit_record *r);
+/* agg_add - count a weighted record: n messages alike in every measured
+ * field (r), with their summed recipients and bytes; r->ts is the newest. */
+void agg_add(struct agg *g, const struct wrec *w);
 double rate(uint64_t n, uint64_t d);
 void scorecard(const struct measures *m, struct score *s);
 struct fcount *top_findings(const struct part *p, size_t *n);
@@ -177,8 +191,13 @@ int dmarc_write(struct agg *g, const char *submitter, const char *org, const cha
                 int mail);
 void rua_summary(const struct rua_count *c, FILE *f);
 
-/* feedin.c */
 typedef struct store store;
+
+/* sqlagg.c: the measures of the period by one GROUP BY query instead of
+ * every record (--aggregate sql); not with --dmarc-reports. 0, or -1 with err. */
+int sqlagg_query(store *st, struct agg *g, char *err, size_t errlen);
+
+/* feedin.c */
 int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c);
 void feedin_summary(const struct feedin_count *c, FILE *f);
 

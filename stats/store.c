@@ -232,11 +232,55 @@ static void pg_err(PGconn *pg, const PGresult *r, char *err, size_t errlen)
 	snprintf(err, errlen, "postgresql: %s", tmp);
 }
 
-/* pg_run - PQexecParams (one statement) or PQexec (DDL without parameters). */
+/* pg_rows - the rows of one result to fn (until it returns nonzero: *stop). */
+static void pg_rows(PGresult *r, row_fn fn, void *arg, int *stop)
+{
+	int nr = PQntuples(r), nc = PQnfields(r);
+	const char *cols[AUDIT_MAX_COLUMNS + 8];
+	if (nc > (int)(sizeof(cols) / sizeof(cols[0])))
+		nc = (int)(sizeof(cols) / sizeof(cols[0]));
+	for (int i = 0; i < nr && !*stop; i++) {
+		for (int k = 0; k < nc; k++)
+			cols[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
+		*stop = fn(arg, cols, nc) != 0;
+	}
+}
+
+/* pg_stream - one statement with parameters whose rows go to fn one at a
+ * time (libpq's single-row mode): a report over millions of records never
+ * holds the whole result in memory. */
+static int pg_stream(PGconn *pg, const char *sql, const char *const *params, int np, row_fn fn,
+                     void *arg, long *changes, char *err, size_t errlen)
+{
+	if (!PQsendQueryParams(pg, sql, np, NULL, params, NULL, NULL, 0)) {
+		pg_err(pg, NULL, err, errlen);
+		return -1;
+	}
+	PQsetSingleRowMode(pg);
+	int stop = 0, bad = 0;
+	PGresult *r;
+	while ((r = PQgetResult(pg)) != NULL) {   /* drained to the end, also after a stop */
+		ExecStatusType s = PQresultStatus(r);
+		if (s == PGRES_SINGLE_TUPLE && !stop)
+			pg_rows(r, fn, arg, &stop);
+		else if (s != PGRES_SINGLE_TUPLE && s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK && !bad) {
+			pg_err(pg, r, err, errlen);
+			bad = 1;
+		} else if (s != PGRES_SINGLE_TUPLE && changes)
+			*changes = atol(PQcmdTuples(r));
+		PQclear(r);
+	}
+	return bad ? -1 : 0;
+}
+
+/* pg_run - PQexecParams (one statement; streamed when rows go to fn) or
+ * PQexec (DDL without parameters). */
 static int pg_run(void *c, const char *sql, const char *const *params, int np, row_fn fn,
                   void *arg, long *changes, char *err, size_t errlen)
 {
 	PGconn *pg = c;
+	if (np && fn)
+		return pg_stream(pg, sql, params, np, fn, arg, changes, err, errlen);
 	PGresult *r = np ? PQexecParams(pg, sql, np, NULL, params, NULL, NULL, 0) : PQexec(pg, sql);
 	ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -244,18 +288,9 @@ static int pg_run(void *c, const char *sql, const char *const *params, int np, r
 		PQclear(r);
 		return -1;
 	}
-	if (s == PGRES_TUPLES_OK && fn) {
-		int nr = PQntuples(r), nc = PQnfields(r);
-		const char *cols[AUDIT_MAX_COLUMNS + 8];
-		if (nc > (int)(sizeof(cols) / sizeof(cols[0])))
-			nc = (int)(sizeof(cols) / sizeof(cols[0]));
-		for (int i = 0; i < nr; i++) {
-			for (int k = 0; k < nc; k++)
-				cols[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
-			if (fn(arg, cols, nc))
-				break;
-		}
-	}
+	int stop = 0;
+	if (s == PGRES_TUPLES_OK && fn)
+		pg_rows(r, fn, arg, &stop);
 	if (changes)
 		*changes = atol(PQcmdTuples(r));
 	PQclear(r);

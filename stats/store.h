@@ -20,7 +20,8 @@
  * flush_timeout_ms) and stops the thread.
  *
  * Reading: store_open_reader() opens without a writer thread; store_query()
- * streams the records of a period to a callback. Thread safety: submit and
+ * streams the records of a period to a callback (PostgreSQL too: libpq's
+ * single-row mode, so memory does not grow with the period). Thread safety: submit and
  * stats from any thread; everything else from the owner.
  */
 #ifndef TM_STORE_H
