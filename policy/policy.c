@@ -190,6 +190,9 @@ static void compile_lists(struct build *b, struct policy *p)
 	const char *const *l;
 	size_t n;
 	p->noutbound_daemons = conf_list(b->c, "milter.outbound_daemons", &p->outbound_daemons);
+	p->nfeedback_arf = conf_list(b->c, "feedback.arf_recipients", &p->feedback_arf);
+	p->nfeedback_dmarc = conf_list(b->c, "feedback.dmarc_recipients", &p->feedback_dmarc);
+	p->feedback_discard = strcmp(conf_str(b->c, "feedback.after"), "discard") == 0;
 	n = conf_list(b->c, "milter.egress_addresses", &l);
 	p->egress_address = n ? l[0] : NULL;
 	p->bulk.nheaders = conf_list(b->c, "bulk.headers", &p->bulk.headers);

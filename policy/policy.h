@@ -62,6 +62,11 @@ struct policy {
 	const char *const *outbound_daemons;     /* milter.outbound_daemons */
 	size_t noutbound_daemons;
 	const char *egress_address;              /* first milter.egress_addresses item, or NULL */
+	const char *const *feedback_arf;         /* feedback.arf_recipients */
+	size_t nfeedback_arf;
+	const char *const *feedback_dmarc;       /* feedback.dmarc_recipients */
+	size_t nfeedback_dmarc;
+	int feedback_discard;                    /* feedback.after = discard */
 	enum policy_mode mode;                   /* policy.mode, or monitor when policy.dry_run */
 	enum policy_on_error on_error;           /* policy.on_error */
 	struct verdict_reply reject_reply;       /* policy.reject_reply */

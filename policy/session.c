@@ -171,6 +171,8 @@ static void message_clear(session *s)
 	s->mf_null = s->mf_bad = 0;
 	s->nrcpt = 0;
 	memset(s->rcpt_prov, 0, sizeof(s->rcpt_prov));
+	fbcap_free(s->fb);
+	s->fb = NULL;
 	s->body_bytes = 0;
 	s->ar_seen = 0;
 	s->comp_seen = 0;
@@ -302,6 +304,9 @@ int session_rcpt(session *s, const char *path)
 {
 	s->nrcpt++;
 	s->rcpt_prov[provider_of_path(path ? path : "")]++;
+	if (s->fb == NULL && s->dir == DIR_INBOUND && fbcap_is_mailbox(s->env->pol, path) &&
+	    (s->fb = fbcap_new()) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -364,6 +369,7 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 		findings_add(s->f, "format.header_name", "a header field name has invalid characters");
 	if (s->dkim)
 		dkim_verify_header(s->dkim, name, nlen, value, vlen);
+	fbcap_header(s->fb, name, nlen, value, vlen);
 	const char *comp = s->env->compliance_name;
 	if (mem_caseeq(name, nlen, "Authentication-Results", 22)) {
 		s->ar_seen++;
@@ -399,6 +405,7 @@ int session_eoh(session *s)
 	if (s->arc)
 		arc_eoh(s->arc, s->hdrs);
 	mime_start(s);
+	fbcap_body(s->fb, NULL, 0);
 	if (s->dir == DIR_OUTBOUND) {
 		int oom;
 		s->sign = dkimsign_begin(s->env->sign, s->hdrs, s->f, &oom);
@@ -413,6 +420,7 @@ int session_body(session *s, const unsigned char *p, size_t n)
 	if (s->dkim)
 		dkim_verify_body(s->dkim, p, n);
 	dkimsign_body(s->sign, p, n);
+	fbcap_body(s->fb, p, n);
 	if (s->arc) {
 		arc_eoh(s->arc, s->hdrs);   /* once; a body without end of headers first */
 		arc_body(s->arc, p, n);
@@ -776,6 +784,31 @@ static void evaluate(session *s)
 	eval_readiness(s);
 }
 
+/* feedback_after - a report message: past the cap a finding, else
+ * feedback.after = discard discards it (a stronger action stays). */
+static void feedback_after(session *s)
+{
+	size_t n;
+	if (s->fb == NULL)
+		return;
+	if (fbcap_data(s->fb, &n) == NULL) {
+		findings_add(s->f, "feedback.report.too_large",
+		             "report message larger than %u bytes: not stored", FBCAP_MAX);
+		return;
+	}
+	if (s->env->pol->feedback_discard &&
+	    verdict_action_rank(s->v.action) < verdict_action_rank(ACT_DISCARD)) {
+		s->v.action = s->v.decided = ACT_DISCARD;
+		snprintf(s->v.reason, sizeof(s->v.reason), "report message (feedback.after = discard)");
+	}
+}
+
+/* session_feedback - see session.h. */
+const char *session_feedback(const session *s, size_t *len)
+{
+	return s->evaluated && s->fb ? fbcap_data(s->fb, len) : NULL;
+}
+
 /* session_eom - evaluate, then decide; an internal error (allocation)
  * gives policy.on_error instead of a guess. */
 const struct verdict *session_eom(session *s)
@@ -795,6 +828,7 @@ const struct verdict *session_eom(session *s)
 		return &s->v;
 	}
 	decide(s);
+	feedback_after(s);
 	add_headers(s);
 	s->evaluated = 1;
 	record_message(s, &t0);

@@ -32,6 +32,7 @@
 #include "signkeys.h"
 #include "dkimsign.h"
 #include "arc.h"
+#include "fbcap.h"
 
 struct tm_env {
 	int refs;
@@ -80,6 +81,7 @@ struct session {
 	int mf_bad;
 	unsigned nrcpt;
 	unsigned rcpt_prov[PROV_N];   /* recipients per mailbox provider (provider.h) */
+	fbcap *fb;                 /* the copy of a report message (inbound, to a report mailbox) */
 	hdr_set *hdrs;
 	dkim_verify *dkim;
 	dkimsign *sign;            /* outbound signing of this message, or NULL */

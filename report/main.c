@@ -129,7 +129,7 @@ static const char *one_of(const char *v, const char *const *choices, const char 
  * 1 when a report was refused, else 0. */
 static int run_ingest(store *st, const char *const *paths, size_t n, const char *campaign_header)
 {
-	struct feedin_count fc = { 0 };
+	struct feedingest_count fc = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		if (feedin_path(st, paths[i], campaign_header, &fc) < 0)

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dns.h"
+#include "feedingest.h"
 
 #define OUT_MAX (512u * 1024 * 1024)
 #define NACT (ACT_LAST + 1)   /* enum verdict_action, named by verdict_action_name */
@@ -121,10 +122,6 @@ struct fcount { const char *name; uint64_t n; };
 /* One scorecard row: scored is 0 when the domain sent no authenticated mail. */
 struct srow { const char *domain; const struct dstat *d; struct score s; int scored; };
 
-/* What --ingest did (feedin.c). */
-struct feedin_count {
-	uint64_t arf, complaints, matched, dmarc, records, duplicates, refused;
-};
 
 /* map.c */
 void *xcalloc(size_t n, size_t sz);
@@ -179,8 +176,8 @@ void rua_summary(const struct rua_count *c, FILE *f);
 
 /* feedin.c */
 typedef struct store store;
-int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c);
-void feedin_summary(const struct feedin_count *c, FILE *f);
+int feedin_path(store *st, const char *path, const char *campaign_header, struct feedingest_count *c);
+void feedin_summary(const struct feedingest_count *c, FILE *f);
 
 /* feedback.c: the complaint and receiver views (--feedback) in o->format */
 int feedback_view(store *st, const struct opts *o, dns_resolver *dns, buf *out, char *err,
