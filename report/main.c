@@ -279,7 +279,8 @@ int main(int argc, char **argv)
 	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	agg_init(&g, &o);
 	if (store_query(st, o.since, o.until, on_record, &g, err, sizeof(err)) < 0 ||
-	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0) {
+	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0 ||
+	    complaints_add(st, &g, err, sizeof(err)) < 0) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 		store_close(st);
 		dns_free(rc_rua.dns);

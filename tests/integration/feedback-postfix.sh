@@ -225,6 +225,32 @@ ok $? "the discarded report is in the statistics (5 reports, 4 complaints)" "$j"
 sqlite3 "$DB" "SELECT action FROM messages WHERE message_id = '<c5@fbl.isp.test>'" | grep -qx discard
 ok $? "its audit record says discard"
 
+# 4. the main report: the scorecard's complaint component and provider
+# readiness of the outbound domain use the complaint rates
+j=$("$BUILD/trustmilter-report" --store "sqlite:$DB" --since 7d --direction outbound --format json 2>&1)
+/usr/bin/python3 - "$j" <<'PYEOF'
+import json, sys
+j = json.loads(sys.argv[1])
+r = {x["domain"]: x for x in j["scorecard"]}["news.example.test"]
+rd, bad = r["readiness"], []
+if r["messages"] != 26 or r["components"]["complaints"] != 0.0:
+    bad.append("26 messages, complaint component 0 (4/26 complaints)")
+y, m, g = rd["yahoo"], rd["microsoft"], rd["gmail"]
+if (y["outbound"], y["feedback_reports"], y["complaints"], y["complaint_rate"], y["status"]) != (20, 4, 3, 0.15, "not ready"):
+    bad.append("yahoo 3/20 not ready")
+if (m["outbound"], m["complaints"], m["complaint_rate"], m["complaint_status"]) != (20, 1, 0.05, "not ready"):
+    bad.append("microsoft 1/20 not ready")
+if g["outbound"] != 26 or g["complaint_status"] != "unknown" or g["status"] == "ready":
+    bad.append("gmail: no feedback, unknown, never ready")
+print("# scorecard ok" if not bad else "# wrong: " + ", ".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+ok $? "trustmilter-report scorecard: complaint component and provider readiness from the complaint rates" "$j"
+t=$("$BUILD/trustmilter-report" --store "sqlite:$DB" --since 7d --direction outbound 2>&1)
+echo "$t" | grep -E '^  news\.example\.test .* not ready +not ready *$' >/dev/null &&
+	echo "$t" | grep -q "complaints 10 (our own"
+ok $? "text scorecard: Yahoo and Microsoft not ready; the method names the complaint component" "$t"
+
 kill -TERM "$MPID"; wait "$MPID"; MPID=
 grep -q "feedback reports: 5 ARF (4 complaints, 5 matched), 1 DMARC, 0 already stored, 0 refused, 0 dropped" \
 	"$TMP/milter.log"
