@@ -287,7 +287,8 @@ static const struct conf_key keys[] = {
 	  "form decides the parser)." },
 	{ "feedback.after", CONF_STR, "deliver", 0, 0, "deliver|discard",
 	  "What happens to a report message once it is handed to the feedback thread: deliver "
-	  "(as any other mail) or discard (an action stronger than discard, reject, stays)." },
+	  "(as any other mail) or discard (when every recipient is a report mailbox; an action "
+	  "stronger than discard, reject, stays)." },
 	{ "feedback.queue_size", CONF_INT, "64", 1, 10000, NULL,
 	  "Reports waiting for the feedback thread (and at most 256 MiB of them). When the "
 	  "queue is full a report is dropped, counted and logged; mail never waits. Read at "

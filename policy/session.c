@@ -173,6 +173,7 @@ static void message_clear(session *s)
 	memset(s->rcpt_prov, 0, sizeof(s->rcpt_prov));
 	fbcap_free(s->fb);
 	s->fb = NULL;
+	s->fb_rcpt = 0;
 	s->body_bytes = 0;
 	s->ar_seen = 0;
 	s->comp_seen = 0;
@@ -304,8 +305,10 @@ int session_rcpt(session *s, const char *path)
 {
 	s->nrcpt++;
 	s->rcpt_prov[provider_of_path(path ? path : "")]++;
-	if (s->fb == NULL && s->dir == DIR_INBOUND && fbcap_is_mailbox(s->env->pol, path) &&
-	    (s->fb = fbcap_new()) == NULL)
+	if (s->dir != DIR_INBOUND || !fbcap_is_mailbox(s->env->pol, path))
+		return 0;
+	s->fb_rcpt++;
+	if (s->fb == NULL && (s->fb = fbcap_new()) == NULL)
 		return -1;
 	return 0;
 }
@@ -785,7 +788,8 @@ static void evaluate(session *s)
 }
 
 /* feedback_after - a report message: past the cap a finding, else
- * feedback.after = discard discards it (a stronger action stays). */
+ * feedback.after = discard discards it when every recipient is a report
+ * mailbox (a stronger action stays). */
 static void feedback_after(session *s)
 {
 	size_t n;
@@ -796,7 +800,7 @@ static void feedback_after(session *s)
 		             "report message larger than %u bytes: not stored", FBCAP_MAX);
 		return;
 	}
-	if (s->env->pol->feedback_discard &&
+	if (s->env->pol->feedback_discard && s->fb_rcpt == s->nrcpt &&
 	    verdict_action_rank(s->v.action) < verdict_action_rank(ACT_DISCARD)) {
 		s->v.action = s->v.decided = ACT_DISCARD;
 		snprintf(s->v.reason, sizeof(s->v.reason), "report message (feedback.after = discard)");

@@ -82,6 +82,7 @@ struct session {
 	unsigned nrcpt;
 	unsigned rcpt_prov[PROV_N];   /* recipients per mailbox provider (provider.h) */
 	fbcap *fb;                 /* the copy of a report message (inbound, to a report mailbox) */
+	unsigned fb_rcpt;          /* recipients that are report mailboxes */
 	hdr_set *hdrs;
 	dkim_verify *dkim;
 	dkimsign *sign;            /* outbound signing of this message, or NULL */

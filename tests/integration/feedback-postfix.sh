@@ -206,18 +206,20 @@ write_conf discard
 kill -USR1 "$MPID"
 for _ in $(seq 100); do grep -q "reloaded configuration" "$TMP/milter.log" && break; sleep 0.1; done
 send "$TMP/in/c5.eml" fbl@news.example.test
+cp "$TMP/in/c3.eml" "$TMP/in/c3b.eml"
+send "$TMP/in/c3b.eml" fbl@news.example.test ops@news.example.test   # a person too: delivered
 XC=
 printf 'From: <receipts@news.example.test>\r\nTo: c9@gmail.com\r\nSubject: receipt 9\r\nMessage-ID: <t9@news.example.test>\r\n\r\nthanks\r\n' >"$TMP/tx9.eml"
 send "$TMP/tx9.eml" c9@gmail.com
-pf_wait_delivered 31 60
+pf_wait_delivered 32 60
 for _ in $(seq 150); do
 	[ "$(grep -c 'feedback report stored' "$TMP/milter.log")" -ge 6 ] && break
 	sleep 0.2
 done
 sleep 1
-[ "$(pf_count)" = 31 ] && [ "$(grep -c 'feedback report stored' "$TMP/milter.log")" = 6 ] &&
-	grep -q "250 .*Ok" "$TMP/in/c5.eml.out"
-ok $? "feedback.after = discard: the report is accepted and stored, not delivered; other mail is" \
+[ "$(pf_count)" = 32 ] && [ "$(grep -c 'feedback report stored' "$TMP/milter.log")" = 6 ] &&
+	grep -q "250 .*Ok" "$TMP/in/c5.eml.out" && grep -q "feedback report already stored" "$TMP/milter.log"
+ok $? "feedback.after = discard: the report is accepted and stored, not delivered; one also to a person and other mail are" \
 	"$(pf_count) delivered; $(grep feedback "$TMP/milter.log" | tail -3)"
 j=$(feedback_json)
 echo "$j" | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if j["reports"] == 5 and j["complaints"] == 4 else 1)'
@@ -252,6 +254,6 @@ echo "$t" | grep -E '^  news\.example\.test .* not ready +not ready *$' >/dev/nu
 ok $? "text scorecard: Yahoo and Microsoft not ready; the method names the complaint component" "$t"
 
 kill -TERM "$MPID"; wait "$MPID"; MPID=
-grep -q "feedback reports: 5 ARF (4 complaints, 5 matched), 1 DMARC, 0 already stored, 0 refused, 0 dropped" \
+grep -q "feedback reports: 5 ARF (4 complaints, 5 matched), 1 DMARC, 1 already stored, 0 refused, 0 dropped" \
 	"$TMP/milter.log"
 ok $? "SIGTERM: the feedback thread stops with its counts (nothing refused or dropped)" "$(tail -5 "$TMP/milter.log")"
