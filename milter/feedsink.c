@@ -11,6 +11,8 @@
 #include "store.h"
 #include "ingest.h"
 #include "fbcap.h"
+#include "conf.h"
+#include "provider.h"
 
 _Static_assert(FBCAP_MAX == INGEST_INPUT_MAX, "the session keeps what the parsers accept");
 
@@ -31,6 +33,8 @@ struct feedsink {
 	unsigned long long dropped; /* guarded by lock */
 	store *st;                  /* the thread's own */
 	char campaign_header[256];
+	struct feedingest_opts opts;   /* campaign_header, providers */
+	struct provider_map *providers;
 	struct feedingest_count count; /* the thread's own */
 };
 
@@ -57,7 +61,7 @@ static void ingest(feedsink *f, const struct item *it)
 {
 	char why[512];
 	struct feedingest_count before = f->count;
-	int r = feedingest_one(f->st, it->data, it->len, f->campaign_header, &f->count, why, sizeof(why));
+	int r = feedingest_one(f->st, it->data, it->len, &f->opts, &f->count, why, sizeof(why));
 	if (r == 1)
 		syslog(LOG_INFO, "%s: feedback report stored: %s%s", it->qid,
 		       f->count.arf > before.arf ? "arf" : "dmarc",
@@ -81,18 +85,20 @@ static void *run(void *arg)
 	return NULL;
 }
 
-feedsink *feedsink_start(const char *uri, size_t max_reports, const char *campaign_header,
-                         char *err, size_t errlen)
+feedsink *feedsink_start(const conf *c, char *err, size_t errlen)
 {
 	feedsink *f = calloc(1, sizeof(*f));
 	if (f == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	f->max = max_reports;
-	snprintf(f->campaign_header, sizeof(f->campaign_header), "%s", campaign_header);
-	f->st = store_open_reader(uri, err, errlen);
+	f->max = (size_t)conf_int(c, "feedback.queue_size");
+	snprintf(f->campaign_header, sizeof(f->campaign_header), "%s", conf_str(c, "bulk.campaign_header"));
+	f->providers = provider_map_new(c, err, errlen);
+	f->opts = (struct feedingest_opts){ f->campaign_header, f->providers };
+	f->st = f->providers ? store_open_reader(conf_str(c, "audit.store"), err, errlen) : NULL;
 	if (f->st == NULL) {
+		free(f->providers);
 		free(f);
 		return NULL;
 	}
@@ -103,6 +109,7 @@ feedsink *feedsink_start(const char *uri, size_t max_reports, const char *campai
 		store_close(f->st);
 		pthread_cond_destroy(&f->more);
 		pthread_mutex_destroy(&f->lock);
+		free(f->providers);
 		free(f);
 		return NULL;
 	}
@@ -168,5 +175,6 @@ void feedsink_stop(feedsink *f)
 	store_close(f->st);
 	pthread_cond_destroy(&f->more);
 	pthread_mutex_destroy(&f->lock);
+	free(f->providers);
 	free(f);
 }

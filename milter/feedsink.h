@@ -18,10 +18,11 @@
 
 typedef struct feedsink feedsink;
 
-/* feedsink_start - open the store at uri for the thread and start it;
- * max_reports: queue size; campaign_header: bulk.campaign_header. NULL with err. */
-feedsink *feedsink_start(const char *uri, size_t max_reports, const char *campaign_header,
-                         char *err, size_t errlen);
+/* feedsink_start - open the store of c (audit.store) for the thread and
+ * start it, with c's feedback.queue_size, bulk.campaign_header and
+ * feedback.providers (read once: a reload does not change them). NULL with err. */
+struct conf;
+feedsink *feedsink_start(const struct conf *c, char *err, size_t errlen);
 /* feedsink_submit - queue a copy of (p, len) (qid names it in the log); 0
  * queued, -1 dropped. Never blocks on the thread's work. */
 int feedsink_submit(feedsink *f, const char *p, size_t len, const char *qid);

@@ -473,8 +473,7 @@ static feedsink *start_feedback(const conf *c, int have_store)
 		return NULL;
 	}
 	char err[ERR_MAX];
-	feedsink *f = feedsink_start(conf_str(c, "audit.store"), (size_t)conf_int(c, "feedback.queue_size"),
-	                             conf_str(c, "bulk.campaign_header"), err, sizeof(err));
+	feedsink *f = feedsink_start(c, err, sizeof(err));
 	if (f == NULL)
 		fatal("feedback: %s", err);
 	return f;

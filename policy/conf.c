@@ -289,6 +289,16 @@ static const struct conf_key keys[] = {
 	  "What happens to a report message once it is handed to the feedback thread: deliver "
 	  "(as any other mail) or discard (when every recipient is a report mailbox; an action "
 	  "stronger than discard, reject, stays)." },
+	{ "feedback.providers", CONF_LIST,
+	  "gmail.com=gmail,googlemail.com=gmail,yahoo.com=yahoo,ymail.com=yahoo,rocketmail.com=yahoo,"
+	  "aol.com=yahoo,aim.com=yahoo,verizon.net=yahoo,yahoo.co.uk=yahoo,yahoo.fr=yahoo,"
+	  "yahoo.de=yahoo,outlook.com=microsoft,hotmail.com=microsoft,live.com=microsoft,"
+	  "msn.com=microsoft,hotmail.co.uk=microsoft,outlook.fr=microsoft", 0, 0, NULL,
+	  "The mailbox provider of each recipient domain, as \"DOMAIN=PROVIDER\" (gmail, yahoo "
+	  "or microsoft): the audit record's recipients per provider and the provider of a "
+	  "complaint (the per-provider complaint rates). Other domains count as \"other\". "
+	  "Setting the key replaces the list: copy the default and add, e.g. "
+	  "\"yahoo.es=yahoo\" or a company domain hosted by Microsoft 365." },
 	{ "feedback.queue_size", CONF_INT, "64", 1, 10000, NULL,
 	  "Reports waiting for the feedback thread (and at most 256 MiB of them). When the "
 	  "queue is full a report is dropped, counted and logged; mail never waits. Read at "

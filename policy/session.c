@@ -304,7 +304,7 @@ int session_mail(session *s, const char *path)
 int session_rcpt(session *s, const char *path)
 {
 	s->nrcpt++;
-	s->rcpt_prov[provider_of_path(path ? path : "")]++;
+	s->rcpt_prov[provider_of_path(s->env->pol->providers, path ? path : "")]++;
 	if (s->dir != DIR_INBOUND || !fbcap_is_mailbox(s->env->pol, path))
 		return 0;
 	s->fb_rcpt++;

@@ -55,10 +55,10 @@ static char *read_stream(FILE *f, size_t *len)
 
 /* store_one - parse one report and store it. -1 on a store error. */
 static int store_one(store *st, const char *src, const char *p, size_t len,
-                     const char *campaign_header, struct feedingest_count *c)
+                     const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	char why[512];
-	int put = feedingest_one(st, p, len, campaign_header, c, why, sizeof(why));
+	int put = feedingest_one(st, p, len, fo, c, why, sizeof(why));
 	if (put == 2)
 		fprintf(stderr, "trustmilter-report: %s: refused: %s\n", src, why);
 	else if (put < 0)
@@ -74,7 +74,7 @@ static int is_mbox(const char *p, size_t len)
 
 /* each_message - the messages of an mbox (the separator lines dropped). */
 static int each_message(store *st, const char *src, const char *p, size_t len,
-                        const char *ch, struct feedingest_count *c)
+                        const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	size_t pos = 0;
 	int rc = 0, n = 0;
@@ -90,14 +90,14 @@ static int each_message(store *st, const char *src, const char *p, size_t len,
 		end = next && (size_t)(next - p) + 6 <= len ? (size_t)(next - p) + 1 : len;
 		char where[4200];
 		snprintf(where, sizeof(where), "%s#%d", src, ++n);
-		rc = store_one(st, where, p + start, end - start, ch, c);
+		rc = store_one(st, where, p + start, end - start, fo, c);
 		pos = end;
 	}
 	return rc;
 }
 
 /* ingest_file - one file or stream. */
-static int ingest_file(store *st, const char *path, FILE *f, const char *ch, struct feedingest_count *c)
+static int ingest_file(store *st, const char *path, FILE *f, const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	size_t len = 0;
 	char *p = read_stream(f, &len);
@@ -106,8 +106,8 @@ static int ingest_file(store *st, const char *path, FILE *f, const char *ch, str
 		c->refused++;
 		return 0;
 	}
-	int rc = is_mbox(p, len) ? each_message(st, path, p, len, ch, c)
-	                         : store_one(st, path, p, len, ch, c);
+	int rc = is_mbox(p, len) ? each_message(st, path, p, len, fo, c)
+	                         : store_one(st, path, p, len, fo, c);
 	free(p);
 	return rc;
 }
@@ -115,7 +115,7 @@ static int ingest_file(store *st, const char *path, FILE *f, const char *ch, str
 static int no_hidden(const struct dirent *d) { return d->d_name[0] != '.'; }
 
 /* ingest_dir - the regular files of a directory, in name order. */
-static int ingest_dir(store *st, const char *dir, const char *ch, struct feedingest_count *c)
+static int ingest_dir(store *st, const char *dir, const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, no_hidden, alphasort), rc = 0;
@@ -129,7 +129,7 @@ static int ingest_dir(store *st, const char *dir, const char *ch, struct feeding
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
 		FILE *f = NULL;
 		if (rc == 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (f = fopen(path, "rb"))) {
-			rc = ingest_file(st, path, f, ch, c);
+			rc = ingest_file(st, path, f, fo, c);
 			fclose(f);
 		}
 		free(names[i]);
@@ -138,19 +138,19 @@ static int ingest_dir(store *st, const char *dir, const char *ch, struct feeding
 	return rc;
 }
 
-int feedin_path(store *st, const char *path, const char *campaign_header, struct feedingest_count *c)
+int feedin_path(store *st, const char *path, const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	struct stat sb;
 	if (strcmp(path, "-") == 0)
-		return ingest_file(st, "-", stdin, campaign_header, c);
+		return ingest_file(st, "-", stdin, fo, c);
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return ingest_dir(st, path, campaign_header, c);
+		return ingest_dir(st, path, fo, c);
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		fprintf(stderr, "trustmilter-report: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	int rc = ingest_file(st, path, f, campaign_header, c);
+	int rc = ingest_file(st, path, f, fo, c);
 	fclose(f);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "report.h"
 #include "dns.h"
+#include "provider.h"
 
 #define TOP_DEFAULT 20
 
@@ -127,12 +128,12 @@ static const char *one_of(const char *v, const char *const *choices, const char 
 
 /* run_ingest - --ingest: every path into the store; 2 on a store error,
  * 1 when a report was refused, else 0. */
-static int run_ingest(store *st, const char *const *paths, size_t n, const char *campaign_header)
+static int run_ingest(store *st, const char *const *paths, size_t n, const struct feedingest_opts *fo)
 {
 	struct feedingest_count fc = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		if (feedin_path(st, paths[i], campaign_header, &fc) < 0)
+		if (feedin_path(st, paths[i], fo, &fc) < 0)
 			rc = 2;
 	store_close(st);
 	feedin_summary(&fc, stdout);
@@ -263,6 +264,13 @@ int main(int argc, char **argv)
 	}
 	char campaign_header[256];
 	snprintf(campaign_header, sizeof(campaign_header), "%s", conf_str(cf, "bulk.campaign_header"));
+	struct provider_map *pm = provider_map_new(cf, err, sizeof(err));
+	if (pm == NULL) {
+		fprintf(stderr, "trustmilter-report: feedback.providers: %s\n", err);
+		conf_unref(cf);
+		dns_free(rc_rua.dns);
+		return 2;
+	}
 	err[0] = '\0';
 	store *st = store_exists(u2, create) ? store_open_reader(u2, err, sizeof(err)) : NULL;
 	conf_unref(cf);
@@ -270,10 +278,16 @@ int main(int argc, char **argv)
 		if (err[0])
 			fprintf(stderr, "trustmilter-report: %s\n", err);
 		dns_free(rc_rua.dns);
+		free(pm);
 		return 2;
 	}
-	if (ningest)
-		return run_ingest(st, ingest, ningest, campaign_header);
+	if (ningest) {
+		struct feedingest_opts fo = { campaign_header, pm };
+		int r = run_ingest(st, ingest, ningest, &fo);
+		free(pm);
+		return r;
+	}
+	free(pm);
 	if (feedback)
 		return run_feedback(st, &o, rc_rua.dns, output);
 	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };

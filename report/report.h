@@ -188,7 +188,7 @@ void rua_summary(const struct rua_count *c, FILE *f);
 
 /* feedin.c */
 typedef struct store store;
-int feedin_path(store *st, const char *path, const char *campaign_header, struct feedingest_count *c);
+int feedin_path(store *st, const char *path, const struct feedingest_opts *fo, struct feedingest_count *c);
 void feedin_summary(const struct feedingest_count *c, FILE *f);
 
 /* complaints.c: complaint rates in the scorecard and provider readiness */

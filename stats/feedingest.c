@@ -10,13 +10,13 @@
 #include "ingest.h"
 
 /* put_arf - tie a complaint to our record and store it. */
-static int put_arf(store *st, const struct ingest_result *r, struct feedingest_count *c,
-                   int64_t now, char *why, size_t whylen)
+static int put_arf(store *st, const struct ingest_result *r, const struct feedingest_opts *o,
+                   struct feedingest_count *c, int64_t now, char *why, size_t whylen)
 {
 	struct feedstore_match m;
 	if (feedstore_match(st, &r->arf, &m, why, whylen) != 0)
 		return -1;
-	int put = feedstore_put_arf(st, r->id, &r->arf, ingest_provider(r->arf.recipient_domain),
+	int put = feedstore_put_arf(st, r->id, &r->arf, ingest_provider(o->providers, r->arf.recipient_domain),
 	                            &m, now, why, whylen);
 	if (put == 1) {
 		c->arf++;
@@ -26,7 +26,7 @@ static int put_arf(store *st, const struct ingest_result *r, struct feedingest_c
 	return put;
 }
 
-int feedingest_one(store *st, const char *p, size_t len, const char *campaign_header,
+int feedingest_one(store *st, const char *p, size_t len, const struct feedingest_opts *o,
                    struct feedingest_count *c, char *why, size_t whylen)
 {
 	struct ingest_result *r = calloc(1, sizeof(*r));
@@ -36,9 +36,9 @@ int feedingest_one(store *st, const char *p, size_t len, const char *campaign_he
 	}
 	int put;
 	int64_t now = (int64_t)time(NULL);
-	enum ingest_kind k = ingest_parse(p, len, campaign_header, r);
+	enum ingest_kind k = ingest_parse(p, len, o->campaign_header, r);
 	if (k == INGEST_ARF) {
-		put = put_arf(st, r, c, now, why, whylen);
+		put = put_arf(st, r, o, c, now, why, whylen);
 	} else if (k == INGEST_DMARC) {
 		put = feedstore_put_dmarc(st, r->id, &r->agg, now, why, whylen);
 		if (put == 1) {
