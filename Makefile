@@ -135,11 +135,12 @@ $(FEEDBACK_LIB): $(FEEDBACK_OBJ)
 $(B)/trustmilter-check: $(CHECK_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 
-$(B)/trustmilter-report: $(REPORT_SRC:%.c=$(B)/%.o) $(FEEDBACK_LIB) $(STATS_LIB) $(LIB)
+# stats/feedingest calls the report parsers: libtmfeedback.a after libtmstats.a
+$(B)/trustmilter-report: $(REPORT_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(FEEDBACK_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(FEEDBACK_LIBS)
 
-$(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
+$(B)/trustmilter: $(DAEMON_SRC:%.c=$(B)/%.o) $(STATS_LIB) $(FEEDBACK_LIB) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(FEEDBACK_LIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -153,7 +154,7 @@ $(B)/tests/test_store: $(B)/tests/unit/test_store.o $(STATS_LIB) $(LIB)
 
 # the report parsers (feedback/) and their store (stats/feedstore)
 FEEDBACK_TESTS := $(B)/tests/test_arf $(B)/tests/test_aggrep $(B)/tests/test_unpack $(B)/tests/test_feedstore
-$(FEEDBACK_TESTS): $(B)/tests/%: $(B)/tests/unit/%.o $(FEEDBACK_LIB) $(STATS_LIB) $(LIB)
+$(FEEDBACK_TESTS): $(B)/tests/%: $(B)/tests/unit/%.o $(STATS_LIB) $(FEEDBACK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS) $(FEEDBACK_LIBS)
 

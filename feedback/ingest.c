@@ -145,7 +145,7 @@ void ingest_free(struct ingest_result *r)
 	aggrep_free(&r->agg);
 }
 
-const char *ingest_provider(const char *domain)
+const char *ingest_provider(const struct provider_map *m, const char *domain)
 {
-	return provider_name(provider_of_domain(domain, strlen(domain)));
+	return provider_name(provider_of_domain(m, domain, strlen(domain)));
 }

@@ -32,8 +32,9 @@ enum ingest_kind ingest_parse(const char *p, size_t len, const char *campaign_he
                               struct ingest_result *r);
 void ingest_free(struct ingest_result *r);
 
-/* ingest_provider - the mailbox provider of a recipient domain: "gmail",
- * "yahoo", "microsoft" (policy/provider's map), else "other". */
-const char *ingest_provider(const char *domain);
+/* ingest_provider - the mailbox provider of a recipient domain in m
+ * (feedback.providers, policy/provider): "gmail", "yahoo", "microsoft", else "other". */
+struct provider_map;
+const char *ingest_provider(const struct provider_map *m, const char *domain);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <syslog.h>
 #include "daemon.h"
+#include "feedsink.h"
 #include "cidr.h"
 #include "policy.h"
 #include "buf.h"
@@ -249,6 +250,10 @@ static enum mp_action cb_eom(void *priv)
 	pass_macro(c, "i", "i");
 	const struct verdict *v = session_eom(c->s);
 	log_message(c);
+	size_t fblen;
+	const char *fb = session_feedback(c->s, &fblen);
+	if (fb != NULL)
+		feedsink_submit(c->d->feedback, fb, fblen, c->qid);
 	return reply_apply(c->mc, v, (mp_pflags(c->mc) & SMFIP_HDR_LEADSPC) != 0, c->qid);
 }
 

@@ -25,6 +25,7 @@ struct daemon {
 	/* set before the workers start, read-only afterwards: */
 	int log_direct;           /* per-message lines straight to stderr (no syslog socket) */
 	long log_pid;             /* for their "trustmilter[PID]: " prefix */
+	struct feedsink *feedback; /* report messages go here (feedsink.h), or NULL */
 };
 
 /* daemon_init - empty state; daemon_swap_env installs the first environment. */

@@ -45,6 +45,7 @@
 #include "buf.h"
 #include "confcheck.h"
 #include "signkeys.h"
+#include "feedsink.h"
 
 #define ERR_MAX 1024
 
@@ -442,7 +443,7 @@ static void restart_only(const conf *old, const conf *nc)
 		if (strcmp(conf_str(old, keys[i]), conf_str(nc, keys[i])) != 0)
 			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", keys[i]);
 	static const char *const ints[] = { "milter.timeout", "milter.idle_timeout",
-		"milter.max_connections", "milter.socket_mode" };
+		"milter.max_connections", "milter.socket_mode", "feedback.queue_size" };
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (conf_int(old, ints[i]) != conf_int(nc, ints[i]))
 			syslog(LOG_WARNING, "reload: %s changed; takes effect at restart", ints[i]);
@@ -457,6 +458,25 @@ static void record_sink(void *arg, const struct audit_record *r)
 	if (rt->store)
 		store_submit(rt->store, r);
 	metrics_count(rt->metrics, r);
+}
+
+/* start_feedback - the feedback thread, when report mailboxes are
+ * configured and the audit store is on (their tables are in it). */
+static feedsink *start_feedback(const conf *c, int have_store)
+{
+	const char *const *l;
+	if (conf_list(c, "feedback.arf_recipients", &l) + conf_list(c, "feedback.dmarc_recipients", &l) == 0)
+		return NULL;
+	if (!have_store) {
+		syslog(LOG_WARNING, "feedback.*_recipients are set but audit.store is not: report "
+		       "messages are not stored");
+		return NULL;
+	}
+	char err[ERR_MAX];
+	feedsink *f = feedsink_start(c, err, sizeof(err));
+	if (f == NULL)
+		fatal("feedback: %s", err);
+	return f;
 }
 
 /* reload - SIGUSR1: a new environment replaces the old one, or, when the
@@ -637,6 +657,7 @@ int main(int argc, char **argv)
 	const char *ml = conf_str(tm_env_conf(e), "metrics.listen");
 	if (ml[0] && metrics_serve(rt.metrics, ml, err, sizeof(err)) != 0)
 		fatal("%s", err);
+	rt.d.feedback = start_feedback(tm_env_conf(e), rt.store != NULL);
 	tm_env_set_record_sink(e, record_sink, &rt);
 	daemon_swap_env(&rt.d, e);
 	if (pthread_create(&rt.sigthread, NULL, signal_thread, &rt) != 0)
@@ -664,6 +685,7 @@ int main(int argc, char **argv)
 	 * drain may yet submit: then flush only and leave the store to exit(). */
 	struct store_stats ss;
 	if (left == 0) {
+		feedsink_stop(rt.d.feedback);
 		store_close_stats(rt.store, &ss);
 	} else {
 		store_flush(rt.store, flush_ms);

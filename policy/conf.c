@@ -299,6 +299,34 @@ static const struct conf_key keys[] = {
 	{ "reports.email", CONF_STR, "", 0, 0, NULL,
 	  "Contact address in DMARC aggregate reports and their sender address. Empty: "
 	  "postmaster@ the host name." },
+	{ "feedback.arf_recipients", CONF_LIST, "", 0, 0, NULL,
+	  "Mailboxes that receive ARF complaint reports (RFC 5965 feedback loops), e.g. "
+	  "[\"fbl@example.com\"]. Inbound mail to one of them is kept (header and body, up to "
+	  "16 MiB: past it feedback.report.too_large) and, at end of message, handed to the "
+	  "daemon's feedback thread, which parses it off the reply path and stores it next to "
+	  "the audit records (needs audit.store). Empty: none." },
+	{ "feedback.dmarc_recipients", CONF_LIST, "", 0, 0, NULL,
+	  "Mailboxes that receive DMARC aggregate reports (the rua addresses of our domains), "
+	  "e.g. [\"dmarc-rua@example.com\"]; handled as feedback.arf_recipients (the report's "
+	  "form decides the parser)." },
+	{ "feedback.after", CONF_STR, "deliver", 0, 0, "deliver|discard",
+	  "What happens to a report message once it is handed to the feedback thread: deliver "
+	  "(as any other mail) or discard (when every recipient is a report mailbox; an action "
+	  "stronger than discard, reject, stays)." },
+	{ "feedback.providers", CONF_LIST,
+	  "gmail.com=gmail,googlemail.com=gmail,yahoo.com=yahoo,ymail.com=yahoo,rocketmail.com=yahoo,"
+	  "aol.com=yahoo,aim.com=yahoo,verizon.net=yahoo,yahoo.co.uk=yahoo,yahoo.fr=yahoo,"
+	  "yahoo.de=yahoo,outlook.com=microsoft,hotmail.com=microsoft,live.com=microsoft,"
+	  "msn.com=microsoft,hotmail.co.uk=microsoft,outlook.fr=microsoft", 0, 0, NULL,
+	  "The mailbox provider of each recipient domain, as \"DOMAIN=PROVIDER\" (gmail, yahoo "
+	  "or microsoft): the audit record's recipients per provider and the provider of a "
+	  "complaint (the per-provider complaint rates). Other domains count as \"other\". "
+	  "Setting the key replaces the list: copy the default and add, e.g. "
+	  "\"yahoo.es=yahoo\" or a company domain hosted by Microsoft 365." },
+	{ "feedback.queue_size", CONF_INT, "64", 1, 10000, NULL,
+	  "Reports waiting for the feedback thread (and at most 256 MiB of them). When the "
+	  "queue is full a report is dropped, counted and logged; mail never waits. Read at "
+	  "start." },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL }
 };
 

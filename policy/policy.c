@@ -196,6 +196,12 @@ static void compile_lists(struct build *b, struct policy *p)
 	const char *const *l;
 	size_t n;
 	p->noutbound_daemons = conf_list(b->c, "milter.outbound_daemons", &p->outbound_daemons);
+	p->nfeedback_arf = conf_list(b->c, "feedback.arf_recipients", &p->feedback_arf);
+	p->nfeedback_dmarc = conf_list(b->c, "feedback.dmarc_recipients", &p->feedback_dmarc);
+	p->feedback_discard = strcmp(conf_str(b->c, "feedback.after"), "discard") == 0;
+	char why[512];
+	if ((p->providers = provider_map_new(b->c, why, sizeof(why))) == NULL)
+		fail(b, "feedback.providers", 0, why);
 	n = conf_list(b->c, "milter.egress_addresses", &l);
 	p->egress_address = n ? l[0] : NULL;
 	p->bulk.nheaders = conf_list(b->c, "bulk.headers", &p->bulk.headers);
@@ -258,6 +264,7 @@ void policy_free(struct policy *p)
 	free(p->allow_senders);
 	free(p->arc_sealers);
 	free(p->arc_seal_networks);
+	free(p->providers);
 	spam_settings_free(p->spam);
 	conf_unref(p->conf);
 	free(p);

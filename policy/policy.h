@@ -22,6 +22,7 @@
 #include "spam.h"
 #include "verdict.h"
 #include "bulk.h"
+#include "provider.h"
 
 enum policy_mode { POLICY_MONITOR = 0, POLICY_ENFORCE };
 enum policy_on_error { POLICY_ON_ERROR_TEMPFAIL = 0, POLICY_ON_ERROR_ACCEPT };
@@ -63,6 +64,12 @@ struct policy {
 	const char *const *outbound_daemons;     /* milter.outbound_daemons */
 	size_t noutbound_daemons;
 	const char *egress_address;              /* first milter.egress_addresses item, or NULL */
+	const char *const *feedback_arf;         /* feedback.arf_recipients */
+	size_t nfeedback_arf;
+	const char *const *feedback_dmarc;       /* feedback.dmarc_recipients */
+	size_t nfeedback_dmarc;
+	int feedback_discard;                    /* feedback.after = discard */
+	struct provider_map *providers;          /* feedback.providers */
 	enum policy_mode mode;                   /* policy.mode, or monitor when policy.dry_run */
 	enum policy_on_error on_error;           /* policy.on_error */
 	struct verdict_reply reject_reply;       /* policy.reject_reply */

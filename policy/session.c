@@ -173,6 +173,9 @@ static void message_clear(session *s)
 	s->mf_null = s->mf_bad = 0;
 	s->nrcpt = 0;
 	memset(s->rcpt_prov, 0, sizeof(s->rcpt_prov));
+	fbcap_free(s->fb);
+	s->fb = NULL;
+	s->fb_rcpt = 0;
 	s->body_bytes = 0;
 	s->ar_seen = 0;
 	s->comp_seen = 0;
@@ -310,7 +313,12 @@ int session_mail(session *s, const char *path)
 int session_rcpt(session *s, const char *path)
 {
 	s->nrcpt++;
-	s->rcpt_prov[provider_of_path(path ? path : "")]++;
+	s->rcpt_prov[provider_of_path(s->env->pol->providers, path ? path : "")]++;
+	if (s->dir != DIR_INBOUND || !fbcap_is_mailbox(s->env->pol, path))
+		return 0;
+	s->fb_rcpt++;
+	if (s->fb == NULL && (s->fb = fbcap_new()) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -373,6 +381,7 @@ int session_header(session *s, const char *name, size_t nlen, const char *value,
 		findings_add(s->f, "format.header_name", "a header field name has invalid characters");
 	if (s->dkim)
 		dkim_verify_header(s->dkim, name, nlen, value, vlen);
+	fbcap_header(s->fb, name, nlen, value, vlen);
 	const char *comp = s->env->compliance_name;
 	if (mem_caseeq(name, nlen, "Authentication-Results", 22)) {
 		s->ar_seen++;
@@ -426,6 +435,7 @@ int session_eoh(session *s)
 	if (s->arc)
 		arc_eoh(s->arc, s->hdrs);
 	mime_start(s);
+	fbcap_body(s->fb, NULL, 0);
 	if (s->dir == DIR_OUTBOUND) {
 		int oom;
 		s->sign = dkimsign_begin(s->env->sign, s->hdrs, s->f, &oom);
@@ -446,6 +456,7 @@ int session_body(session *s, const unsigned char *p, size_t n)
 		dkim_verify_body(s->dkim, p, n);
 	dkimsign_body(s->sign, p, n);
 	arcseal_body(s->seal, p, n);
+	fbcap_body(s->fb, p, n);
 	if (s->arc) {
 		arc_eoh(s->arc, s->hdrs);   /* once; a body without end of headers first */
 		arc_body(s->arc, p, n);
@@ -823,6 +834,32 @@ static void evaluate(session *s)
 	eval_readiness(s);
 }
 
+/* feedback_after - a report message: past the cap a finding, else
+ * feedback.after = discard discards it when every recipient is a report
+ * mailbox (a stronger action stays). */
+static void feedback_after(session *s)
+{
+	size_t n;
+	if (s->fb == NULL)
+		return;
+	if (fbcap_data(s->fb, &n) == NULL) {
+		findings_add(s->f, "feedback.report.too_large",
+		             "report message larger than %u bytes: not stored", FBCAP_MAX);
+		return;
+	}
+	if (s->env->pol->feedback_discard && s->fb_rcpt == s->nrcpt &&
+	    verdict_action_rank(s->v.action) < verdict_action_rank(ACT_DISCARD)) {
+		s->v.action = s->v.decided = ACT_DISCARD;
+		snprintf(s->v.reason, sizeof(s->v.reason), "report message (feedback.after = discard)");
+	}
+}
+
+/* session_feedback - see session.h. */
+const char *session_feedback(const session *s, size_t *len)
+{
+	return s->evaluated && s->fb ? fbcap_data(s->fb, len) : NULL;
+}
+
 /* session_eom - evaluate, then decide; an internal error (allocation)
  * gives policy.on_error instead of a guess. */
 const struct verdict *session_eom(session *s)
@@ -842,6 +879,7 @@ const struct verdict *session_eom(session *s)
 		return &s->v;
 	}
 	decide(s);
+	feedback_after(s);
 	add_headers(s);
 	s->evaluated = 1;
 	record_message(s, &t0);

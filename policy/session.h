@@ -86,6 +86,12 @@ const struct verdict *session_eom(session *s);
 /* session_abort - forget the current message, keep the connection. */
 void session_abort(session *s);
 
+/* session_feedback - after session_eom: the copy of a report message (to
+ * a feedback.*_recipients mailbox, inbound; header section, empty line,
+ * body) and its length, for the daemon to hand to the report parsers; NULL
+ * for other mail and for a copy past its cap (feedback.report.too_large). */
+const char *session_feedback(const session *s, size_t *len);
+
 /* session_report_json - the per-message JSON object (docs/JSON.md). */
 int session_report_json(const session *s, buf *out);
 /* session_report_text - the human report of trustmilter-check. */

@@ -33,6 +33,7 @@
 #include "dkimsign.h"
 #include "arcseal.h"
 #include "arc.h"
+#include "fbcap.h"
 
 struct tm_env {
 	int refs;
@@ -82,6 +83,8 @@ struct session {
 	int mf_bad;
 	unsigned nrcpt;
 	unsigned rcpt_prov[PROV_N];   /* recipients per mailbox provider (provider.h) */
+	fbcap *fb;                 /* the copy of a report message (inbound, to a report mailbox) */
+	unsigned fb_rcpt;          /* recipients that are report mailboxes */
 	hdr_set *hdrs;
 	dkim_verify *dkim;
 	dkimsign *sign;            /* outbound signing of this message, or NULL */

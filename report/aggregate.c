@@ -25,11 +25,15 @@ const char *const scoring_method[] = {
 	"+ 10 x DMARC pass) / 40; DMARC enforcement 20 = last seen policy: reject 1,",
 	"quarantine 0.75, none 0.25, no record 0; one-click unsubscribe 20 = share of bulk",
 	"messages that are RFC 8058 compliant; RFC 5322 format 10 = share without format",
-	"findings; spam 10 = 1 - share with a spam score of 5 or more.",
+	"findings; spam 10 = 1 - share with a spam score of 5 or more; complaints 10 (our own",
+	"outbound mail, with feedback loop reports stored) = 1 at a complaint rate of at most",
+	"0.1%, 0.5 at most 0.3%, else 0.",
 	"A component with no data (no bulk mail, no spam scores) is left out and the other",
 	"weights scaled to 100. Grade: A >= 90, B >= 80, C >= 70, D >= 60, else F.",
 	"Provider readiness: ready when every authenticated message was ready for the provider;",
-	"otherwise the share of those messages that was not.",
+	"otherwise the share of those messages that was not. For a domain's outbound mail the",
+	"provider's complaint rate counts too: above 0.3% not ready, above 0.1% warning, and",
+	"without reports from its feedback loop unknown (never ready).",
 	NULL
 };
 
@@ -158,6 +162,12 @@ static void part_add(struct part *p, const struct opts *o, const struct wrec *w)
 		measure_add(&d->unauth, w);
 		d->dmarc_fail += w->n * (r->dmarc_result == AR_FAIL);
 	}
+	if (r->direction == DIR_OUTBOUND) {
+		d->fb.out_msgs++;
+		d->fb.out[0] += r->rcpt_gmail;
+		d->fb.out[1] += r->rcpt_yahoo;
+		d->fb.out[2] += r->rcpt_microsoft;
+	}
 	if (r->bulk)
 		measure_add(map_get(&p->campaigns, r->campaign[0] ? r->campaign : "(none)"), w);
 }
@@ -236,23 +246,16 @@ int on_record(void *arg, const struct audit_record *r)
 /* rate - n/d, or -1 when d is 0. */
 double rate(uint64_t n, uint64_t d) { return d ? (double)n / (double)d : -1; }
 
-/* scorecard - the method of docs/STATISTICS.md ("Scorecard"). Weights:
- * authentication 40, DMARC enforcement 20, one-click 20, format 10, spam 10;
- * unknown components are left out and the rest scaled to 100. */
-void scorecard(const struct measures *m, struct score *s)
+/* score_total - the weighted mean of the known components, and the grade.
+ * Weights: authentication 40, DMARC enforcement 20, one-click 20, format 10,
+ * spam 10, complaints 10; unknown components are left out and the rest
+ * scaled to 100. */
+static void score_total(struct score *s)
 {
-	double spf = rate(m->spf_pass, m->messages), dk = rate(m->dkim_aligned_pass, m->messages),
-	       dm = rate(m->dmarc_pass, m->messages);
-	s->auth = spf < 0 ? -1 : (spf * 15 + dk * 15 + dm * 10) / 40;
-	s->enforcement = m->policy == DMARC_P_REJECT ? 1 : m->policy == DMARC_P_QUARANTINE
-	                 ? 0.75 : m->policy == DMARC_P_NONE ? 0.25 : 0;
-	s->one_click = rate(m->one_click, m->bulk);
-	s->format = rate(m->format_ok, m->messages);
-	s->spam = m->spam_known ? 1 - rate(m->spam_flagged, m->spam_known) : -1;
-	const double w[5] = { 40, 20, 20, 10, 10 };
-	const double v[5] = { s->auth, s->enforcement, s->one_click, s->format, s->spam };
+	const double w[6] = { 40, 20, 20, 10, 10, 10 };
+	const double v[6] = { s->auth, s->enforcement, s->one_click, s->format, s->spam, s->complaints };
 	double sum = 0, wsum = 0;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if (v[i] >= 0) {
 			sum += w[i] * v[i];
 			wsum += w[i];
@@ -263,6 +266,22 @@ void scorecard(const struct measures *m, struct score *s)
 	const char *gr = s->total >= 90 ? "A" : s->total >= 80 ? "B" : s->total >= 70 ? "C"
 	               : s->total >= 60 ? "D" : "F";
 	snprintf(s->grade, sizeof(s->grade), "%s", gr);
+}
+
+/* scorecard - the method of docs/STATISTICS.md ("Scorecard") for the
+ * measures alone (the complaint component unknown). */
+void scorecard(const struct measures *m, struct score *s)
+{
+	double spf = rate(m->spf_pass, m->messages), dk = rate(m->dkim_aligned_pass, m->messages),
+	       dm = rate(m->dmarc_pass, m->messages);
+	s->auth = spf < 0 ? -1 : (spf * 15 + dk * 15 + dm * 10) / 40;
+	s->enforcement = m->policy == DMARC_P_REJECT ? 1 : m->policy == DMARC_P_QUARANTINE
+	                 ? 0.75 : m->policy == DMARC_P_NONE ? 0.25 : 0;
+	s->one_click = rate(m->one_click, m->bulk);
+	s->format = rate(m->format_ok, m->messages);
+	s->spam = m->spam_known ? 1 - rate(m->spam_flagged, m->spam_known) : -1;
+	s->complaints = -1;
+	score_total(s);
 }
 
 static int fcount_cmp(const void *a, const void *b)
@@ -345,8 +364,11 @@ struct srow *scorecard_rows(const struct part *p, const struct opts *o, size_t *
 		r->domain = p->domains.e[i].key;
 		r->d = p->domains.e[i].val;
 		r->scored = r->d->auth.messages > 0;
-		if (r->scored)
+		if (r->scored) {
 			scorecard(&r->d->auth, &r->s);
+			r->s.complaints = complaint_score(&r->d->fb);
+			score_total(&r->s);
+		}
 	}
 	qsort(v, k, sizeof(*v), o->worst ? srow_worst_cmp : srow_volume_cmp);
 	*n = k;

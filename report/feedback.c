@@ -25,8 +25,6 @@
 #include "iprev.h"
 
 #define FB_COLS 8
-#define COMPLAINT_WARN 0.001      /* above 0.1%: warning */
-#define COMPLAINT_FAIL 0.003      /* above 0.3%: not ready (Gmail, Yahoo) */
 
 static const char *const providers[] = { "gmail", "yahoo", "microsoft", "other" };  /* enum provider */
 #define NPROV (sizeof(providers) / sizeof(providers[0]))
@@ -166,10 +164,7 @@ static void c_text(struct cell *c, const char *s) { c->k = C_TEXT; str_copy(c->t
 /* readiness - the complaint word for a provider (docs/STATISTICS.md). */
 static const char *readiness(const struct rate_count *c)
 {
-	if (c->reports == 0 || c->sent == 0)
-		return "unknown";
-	double r = (double)c->complaints / (double)c->sent;
-	return r > COMPLAINT_FAIL ? "not ready" : r > COMPLAINT_WARN ? "warning" : "ok";
+	return complaint_word(c->complaints, c->reports, c->sent);
 }
 
 static void rate_table(struct table *t, struct map *m, int with_readiness)

@@ -18,7 +18,7 @@
 #include "report.h"
 #include "store.h"
 #include "feedstore.h"
-#include "ingest.h"
+#include "feedingest.h"
 
 #define FEEDIN_FILE_MAX (256u << 20)   /* an mbox or report file read at most this far */
 
@@ -55,43 +55,15 @@ static char *read_stream(FILE *f, size_t *len)
 
 /* store_one - parse one report and store it. -1 on a store error. */
 static int store_one(store *st, const char *src, const char *p, size_t len,
-                     const char *campaign_header, struct feedin_count *c)
+                     const struct feedingest_opts *fo, struct feedingest_count *c)
 {
-	struct ingest_result *r = xcalloc(1, sizeof(*r));
-	char err[512];
-	int rc = 0, put = -1;
-	enum ingest_kind k = ingest_parse(p, len, campaign_header, r);
-	int64_t now = (int64_t)time(NULL);
-	if (k == INGEST_ARF) {
-		struct feedstore_match m;
-		if (feedstore_match(st, &r->arf, &m, err, sizeof(err)) == 0)
-			put = feedstore_put_arf(st, r->id, &r->arf, ingest_provider(r->arf.recipient_domain),
-			                        &m, now, err, sizeof(err));
-		if (put == 1) {
-			c->arf++;
-			c->complaints += r->arf.complaint ? 1u : 0u;
-			c->matched += strcmp(m.method, "none") ? 1u : 0u;
-		}
-	} else if (k == INGEST_DMARC) {
-		put = feedstore_put_dmarc(st, r->id, &r->agg, now, err, sizeof(err));
-		if (put == 1) {
-			c->dmarc++;
-			c->records += r->agg.nrec;
-		}
-	} else {
-		c->refused++;
-		fprintf(stderr, "trustmilter-report: %s: refused: %s\n", src, r->error);
-		put = 2;
-	}
-	if (put == 0)
-		c->duplicates++;
-	else if (put < 0) {
-		fprintf(stderr, "trustmilter-report: %s: %s\n", src, err);
-		rc = -1;
-	}
-	ingest_free(r);
-	free(r);
-	return rc;
+	char why[512];
+	int put = feedingest_one(st, p, len, fo, c, why, sizeof(why));
+	if (put == 2)
+		fprintf(stderr, "trustmilter-report: %s: refused: %s\n", src, why);
+	else if (put < 0)
+		fprintf(stderr, "trustmilter-report: %s: %s\n", src, why);
+	return put < 0 ? -1 : 0;
 }
 
 /* is_mbox - the file starts with an mbox "From " separator line. */
@@ -102,7 +74,7 @@ static int is_mbox(const char *p, size_t len)
 
 /* each_message - the messages of an mbox (the separator lines dropped). */
 static int each_message(store *st, const char *src, const char *p, size_t len,
-                        const char *ch, struct feedin_count *c)
+                        const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	size_t pos = 0;
 	int rc = 0, n = 0;
@@ -118,14 +90,14 @@ static int each_message(store *st, const char *src, const char *p, size_t len,
 		end = next && (size_t)(next - p) + 6 <= len ? (size_t)(next - p) + 1 : len;
 		char where[4200];
 		snprintf(where, sizeof(where), "%s#%d", src, ++n);
-		rc = store_one(st, where, p + start, end - start, ch, c);
+		rc = store_one(st, where, p + start, end - start, fo, c);
 		pos = end;
 	}
 	return rc;
 }
 
 /* ingest_file - one file or stream. */
-static int ingest_file(store *st, const char *path, FILE *f, const char *ch, struct feedin_count *c)
+static int ingest_file(store *st, const char *path, FILE *f, const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	size_t len = 0;
 	char *p = read_stream(f, &len);
@@ -134,8 +106,8 @@ static int ingest_file(store *st, const char *path, FILE *f, const char *ch, str
 		c->refused++;
 		return 0;
 	}
-	int rc = is_mbox(p, len) ? each_message(st, path, p, len, ch, c)
-	                         : store_one(st, path, p, len, ch, c);
+	int rc = is_mbox(p, len) ? each_message(st, path, p, len, fo, c)
+	                         : store_one(st, path, p, len, fo, c);
 	free(p);
 	return rc;
 }
@@ -143,7 +115,7 @@ static int ingest_file(store *st, const char *path, FILE *f, const char *ch, str
 static int no_hidden(const struct dirent *d) { return d->d_name[0] != '.'; }
 
 /* ingest_dir - the regular files of a directory, in name order. */
-static int ingest_dir(store *st, const char *dir, const char *ch, struct feedin_count *c)
+static int ingest_dir(store *st, const char *dir, const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, no_hidden, alphasort), rc = 0;
@@ -157,7 +129,7 @@ static int ingest_dir(store *st, const char *dir, const char *ch, struct feedin_
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
 		FILE *f = NULL;
 		if (rc == 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (f = fopen(path, "rb"))) {
-			rc = ingest_file(st, path, f, ch, c);
+			rc = ingest_file(st, path, f, fo, c);
 			fclose(f);
 		}
 		free(names[i]);
@@ -166,24 +138,24 @@ static int ingest_dir(store *st, const char *dir, const char *ch, struct feedin_
 	return rc;
 }
 
-int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c)
+int feedin_path(store *st, const char *path, const struct feedingest_opts *fo, struct feedingest_count *c)
 {
 	struct stat sb;
 	if (strcmp(path, "-") == 0)
-		return ingest_file(st, "-", stdin, campaign_header, c);
+		return ingest_file(st, "-", stdin, fo, c);
 	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-		return ingest_dir(st, path, campaign_header, c);
+		return ingest_dir(st, path, fo, c);
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		fprintf(stderr, "trustmilter-report: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	int rc = ingest_file(st, path, f, campaign_header, c);
+	int rc = ingest_file(st, path, f, fo, c);
 	fclose(f);
 	return rc;
 }
 
-void feedin_summary(const struct feedin_count *c, FILE *f)
+void feedin_summary(const struct feedingest_count *c, FILE *f)
 {
 	fprintf(f, "ingested: %llu ARF reports (%llu complaints, %llu matched to outbound mail), "
 	        "%llu DMARC aggregate reports (%llu records); %llu duplicates; %llu refused\n",

@@ -77,18 +77,28 @@ void time_text(int64_t ts, char *out, size_t n)
 	strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* json_readiness - ready (every authenticated message), rate and failing share. */
-static void json_readiness(buf *o, const struct measures *m)
+/* json_readiness - ready (every authenticated message), rate and failing
+ * share; for outbound mail the provider's complaint figures and the
+ * readiness word with them (provider_readiness). */
+static void json_readiness(buf *o, const struct dstat *d)
 {
+	const struct measures *m = &d->auth;
 	const char *pn[3] = { "gmail", "yahoo", "microsoft" };
 	const uint64_t pr[3] = { m->gmail, m->yahoo, m->microsoft };
 	buf_puts(o, ",\"readiness\":{");
 	for (int i = 0; i < 3; i++) {
-		char v[32], f[32];
+		char v[32], f[32], c[32], w[32];
 		r4(v, sizeof(v), pr[i], m->messages, "null");
 		r4(f, sizeof(f), m->messages - pr[i], m->messages, "null");
-		buf_printf(o, "%s\"%s\":{\"ready\":%s,\"rate\":%s,\"failing\":%s}", i ? "," : "", pn[i],
-		           m->messages && pr[i] == m->messages ? "true" : "false", v, f);
+		r4(c, sizeof(c), d->fb.complaints[i], d->fb.out[i], "null");
+		buf_printf(o, "%s\"%s\":{\"ready\":%s,\"rate\":%s,\"failing\":%s,\"outbound\":%llu,"
+		              "\"feedback_reports\":%llu,\"complaints\":%llu,\"complaint_rate\":%s,"
+		              "\"complaint_status\":\"%s\",\"status\":\"%s\"}", i ? "," : "", pn[i],
+		           m->messages && pr[i] == m->messages ? "true" : "false", v, f,
+		           (unsigned long long)d->fb.out[i], (unsigned long long)d->fb.reports[i],
+		           (unsigned long long)d->fb.complaints[i], d->fb.reports[i] ? c : "null",
+		           complaint_word(d->fb.complaints[i], d->fb.reports[i], d->fb.out[i]),
+		           provider_readiness(w, sizeof(w), d, i));
 	}
 	buf_putc(o, '}');
 }
@@ -112,17 +122,19 @@ static void json_score(buf *o, const struct srow *r)
 		json_escape(o, pol, strlen(pol));
 	else
 		buf_puts(o, "null");
-	const char *cn[5] = { "authentication", "dmarc_enforcement", "one_click", "format", "spam" };
-	const double cv[5] = { r->s.auth, r->s.enforcement, r->s.one_click, r->s.format, r->s.spam };
+	const char *cn[6] = { "authentication", "dmarc_enforcement", "one_click", "format", "spam",
+	                      "complaints" };
+	const double cv[6] = { r->s.auth, r->s.enforcement, r->s.one_click, r->s.format, r->s.spam,
+	                       r->s.complaints };
 	buf_puts(o, ",\"components\":{");
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		if (!r->scored || cv[i] < 0)
 			buf_printf(o, "%s\"%s\":null", i ? "," : "", cn[i]);
 		else
 			buf_printf(o, "%s\"%s\":%.4f", i ? "," : "", cn[i], cv[i]);
 	}
 	buf_putc(o, '}');
-	json_readiness(o, m);
+	json_readiness(o, r->d);
 	buf_printf(o, ",\"unauthenticated\":{\"messages\":%llu,\"dmarc_fail\":%llu,\"rejected\":%llu,"
 	              "\"quarantined\":%llu}}", (unsigned long long)u->messages,
 	           (unsigned long long)r->d->dmarc_fail, (unsigned long long)u->actions[ACT_REJECT],
@@ -375,9 +387,8 @@ static void text_scorecard(buf *o, const struct part *p, const struct opts *op)
 		const char *pol = dstat_policy_name(r->d);
 		buf_printf(o, "  %-40.40s %8llu %6s %5s  %-10s %-17s %-17s %-17s\n", r->domain,
 		           (unsigned long long)m->messages, sc, r->scored ? r->s.grade : "-",
-		           pol[0] ? pol : "(none)", readiness_text(rd[0], 32, m->gmail, m->messages),
-		           readiness_text(rd[1], 32, m->yahoo, m->messages),
-		           readiness_text(rd[2], 32, m->microsoft, m->messages));
+		           pol[0] ? pol : "(none)", provider_readiness(rd[0], 32, r->d, 0),
+		           provider_readiness(rd[1], 32, r->d, 1), provider_readiness(rd[2], 32, r->d, 2));
 		if (u->messages)
 			buf_printf(o, "  %-40.40s %8llu  not authenticated: %llu DMARC fail, %llu rejected, "
 			              "%llu quarantined or junk\n", "  + forged/unauthenticated",

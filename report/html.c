@@ -170,10 +170,9 @@ static void html_scorecard_row(buf *o, const struct srow *r)
 	else
 		buf_puts(o, "<td>-</td><td>-</td>");
 	buf_printf(o, "<td>%s</td>", pol[0] ? pol : "(none)");
-	const uint64_t pr[3] = { m->gmail, m->yahoo, m->microsoft };
 	for (int k = 0; k < 3; k++) {
 		char w[32];
-		readiness_text(w, sizeof(w), pr[k], m->messages);
+		provider_readiness(w, sizeof(w), r->d, k);
 		buf_printf(o, "<td class=\"%s\">%s</td>", strcmp(w, "ready") ? "notready" : "ready", w);
 	}
 	buf_puts(o, "</tr>\n");

@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "report.h"
 #include "dns.h"
+#include "provider.h"
 
 #define TOP_DEFAULT 20
 
@@ -131,12 +132,12 @@ static const char *one_of(const char *v, const char *const *choices, const char 
 
 /* run_ingest - --ingest: every path into the store; 2 on a store error,
  * 1 when a report was refused, else 0. */
-static int run_ingest(store *st, const char *const *paths, size_t n, const char *campaign_header)
+static int run_ingest(store *st, const char *const *paths, size_t n, const struct feedingest_opts *fo)
 {
-	struct feedin_count fc = { 0 };
+	struct feedingest_count fc = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		if (feedin_path(st, paths[i], campaign_header, &fc) < 0)
+		if (feedin_path(st, paths[i], fo, &fc) < 0)
 			rc = 2;
 	store_close(st);
 	feedin_summary(&fc, stdout);
@@ -269,6 +270,13 @@ int main(int argc, char **argv)
 	}
 	char campaign_header[256];
 	snprintf(campaign_header, sizeof(campaign_header), "%s", conf_str(cf, "bulk.campaign_header"));
+	struct provider_map *pm = provider_map_new(cf, err, sizeof(err));
+	if (pm == NULL) {
+		fprintf(stderr, "trustmilter-report: feedback.providers: %s\n", err);
+		conf_unref(cf);
+		dns_free(rc_rua.dns);
+		return 2;
+	}
 	err[0] = '\0';
 	store *st = store_exists(u2, create) ? store_open_reader(u2, err, sizeof(err)) : NULL;
 	conf_unref(cf);
@@ -276,10 +284,16 @@ int main(int argc, char **argv)
 		if (err[0])
 			fprintf(stderr, "trustmilter-report: %s\n", err);
 		dns_free(rc_rua.dns);
+		free(pm);
 		return 2;
 	}
-	if (ningest)
-		return run_ingest(st, ingest, ningest, campaign_header);
+	if (ningest) {
+		struct feedingest_opts fo = { campaign_header, pm };
+		int r = run_ingest(st, ingest, ningest, &fo);
+		free(pm);
+		return r;
+	}
+	free(pm);
 	if (feedback)
 		return run_feedback(st, &o, rc_rua.dns, output);
 	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };
@@ -287,7 +301,8 @@ int main(int argc, char **argv)
 	/* the RFC 9990 rows need every record: --dmarc-reports reads them one by one */
 	if ((sql && !dmarc_dir ? sqlagg_query(st, &g, err, sizeof(err))
 	                       : store_query(st, o.since, o.until, on_record, &g, err, sizeof(err))) < 0 ||
-	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0) {
+	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0 ||
+	    complaints_add(st, &g, err, sizeof(err)) < 0) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);
 		store_close(st);
 		dns_free(rc_rua.dns);

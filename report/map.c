@@ -38,6 +38,17 @@ buf *xbuf_new(size_t cap)
 	return b;
 }
 
+/* map_find - the value for key, or NULL when absent. */
+void *map_find(const struct map *m, const char *key)
+{
+	if (m->cap == 0)
+		return NULL;
+	for (size_t j = fnv(key) & (m->cap - 1); m->e[j].key; j = (j + 1) & (m->cap - 1))
+		if (strcmp(m->e[j].key, key) == 0)
+			return m->e[j].val;
+	return NULL;
+}
+
 /* map_get - the value for key, created zeroed if absent. */
 void *map_get(struct map *m, const char *key)
 {

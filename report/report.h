@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "dns.h"
+#include "feedingest.h"
 
 #define OUT_MAX (512u * 1024 * 1024)
 #define NACT (ACT_LAST + 1)   /* enum verdict_action, named by verdict_action_name */
@@ -65,10 +66,21 @@ struct opts {
  * mail: DMARC pass, an aligned SPF or DKIM pass, or our own outbound mail.
  * The rest (forged or unauthenticated mail using the name) is counted apart,
  * so spoofing that DMARC stopped never lowers the real sender's grade. */
+/* What complaint feedback says about one domain's outbound mail
+ * (complaints.c): providers indexed gmail, yahoo, microsoft. */
+struct fbstat {
+	uint64_t out_msgs;          /* outbound messages of the domain */
+	uint64_t out[3];            /* their recipients at each provider */
+	uint64_t reports[3];        /* ARF reports from each provider's feedback loop */
+	uint64_t complaints[3];     /* of them abuse or fraud */
+	uint64_t all_reports, all_complaints;  /* from every feedback loop, "other" included */
+};
+
 struct dstat {
 	struct measures auth;
 	struct measures unauth;
 	uint64_t dmarc_fail;        /* of unauth: DMARC fail (spoofing caught) */
+	struct fbstat fb;
 };
 
 /* The measures of one direction (or of both together). */
@@ -104,7 +116,7 @@ struct rua_count {
 
 struct score {
 	double total;               /* 0..100 over the components that are known */
-	double auth, enforcement, one_click, format, spam;   /* each 0..1, -1 unknown */
+	double auth, enforcement, one_click, format, spam, complaints;   /* each 0..1, -1 unknown */
 	char grade[4];
 };
 
@@ -132,14 +144,11 @@ struct fcount { const char *name; uint64_t n; };
 /* One scorecard row: scored is 0 when the domain sent no authenticated mail. */
 struct srow { const char *domain; const struct dstat *d; struct score s; int scored; };
 
-/* What --ingest did (feedin.c). */
-struct feedin_count {
-	uint64_t arf, complaints, matched, dmarc, records, duplicates, refused;
-};
 
 /* map.c */
 void *xcalloc(size_t n, size_t sz);
 void *map_get(struct map *m, const char *key);
+void *map_find(const struct map *m, const char *key);
 struct entry *map_sorted(const struct map *m);
 void map_free(struct map *m, void (*fv)(void *));
 /* xbuf_new - buf_new(cap), or the program ends ("out of memory", status 2). */
@@ -198,8 +207,25 @@ typedef struct store store;
 int sqlagg_query(store *st, struct agg *g, char *err, size_t errlen);
 
 /* feedin.c */
-int feedin_path(store *st, const char *path, const char *campaign_header, struct feedin_count *c);
-void feedin_summary(const struct feedin_count *c, FILE *f);
+int feedin_path(store *st, const char *path, const struct feedingest_opts *fo, struct feedingest_count *c);
+void feedin_summary(const struct feedingest_count *c, FILE *f);
+
+/* complaints.c: complaint rates in the scorecard and provider readiness */
+#define COMPLAINT_WARN 0.001      /* above 0.1%: warning */
+#define COMPLAINT_FAIL 0.003      /* above 0.3%: not ready (Gmail, Yahoo) */
+/* complaints_add - the period's ARF reports into the scorecard's domains. */
+int complaints_add(store *st, struct agg *g, char *err, size_t errlen);
+/* complaint_word - "ok", "warning", "not ready", or "unknown" (no reports). */
+const char *complaint_word(uint64_t complaints, uint64_t reports, uint64_t sent);
+/* complaint_score - the scorecard component: 1 at most 0.1%, 0.5 at most
+ * 0.3%, else 0; -1 (left out) without outbound mail or without any report. */
+double complaint_score(const struct fbstat *f);
+/* provider_readiness - the scorecard's readiness cell of provider k (0
+ * gmail, 1 yahoo, 2 microsoft): readiness_text of the authenticated mail,
+ * and for a domain with outbound mail to the provider its complaint rate
+ * too: above 0.3% "not ready", above 0.1% "warning", without feedback from
+ * the provider "unknown" (never "ready"). */
+const char *provider_readiness(char *out, size_t n, const struct dstat *d, int k);
 
 /* feedback.c: the complaint and receiver views (--feedback) in o->format */
 int feedback_view(store *st, const struct opts *o, dns_resolver *dns, buf *out, char *err,

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "t.h"
+#include "conf.h"
+#include "provider.h"
 #include "arf.h"
 #include "ingest.h"
 
@@ -159,9 +161,26 @@ int main(void)
 	T_STR(r.user_agent, "a???z", "replaced");
 	free(m);
 
-	T_STR(ingest_provider("gmail.com"), "gmail", "provider gmail");
-	T_STR(ingest_provider("AOL.com"), "yahoo", "provider yahoo (AOL)");
-	T_STR(ingest_provider("hotmail.com"), "microsoft", "provider microsoft");
-	T_STR(ingest_provider("example.org"), "other", "provider other");
+	/* the provider map: the default of feedback.providers, and a configured one */
+	char why[256];
+	conf *cf = conf_load(NULL, why, sizeof(why));
+	struct provider_map *pm = provider_map_new(cf, why, sizeof(why));
+	T_STR(ingest_provider(pm, "gmail.com"), "gmail", "provider gmail");
+	T_STR(ingest_provider(pm, "AOL.com"), "yahoo", "provider yahoo (AOL)");
+	T_STR(ingest_provider(pm, "hotmail.com."), "microsoft", "provider microsoft (trailing dot)");
+	T_STR(ingest_provider(pm, "example.org"), "other", "provider other");
+	free(pm);
+	conf_set(cf, "feedback.providers", "Example.ORG=microsoft,yahoo.es=yahoo", why, sizeof(why));
+	pm = provider_map_new(cf, why, sizeof(why));
+	T_STR(ingest_provider(pm, "example.org"), "microsoft", "configured: example.org is Microsoft's");
+	T_STR(ingest_provider(pm, "yahoo.es"), "yahoo", "configured: yahoo.es");
+	T_STR(ingest_provider(pm, "gmail.com"), "other", "configured: the list replaces the default");
+	free(pm);
+	conf_set(cf, "feedback.providers", "example.org=aol", why, sizeof(why));
+	T_OK(provider_map_new(cf, why, sizeof(why)) == NULL && strstr(why, "item 1") != NULL,
+	     "configured: an unknown provider is refused");
+	conf_set(cf, "feedback.providers", "=gmail", why, sizeof(why));
+	T_OK(provider_map_new(cf, why, sizeof(why)) == NULL, "configured: no domain is refused");
+	conf_unref(cf);
 	return t_done();
 }
