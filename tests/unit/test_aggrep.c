@@ -70,12 +70,13 @@ static char *flood(size_t n, size_t *len)
 		"</row><identifiers><header_from>f.example</header_from></identifiers></record>";
 	size_t cap = sizeof(head) + n * (sizeof(rec) - 1) + 32;
 	char *b = malloc(cap), *p = b;
-	p += sprintf(p, "%s", head);
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(p, rec, sizeof(rec) - 1);
 		p += sizeof(rec) - 1;
 	}
-	p += sprintf(p, "</feedback>");
+	p += snprintf(p, cap - (size_t)(p - b), "</feedback>");
 	*len = (size_t)(p - b);
 	return b;
 }
@@ -159,13 +160,14 @@ int main(void)
 	        "<date_range><begin>5</begin><end>2</end></date_range></report_metadata>"
 	        "<policy_published><domain>d</domain></policy_published></feedback>",
 	        "feedback.dmarc.missing_field", "period ends before it begins");
-	char deep[2048] = "<feedback>";
+	char deep[2048];
+	size_t dl = (size_t)snprintf(deep, sizeof(deep), "<feedback>");
 	for (int i = 0; i < 40; i++)
-		strcat(deep, "<a>");
-	strcat(deep, "x");
+		dl += (size_t)snprintf(deep + dl, sizeof(deep) - dl, "<a>");
+	dl += (size_t)snprintf(deep + dl, sizeof(deep) - dl, "x");
 	for (int i = 0; i < 40; i++)
-		strcat(deep, "</a>");
-	strcat(deep, "</feedback>");
+		dl += (size_t)snprintf(deep + dl, sizeof(deep) - dl, "</a>");
+	snprintf(deep + dl, sizeof(deep) - dl, "</feedback>");
 	refused(deep, "feedback.dmarc.xml_invalid", "nesting deeper than the cap");
 
 	size_t n;

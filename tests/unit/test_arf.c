@@ -66,11 +66,9 @@ static char *crlf(const char *s)
 static char *replace(const char *s, const char *from, const char *to)
 {
 	const char *at = strstr(s, from);
-	char *o = malloc(strlen(s) + strlen(to) + 1);
-	size_t k = (size_t)(at - s);
-	memcpy(o, s, k);
-	strcpy(o + k, to);
-	strcat(o, at + strlen(from));
+	size_t n = strlen(s) + strlen(to) + 1;
+	char *o = malloc(n);
+	snprintf(o, n, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
 	return o;
 }
 

@@ -79,11 +79,9 @@ static void test_cases(void)
 static void test_caps(void)
 {
 	char v[4096] = "";
-	for (int i = 0; i < 12; i++) {
-		char one[64];
-		snprintf(one, sizeof(one), "%smailto:r%d@x.test", i ? "," : "", i);
-		strcat(v, one);
-	}
+	size_t vl = 0;
+	for (int i = 0; i < 12; i++)
+		vl += (size_t)snprintf(v + vl, sizeof(v) - vl, "%smailto:r%d@x.test", i ? "," : "", i);
 	struct rua_uri u[RUA_MAX_URIS + 1];
 	size_t k = rua_parse(v, strlen(v), u, RUA_MAX_URIS + 1);
 	T_INT(k, RUA_MAX_URIS + 1, "12 URIs: the array bound holds");

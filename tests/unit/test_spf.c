@@ -217,14 +217,14 @@ int main(void)
 		char hdr[1024];
 		memset(&o, 0, sizeof(o));
 		o.result = AR_PASS;
-		strcpy(o.identity, "mailfrom");
-		strcpy(o.sender, "user@example.com");
-		strcpy(o.mechanism, "ip4:192.0.2.0/24");
+		snprintf(o.identity, sizeof(o.identity), "mailfrom");
+		snprintf(o.sender, sizeof(o.sender), "user@example.com");
+		snprintf(o.mechanism, sizeof(o.mechanism), "ip4:192.0.2.0/24");
 		T_INT(spf_received_spf(&o, &rq, hdr, sizeof(hdr)), 0, "received-spf: fits");
 		T_STR(hdr, "pass (mx.example.net: domain of user@example.com designates 192.0.2.1 as permitted sender)"
 		      " client-ip=192.0.2.1; envelope-from=\"user@example.com\"; helo=mx.example.org;"
 		      " mechanism=ip4:192.0.2.0/24; receiver=mx.example.net; identity=mailfrom", "received-spf: pass");
-		strcpy(o.sender, "a\"b(c)@example.com");
+		snprintf(o.sender, sizeof(o.sender), "a\"b(c)@example.com");
 		o.result = AR_FAIL;
 		spf_received_spf(&o, &rq, hdr, sizeof(hdr));
 		T_OK(strstr(hdr, "envelope-from=\"a\\\"b(c)@example.com\"") != NULL, "received-spf: quoted envelope-from");
