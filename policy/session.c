@@ -494,6 +494,8 @@ static void eval_spf(session *s)
 	spf_findings(&s->spf, ip, s->f);
 }
 
+_Static_assert(SIGNKEYS_PER_MESSAGE <= DKIM_MAX_SIGS, "our signatures fit the DKIM results");
+
 /* sign_message - outbound: our signatures (dkimsign), put before the
  * arrived ones so that DMARC and RFC 8058 judge the message as it leaves. */
 static void sign_message(session *s)
