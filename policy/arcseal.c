@@ -1,6 +1,7 @@
 /*
  * arcseal - one ARC set added to a message; see arcseal.h.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,14 +135,38 @@ static char *finish(const arcseal *m, buf *v, buf *data)
 	return r;
 }
 
-/* ams - the ARC-Message-Signature of instance n; heap, NULL with a finding. */
+/* delivered - the header section as the next hop sees it below our ARC
+ * set: the new DKIM-Signature fields sig[0..nsig) on top, then h; NULL when
+ * a cap refuses a field (or out of memory). */
+static hdr_set *delivered(const hdr_set *h, const char *const *sig, size_t nsig)
+{
+	hdr_set *d = hdr_new(hdr_count(h) + nsig, SIZE_MAX / 2);
+	int bad = d == NULL;
+	for (size_t i = 0; !bad && i < nsig; i++)
+		bad = hdr_add(d, "DKIM-Signature", 14, sig[i], strlen(sig[i])) < 0;
+	for (size_t i = 0; !bad && i < hdr_count(h); i++) {
+		const struct hdr_field *fl = hdr_get(h, i);
+		bad = hdr_add(d, fl->name, fl->nlen, fl->value, fl->vlen) < 0;
+	}
+	if (bad) {
+		hdr_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* ams - the ARC-Message-Signature of instance n over h, the header section
+ * as delivered; heap, NULL with a finding. */
 static char *ams(const arcseal *m, const hdr_set *h, const char *bh, time_t now, findings *f)
 {
 	buf *hl = buf_new(HLIST_MAX), *v = buf_new(VALUE_MAX), *data = buf_new(ARC_MAX_HEADER_DATA);
 	char *r = NULL, t[600];
 	size_t col = 23;   /* "ARC-Message-Signature: " */
-	if (hl == NULL || v == NULL || data == NULL)
+	if (hl == NULL || v == NULL || data == NULL || h == NULL) {
+		findings_add(f, "arc.seal.too_big", "the header section with our DKIM-Signature exceeds "
+		             "the caps: not sealed");
 		goto out;
+	}
 	dkimsign_hlist(m->ks, h, hl);
 	for (size_t i = hdr_count_name(h, "DKIM-Signature"); i > 0; i--)
 		buf_puts(hl, buf_len(hl) ? ":DKIM-Signature" : "DKIM-Signature");
@@ -230,8 +255,8 @@ static void drop(arcseal *m)
 	m->n = 0;
 }
 
-int arcseal_end(arcseal *m, const hdr_set *h, const struct arc_outcome *chain, const char *authres,
-                time_t now, findings *f)
+int arcseal_end(arcseal *m, const hdr_set *h, const char *const *sig, size_t nsig,
+                const struct arc_outcome *chain, const char *authres, time_t now, findings *f)
 {
 	if (m == NULL || m->n)
 		return -1;
@@ -250,8 +275,11 @@ int arcseal_end(arcseal *m, const hdr_set *h, const struct arc_outcome *chain, c
 	} else if ((m->values[ARCSEAL_AAR] = aar(m->n, authres ? authres : "")) == NULL) {
 		findings_add(f, "arc.seal.too_big", "the ARC-Authentication-Results value exceeds %d "
 		             "bytes: not sealed", VALUE_MAX);
-	} else if ((m->values[ARCSEAL_AMS] = ams(m, h, buf_data(bh), now, f)) != NULL) {
-		m->values[ARCSEAL_AS] = seal(m, h, chain_cv(any, chain), now, f);
+	} else {
+		hdr_set *d = delivered(h, sig, nsig);
+		if ((m->values[ARCSEAL_AMS] = ams(m, d, buf_data(bh), now, f)) != NULL)
+			m->values[ARCSEAL_AS] = seal(m, h, chain_cv(any, chain), now, f);
+		hdr_free(d);
 	}
 	buf_free(bh);
 	if (m->values[ARCSEAL_AS] == NULL) {

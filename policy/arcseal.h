@@ -6,8 +6,14 @@
  * The AAR is "i=N; " and our own Authentication-Results value. The AMS is
  * DKIM-like with c=relaxed/relaxed, the body hash of bodyhash (SHA-256,
  * relaxed) and h= the sign.headers present (dkimsign_hlist) plus every
- * DKIM-Signature that arrived; never ARC-* or Authentication-Results (RFC
- * 8617 4.1.2). The AS signs, relaxed, the ARC sets 1..N in increasing
+ * DKIM-Signature of the message as delivered: those that arrived and the
+ * ones we add in the same pass (sign first, then seal, so that the next hop
+ * can verify our DKIM-Signature under our AMS); never ARC-* or
+ * Authentication-Results (RFC 8617 4.1.2). The header data hashed is the
+ * header section as the next hop sees it below our ARC set: our new
+ * DKIM-Signature fields on top in the order given, then the fields as
+ * received (the milter inserts every field it adds at the top, index 0,
+ * in the verdict's order). The AS signs, relaxed, the ARC sets 1..N in increasing
  * order, AAR, AMS and AS each, the new AS last with its b= empty and no
  * CRLF (5.1.1); cv= is none when no ARC field arrived, pass when the chain
  * validated (arc.c), else fail: a failed chain is sealed as failed, never
@@ -36,13 +42,14 @@ typedef struct arcseal arcseal;
  * (signkeys_seal), or out of memory (*oom set). */
 arcseal *arcseal_begin(const signkeys *ks, int *oom);
 void arcseal_body(arcseal *m, const unsigned char *p, size_t n);
-/* arcseal_end - make the set: h the header section as received, chain the
+/* arcseal_end - make the set: h the header section as received, sig[0..nsig)
+ * the DKIM-Signature values (top first) added above h in the same pass, chain the
  * arriving chain's outcome (NULL: not validated, sealed as fail when ARC
  * fields are present), authres our Authentication-Results value. 0, or -1
  * with an arc.seal.* finding (i over ARC_MAX_INSTANCES, signing failed,
  * over the caps). */
-int arcseal_end(arcseal *m, const hdr_set *h, const struct arc_outcome *chain, const char *authres,
-                time_t now, findings *f);
+int arcseal_end(arcseal *m, const hdr_set *h, const char *const *sig, size_t nsig,
+                const struct arc_outcome *chain, const char *authres, time_t now, findings *f);
 /* arcseal_name - "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results". */
 const char *arcseal_name(enum arcseal_field k);
 /* arcseal_value - the field value made (folded with CRLF TAB, no leading

@@ -771,10 +771,17 @@ static void decide(session *s)
 }
 
 /* add_seal - the ARC set on top of everything we add (arcseal): the AAR
- * copies our Authentication-Results. */
+ * copies our Authentication-Results; the AMS covers our DKIM-Signature
+ * fields, made before (eval_dkim) and inserted right below the set. */
 static void add_seal(session *s)
 {
-	if (s->seal == NULL || arcseal_end(s->seal, s->hdrs, s->arc ? &s->arc_out : NULL,
+	const char *sig[SIGNKEYS_PER_MESSAGE];
+	size_t nsig = 0;
+	while (nsig < SIGNKEYS_PER_MESSAGE && dkimsign_value(s->sign, nsig)) {
+		sig[nsig] = dkimsign_value(s->sign, nsig);
+		nsig++;
+	}
+	if (s->seal == NULL || arcseal_end(s->seal, s->hdrs, sig, nsig, s->arc ? &s->arc_out : NULL,
 	                                   s->authres, time(NULL), s->f) < 0)
 		return;
 	for (int k = 0; k < ARCSEAL_FIELDS; k++)

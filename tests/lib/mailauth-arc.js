@@ -1,7 +1,8 @@
 // mailauth-arc.js - the ARC peer for tests/integration/arc.py: npm mailauth
 // 4.13.3 (found through NODE_PATH, installed by the test into build/npm/).
 //   node mailauth-arc.js verify DNS FILE
-//        -> {"arc": "pass|fail|none", "reason": ...} for the message in FILE
+//        -> {"arc": "pass|fail|none", "reason": ..., "dkim": [result of each
+//           DKIM-Signature, top first]} for the message in FILE
 //   node mailauth-arc.js seal DNS FILE DOMAIN SELECTOR KEYFILE MODIFY
 //        -> the message as a hop seals it: mailauth authenticates FILE (client
 //           192.0.2.25, sender alice@orig.test), MODIFY=1 then tags the subject
@@ -26,7 +27,9 @@ async function main() {
     const res = await authenticate(message, opts);
     if (mode === 'verify') {
         process.stdout.write(JSON.stringify({ arc: res.arc.status.result,
-                                              reason: res.arc.status.comment || null }) + '\n');
+                                              reason: res.arc.status.comment || null,
+                                              dkim: (res.dkim.results || []).map(x => x.status.result) })
+                             + '\n');
         return;
     }
     if (modify === '1') {

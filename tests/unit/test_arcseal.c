@@ -122,19 +122,27 @@ static int seal_verifies(const arcseal *m, const hdr_set *h, const char *keyfile
 	return ok;
 }
 
-/* run - seal h (body as in test_dkimsign) with chain outcome c; the set or NULL. */
-static arcseal *run(const signkeys *k, const hdr_set *h, const struct arc_outcome *c, findings *f)
+/* run_signed - seal h (body as in test_dkimsign) with chain outcome c and
+ * our new DKIM-Signature values sig[0..nsig) above h; the set or NULL. */
+static arcseal *run_signed(const signkeys *k, const hdr_set *h, const char *const *sig, size_t nsig,
+                           const struct arc_outcome *c, findings *f)
 {
 	int oom;
 	arcseal *m = arcseal_begin(k, &oom);
 	const char *body = "Hello  world \t\r\n\r\n\r\n";
 	arcseal_body(m, (const unsigned char *)body, 7);
 	arcseal_body(m, (const unsigned char *)body + 7, strlen(body) - 7);
-	if (arcseal_end(m, h, c, "mx.test;\n\tspf=pass smtp.mailfrom=a@example.org", 1700000000, f) < 0) {
+	if (arcseal_end(m, h, sig, nsig, c, "mx.test;\n\tspf=pass smtp.mailfrom=a@example.org", 1700000000, f) < 0) {
 		arcseal_free(m);
 		return NULL;
 	}
 	return m;
+}
+
+/* run - run_signed without new signatures. */
+static arcseal *run(const signkeys *k, const hdr_set *h, const struct arc_outcome *c, findings *f)
+{
+	return run_signed(k, h, NULL, 0, c, f);
 }
 
 static void test_seal(const char *keyfile)
@@ -169,6 +177,17 @@ static void test_seal(const char *keyfile)
 	     "AS tags, cv=none (%s)", v);
 	T_OK(m && seal_verifies(m, h, keyfile, 1), "AS b= verifies over AAR, AMS, AS");
 	T_STR(arcseal_name(ARCSEAL_AS), "ARC-Seal", "insertion order: ARC-Seal first");
+	/* our own new DKIM-Signature is covered: named in h= once more, hashed */
+	const char *ours[1] = { "v=1; a=rsa-sha256; d=example.com; s=out;\r\n\tb=ourown" };
+	arcseal *ms = run_signed(k, h, ours, 1, NULL, f);
+	char vs[8192], va[8192];
+	unfold(ms ? arcseal_value(ms, ARCSEAL_AMS) : "", vs, sizeof(vs));
+	unfold(m ? arcseal_value(m, ARCSEAL_AMS) : "", va, sizeof(va));
+	T_OK(strstr(vs, "h=From:From:Subject:To:DKIM-Signature:DKIM-Signature;") != NULL,
+	     "AMS h= names our new DKIM-Signature too (%s)", vs);
+	T_OK(strstr(vs, " b=") && strstr(va, " b=") && strcmp(strstr(vs, " b="), strstr(va, " b=")) != 0,
+	     "the AMS with our DKIM-Signature differs");
+	arcseal_free(ms);
 	/* continue: add the set made as instance 1, then seal 2 on a pass */
 	add(h, "ARC-Authentication-Results", arcseal_value(m, ARCSEAL_AAR));
 	add(h, "ARC-Message-Signature", arcseal_value(m, ARCSEAL_AMS));
