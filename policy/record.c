@@ -144,5 +144,6 @@ int audit_from_session(const session *s, struct audit_record *r)
 	r->arc = s->arc ? s->arc_out.result : AR_NONE;
 	cpy(r->arc_override, sizeof(r->arc_override), s->arc_override);
 	str_lower(r->arc_override);
+	r->arc_sealed = arcseal_instance(s->seal);
 	return 0;
 }

@@ -464,6 +464,8 @@ int session_log_line(const session *s, buf *o)
 		buf_printf(o, " arc=%s", result_name(s->arc_out.result));
 	if (s->arc_override[0])
 		log_value(o, "arc_override", s->arc_override, 80, 0);
+	if (arcseal_instance(s->seal))
+		buf_printf(o, " arc_sealed=%u", arcseal_instance(s->seal));
 	buf_printf(o, " bulk=%s unsub=%s action=%s%s", s->bulk.bulk ? "yes" : "no",
 	           unsub_verdict_name(s->unsub.verdict), verdict_action_name(s->v.decided),
 	           s->v.dry_run ? " mode=monitor" : "");

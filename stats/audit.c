@@ -115,6 +115,7 @@ const struct audit_column audit_columns[] = {
 	{ "rcpt_other", T_INT, AUDIT_UINT, OFF(rcpt_other), 0, 0, NULL, 3 },
 	ENUM("arc", arc, audit_enum_result, 4),
 	TEXT("arc_override", arc_override, 4),
+	{ "arc_sealed", T_INT, AUDIT_UINT, OFF(arc_sealed), 0, 0, NULL, 6 },
 };
 const size_t audit_ncolumns = sizeof(audit_columns) / sizeof(audit_columns[0]);
 _Static_assert(sizeof(audit_columns) / sizeof(audit_columns[0]) <= AUDIT_MAX_COLUMNS,

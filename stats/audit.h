@@ -94,6 +94,7 @@ struct audit_record {
 	unsigned rcpt_gmail, rcpt_yahoo, rcpt_microsoft, rcpt_other;  /* nrcpt per provider */
 	enum auth_result arc;                  /* ARC chain: pass fail (none: no ARC set, or not verified) */
 	char arc_override[AUDIT_DOMAIN_MAX];   /* the trusted ARC sealer that overrode DMARC, or "" */
+	unsigned arc_sealed;                   /* the i= of the ARC set we added (arc.seal), 0: none */
 	size_t nfindings;
 	char findings[AUDIT_MAX_FINDINGS][AUDIT_NAME_MAX];
 };

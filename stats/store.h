@@ -32,7 +32,7 @@
 #include "audit.h"
 #include "buf.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 6
 
 typedef struct store store;
 

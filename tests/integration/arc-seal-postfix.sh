@@ -7,6 +7,11 @@
 # before it arrived with cv=fail; mail from another client is not sealed.
 # Each sealed message as delivered is verified by python3-dkim's arc_verify
 # and by trustmilter-check; DNS is a real unbound on loopback (tests/lib/dnsd.py).
+# An outbound message (an internal client, also in arc.seal_networks) is
+# DKIM-signed and sealed in one pass: as delivered, python3-dkim's verify and
+# arc_verify, npm mailauth 4.13.3 and trustmilter-check pass it, and the AMS
+# h= names our DKIM-Signature. The log line carries arc_sealed=N and the
+# SQLite audit record the column arc_sealed (0 when not sealed).
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${TM_BUILD:-$SRC/build}
@@ -24,6 +29,7 @@ pf_available || skip_all "needs root, postfix and smtp-sink"
 command -v swaks >/dev/null || skip_all "needs swaks"
 
 chmod 755 "$TMP"
+mkdir -p "$TMP/db" && chmod 777 "$TMP/db"
 MPID=
 cleanup() {
 	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
@@ -47,6 +53,10 @@ plain = arcworld.list_rewrite(w.dkim_sign(arcworld.ORIG))
 for name, mid in (("plain", b"n2"), ("other", b"n3")):
     with open(os.path.join(d, "msgs", name + ".eml"), "wb") as f:
         f.write(plain.replace(b"<n1@orig.test>", b"<" + mid + b"@orig.test>"))
+with open(os.path.join(d, "msgs", "outbound.eml"), "wb") as f:
+    f.write(b"From: News <news@seal.tm.test>\r\nTo: bob@recipient.test\r\nSubject: news\r\n"
+            b"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\nMessage-ID: <n5@orig.test>\r\n\r\n"
+            b"The news of the day.\r\n")
 p = os.path.join(d, "msgs", "broken.eml")
 m = open(p, "rb").read()
 open(p, "wb").write(m.replace(b"<n1@orig.test>", b"<n4@orig.test>"))
@@ -66,12 +76,14 @@ hostname = "mx.forwarder.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test."]; timeout_ms = 1500; };
 policy: { mode = "monitor"; };
 spam: { enabled = false; };
-arc: { seal = "listed"; seal_networks = ["203.0.113.0/24"]; seal_key = "seal.tm.test:t1:$KEY"; };
+arc: { seal = "listed"; seal_networks = ["203.0.113.0/24", "192.0.2.77/32"]; seal_key = "seal.tm.test:t1:$KEY"; };
+sign: { enabled = true; keys = ["seal.tm.test:t1:$KEY"]; };
+audit: { store = "sqlite:$TMP/db/audit.db"; batch_size = 1; };
 milter: {
   socket = "unix:$SOCK";
   socket_mode = 432;
   $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
+  internal_networks = ["127.0.0.0/8", "::1/128", "192.0.2.77/32"];
   timeout = 30;
   log_stderr = "yes";
 };
@@ -104,10 +116,13 @@ t = dict(re.findall(rb"(\w+)=([^;]*)", re.sub(rb"\s+", b"", f.group(1)))) if f e
 print(" ".join(t.get(k, b"").decode() for k in (b"i", b"cv", b"d")) if f else "")
 PY
 }
-# peer FILE - python3-dkim arc_verify's cv (keys from the zone file).
+# peer FILE [signed] - python3-dkim arc_verify's cv (keys from the zone file);
+# signed: "h=N dkim=V arc=CV mailauth=ARC/DKIM...", N the DKIM-Signature names
+# in the topmost AMS h=, V python3-dkim's verify of the top DKIM-Signature, and
+# npm mailauth's ARC and DKIM results.
 peer() {
-	/usr/bin/python3 - "$1" "$W/zones.yaml" <<'PY'
-import re, sys, dkim
+	/usr/bin/python3 - "$1" "$W/zones.yaml" "${2:-}" "$DNS" "$SRC/tests/lib/mailauth-arc.js" <<'PY'
+import json, re, subprocess, sys, dkim
 m = re.sub(rb"\r?\n", b"\r\n", open(sys.argv[1], "rb").read())
 z, name = {}, None
 for line in open(sys.argv[2]):
@@ -117,7 +132,21 @@ for line in open(sys.argv[2]):
         z[name + "."] = line.split("TXT:", 1)[1].strip().strip('"').encode()
 f = lambda n, timeout=5: z.get(n.decode() if isinstance(n, bytes) else n)
 cv, _r, why = dkim.arc_verify(m, dnsfunc=f)
-print((cv or b"fail").decode())
+if sys.argv[3] != "signed":
+    print((cv or b"fail").decode())
+    sys.exit(0)
+ams = re.search(rb"^ARC-Message-Signature:(.*?)\r\n(?=\S)", m, re.M | re.S)
+h = re.search(rb"\bh=([^;]*);", re.sub(rb"\s+", b"", ams.group(1))) if ams else None
+open(sys.argv[1] + ".crlf", "wb").write(m)
+try:
+    r = subprocess.run(["node", sys.argv[5], "verify", sys.argv[4], sys.argv[1] + ".crlf"],
+                       capture_output=True, timeout=60)
+    ma = json.loads(r.stdout)
+    ma = "%s/%s" % (ma["arc"], ",".join(ma["dkim"]))
+except Exception:  # noqa: BLE001
+    ma = "error"
+print("h=%d dkim=%s arc=%s mailauth=%s" % (h.group(1).lower().split(b":").count(b"dkim-signature") if h else 0,
+                                          dkim.verify(m, dnsfunc=f), (cv or b"fail").decode(), ma))
 PY
 }
 # ours FILE - trustmilter-check's ARC result and instance count.
@@ -162,3 +191,27 @@ order=$(tr -d '\r' <"${f:-/dev/null}" | grep -oE '^(ARC-[A-Za-z-]+: i=[0-9]+|Aut
 check "our ARC set is above the arriving one, in the order AS, AMS, AAR, then A-R ($order)" \
 	[ "$order" = "ARC-Seal: i=2,ARC-Message-Signature: i=2,ARC-Authentication-Results: i=2,Authentication-Results," ]
 check "the daemon is still running" kill -0 "$MPID"
+
+# signed and sealed in one pass (outbound from 192.0.2.77)
+send outbound 192.0.2.77
+n=$((n + 1))
+pf_wait_delivered "$n"
+f=$(delivered_with "<n5@orig.test>")
+check "outbound: delivered" [ -n "$f" ]
+MA=$SRC/build/npm/mailauth-4.13.3
+if [ ! -e "$MA/node_modules/mailauth/package.json" ] && command -v npm >/dev/null; then
+	timeout 120 npm install --prefix "$MA" --no-audit --no-fund --silent mailauth@4.13.3 >/dev/null 2>&1
+fi
+v=$(NODE_PATH=$MA/node_modules peer "${f:-/dev/null}" signed)
+check "outbound: AMS h= names our DKIM-Signature; python3-dkim verify and arc_verify, mailauth pass ($v)" \
+	[ "$v" = "h=1 dkim=True arc=pass mailauth=pass/pass" ]
+o=$(ours "${f:-/dev/null}")
+check "outbound: trustmilter verifies the chain: pass 1 (got $o)" [ "$o" = "pass 1" ]
+# the log line and the audit record name the instance sealed
+check "log: arc_sealed=2 for the list message, none for the unsealed one" \
+	sh -c "grep -q 'from=orig.test .*arc=pass arc_sealed=2 ' '$TMP/milter.log' &&
+	       [ \$(grep -c 'arc_sealed=' '$TMP/milter.log') = 4 ]"
+kill -TERM "$MPID"; wait "$MPID"; MPID=
+a=$(sqlite3 "$TMP/db/audit.db" "SELECT message_id || '=' || arc_sealed FROM messages ORDER BY message_id" | tr '\n' ' ')
+check "audit: arc_sealed per message ($a)" \
+	[ "$a" = "<n1@orig.test>=2 <n2@orig.test>=1 <n3@orig.test>=0 <n4@orig.test>=2 <n5@orig.test>=1 " ]

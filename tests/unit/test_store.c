@@ -139,6 +139,7 @@ static void fill_all(struct audit_record *r)
 	r->rcpt_other = 4000000000u;
 	r->arc = AR_FAIL;
 	snprintf(r->arc_override, sizeof(r->arc_override), "lists.example.test");
+	r->arc_sealed = 7;
 }
 
 struct only { struct audit_record r; int n; };
