@@ -188,6 +188,16 @@ static void test_seal(const char *keyfile)
 	T_OK(strstr(vs, " b=") && strstr(va, " b=") && strcmp(strstr(vs, " b="), strstr(va, " b=")) != 0,
 	     "the AMS with our DKIM-Signature differs");
 	arcseal_free(ms);
+	/* the DKIM-Signature class is full: ours does not fit, so no seal */
+	hdr_set *full = hdr_new(200, 1 << 20);
+	add(full, "From", " a@example.com");
+	for (int i = 0; i < HDR_CAP_DKIM; i++)
+		add(full, "DKIM-Signature", " v=1; d=example.com; b=abc");
+	findings_reset(f);
+	ms = run_signed(k, full, ours, 1, NULL, f);
+	T_OK(ms == NULL && findings_has(f, "arc.seal.too_big"), "no room for our DKIM-Signature: "
+	     "arc.seal.too_big, not sealed");
+	hdr_free(full);
 	/* continue: add the set made as instance 1, then seal 2 on a pass */
 	add(h, "ARC-Authentication-Results", arcseal_value(m, ARCSEAL_AAR));
 	add(h, "ARC-Message-Signature", arcseal_value(m, ARCSEAL_AMS));
