@@ -30,10 +30,10 @@
 #define METRICS_BODY_MAX (1 << 20)
 
 /* the label values are the names of the record's enums (audit.h) */
-static const char *const methods[] = { "spf", "dkim", "dmarc" };
+static const char *const methods[] = { "spf", "dkim", "dmarc", "arc" };
 #define NDIR (DIR_OUTBOUND + 1)
 #define NACT (ACT_LAST + 1)
-#define NMETH 3
+#define NMETH 4
 #define NRES (AR_POLICY + 1)
 #define DIR_NAME(d) session_direction_name((enum direction)(d))
 /* end-of-message latency buckets (seconds): the DNS lookups of SPF, DKIM and
@@ -45,6 +45,7 @@ struct metrics {
 	uint64_t messages[NDIR][NACT];
 	uint64_t auth[NDIR][NMETH][NRES];
 	uint64_t bulk[NDIR], one_click[NDIR], tls[NDIR];
+	uint64_t arc_override[NDIR], arc_sealed[NDIR];
 	uint64_t dns_errors;
 	uint64_t lat[NLAT + 1];   /* per bucket (not cumulative); the last is +Inf */
 	uint64_t lat_sum_us, lat_count;
@@ -125,7 +126,7 @@ void metrics_count(metrics *m, const struct audit_record *r)
 	int d = r->direction == DIR_OUTBOUND;
 	if (in_range((int)r->action_enforced, NACT))
 		add(&m->messages[d][r->action_enforced]);
-	const enum auth_result w[NMETH] = { r->spf_result, dkim_result(r), r->dmarc_result };
+	const enum auth_result w[NMETH] = { r->spf_result, dkim_result(r), r->dmarc_result, r->arc };
 	for (int k = 0; k < NMETH; k++)
 		if (in_range((int)w[k], NRES))
 			add(&m->auth[d][k][w[k]]);
@@ -136,6 +137,10 @@ void metrics_count(metrics *m, const struct audit_record *r)
 	}
 	if (r->tls_version[0])
 		add(&m->tls[d]);
+	if (r->arc_override[0])
+		add(&m->arc_override[d]);
+	if (r->arc_sealed)
+		add(&m->arc_sealed[d]);
 	count_latency(m, r->eom_us);
 	for (size_t i = 0; i < r->nfindings; i++)
 		add(&m->findings[finding_index(m, r->findings[i])]);
@@ -203,6 +208,22 @@ static void render_findings(metrics *m, buf *o)
 		           (unsigned long long)get(&m->findings[i]));
 }
 
+/* render_arc - DMARC failures let through by a trusted ARC sealer, and the
+ * messages we sealed (the ARC results are in trustmilter_auth_results_total). */
+static void render_arc(metrics *m, buf *o)
+{
+	buf_puts(o, "# HELP trustmilter_arc_overrides_total Messages whose DMARC failure a trusted ARC sealer overrode.\n"
+	            "# TYPE trustmilter_arc_overrides_total counter\n");
+	for (int d = 0; d < NDIR; d++)
+		buf_printf(o, "trustmilter_arc_overrides_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
+		           (unsigned long long)get(&m->arc_override[d]));
+	buf_puts(o, "# HELP trustmilter_arc_sealed_total Messages we ARC-sealed.\n"
+	            "# TYPE trustmilter_arc_sealed_total counter\n");
+	for (int d = 0; d < NDIR; d++)
+		buf_printf(o, "trustmilter_arc_sealed_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
+		           (unsigned long long)get(&m->arc_sealed[d]));
+}
+
 /* metrics_render - the text exposition format, version 0.0.4. */
 int metrics_render(metrics *m, buf *o)
 {
@@ -239,6 +260,7 @@ int metrics_render(metrics *m, buf *o)
 	for (int d = 0; d < NDIR; d++)
 		buf_printf(o, "trustmilter_tls_messages_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
 		           (unsigned long long)get(&m->tls[d]));
+	render_arc(m, o);
 	buf_printf(o, "# HELP trustmilter_dns_errors_total Messages with a temporary DNS failure.\n"
 	              "# TYPE trustmilter_dns_errors_total counter\n"
 	              "trustmilter_dns_errors_total %llu\n", (unsigned long long)get(&m->dns_errors));
