@@ -24,14 +24,7 @@ hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test."]; timeout_ms = 1500; };
 policy: { mode = "enforce"; };
 arc: { trusted_sealers = ["lists.trusted.test"]; oldest_pass = true; };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf)
 EOC
 chmod 644 "$TMP/tm.conf"
 

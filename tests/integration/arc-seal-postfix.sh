@@ -45,14 +45,7 @@ dns: { forwarders = ["$DNS"]; transparent_zones = ["test."]; timeout_ms = 1500; 
 policy: { mode = "monitor"; };
 spam: { enabled = false; };
 arc: { seal = "listed"; seal_networks = ["203.0.113.0/24"]; seal_key = "seal.tm.test:t1:$KEY"; };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf)
 EOC
 chmod 644 "$TMP/tm.conf"
 printf 'authserv_id = "mx.recipient.test";\ndns: { forwarders = ["%s"]; transparent_zones = ["test."]; timeout_ms = 1500; };\n' \

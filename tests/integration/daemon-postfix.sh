@@ -36,16 +36,7 @@ authserv_id = "$1";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
 policy: { dry_run = $2; $mode ${4:-} };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  pidfile = "$TMP/tm.pid";
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  drain_seconds = 20;
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf "pidfile = \"$TMP/tm.pid\";" "drain_seconds = 20;")
 EOF
 	chmod 644 "$TMP/tm.conf.new"
 	mv "$TMP/tm.conf.new" "$TMP/tm.conf"

@@ -30,14 +30,7 @@ authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
 $(policy_conf)
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf)
 EOF
 chmod 644 "$TMP/tm.conf"
 "$BUILD/trustmilter" -n -c "$TMP/tm.conf" >"$TMP/check.out" 2>&1 || { sed 's/^/# /' "$TMP/check.out"; echo "not ok - the test's configuration is accepted"; exit 1; }

@@ -45,14 +45,7 @@ dns: { forwarders = ["$DNS"]; timeout_ms = 1500;
                        "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."]; };
 spam: { dnsbl_zones = ["dnsbl.test"]; uribl_zones = ["uribl.test"]; };
 policy: { mode = "enforce"; };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  log_stderr = "yes";
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-};
+$(pf_test_milter_conf)
 EOF
 chmod 644 "$TMP/tm.conf"
 

@@ -236,7 +236,7 @@ pf_message_headers() {
 #   pf_test_fixture                 # if it uses tests/lib/fixture.py ($TMP/fx)
 #   pf_test_dns ZONES.yaml          # DNS=ADDR@PORT of a real unbound
 #   pf_test_userconf                # MILTER_USER, USERCONF
-#   cat >"$TMP/tm.conf" ...         # milter.socket = "unix:$SOCK"
+#   cat >"$TMP/tm.conf" ...         # with $(pf_test_milter_conf), or milter.socket = "unix:$SOCK"
 #   pf_test_milter                  # the daemon, MPID
 #   pf_test_postfix [SETTING...]    # Postfix with the daemon as its milter
 #
@@ -317,6 +317,18 @@ pf_test_dns() {
 pf_test_userconf() {
 	if [ "${TM_SAN:-0}" = 1 ]; then MILTER_USER=root; else MILTER_USER=nobody; fi
 	USERCONF="user = \"$MILTER_USER\"; socket_owner = \"$MILTER_USER:postfix\";"
+}
+
+# pf_test_milter_conf [SETTING...] - print the milter section of tm.conf the
+# scripts share: the socket (mode 0660, owner from pf_test_userconf),
+# loopback as the internal networks, timeout 30 s, the log on stderr; each
+# SETTING ("name = value;") is added to it.
+pf_test_milter_conf() {
+	local s
+	printf 'milter: {\n  socket = "unix:%s";\n  socket_mode = 432;\n  %s\n' "$SOCK" "$USERCONF"
+	printf '  internal_networks = ["127.0.0.0/8", "::1/128"];\n  timeout = 30;\n  log_stderr = "yes";\n'
+	for s in "$@"; do printf '  %s\n' "$s"; done
+	printf '};\n'
 }
 
 # pf_test_milter - start the daemon in the foreground on $TMP/tm.conf (log
