@@ -233,53 +233,6 @@ int fbmime_walk(const char *msg, size_t len, int (*leaf)(void *arg, const struct
 	return w.n;
 }
 
-/* decode_b64 - base64, ignoring every non-alphabet byte. */
-static size_t decode_b64(const char *s, size_t n, char *out, size_t cap, int *over)
-{
-	size_t k = 0;
-	unsigned acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = mime_b64_value((unsigned char)s[i]);
-		if (v < 0)
-			continue;
-		acc = (acc << 6 | (unsigned)v) & 0xffffffu;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (k >= cap) {
-				*over = 1;
-				return k;
-			}
-			out[k++] = (char)(acc >> bits & 0xff);
-		}
-	}
-	return k;
-}
-
-/* decode_qp - quoted-printable; soft line breaks removed. */
-static size_t decode_qp(const char *s, size_t n, char *out, size_t cap, int *over)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '=' && i + 1 < n && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
-			i += s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n' ? 2 : 1;
-			continue;
-		}
-		if (c == '=' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-			c = (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]));
-			i += 2;
-		}
-		if (k >= cap) {
-			*over = 1;
-			return k;
-		}
-		out[k++] = c;
-	}
-	return k;
-}
-
 char *fbmime_decode(const struct fbmime_part *p, size_t cap, size_t *outlen)
 {
 	char cte[64];
@@ -291,10 +244,11 @@ char *fbmime_decode(const struct fbmime_part *p, size_t cap, size_t *outlen)
 		return NULL;
 	int over = 0;
 	size_t k;
+	struct mime_b64 st = { 0, 0 };
 	if (strncasecmp(cte, "base64", 6) == 0)
-		k = decode_b64(p->body, p->blen, out, room, &over);
+		over = (mime_b64_decode(&st, p->body, p->blen, out, room, &k) & MIME_DEC_OVER) != 0;
 	else if (strncasecmp(cte, "quoted-printable", 16) == 0)
-		k = decode_qp(p->body, p->blen, out, room, &over);
+		over = (mime_qp_decode(p->body, p->blen, out, room, &k) & MIME_DEC_OVER) != 0;
 	else {
 		k = room;
 		over = p->blen > cap;

@@ -1,9 +1,10 @@
 /*
  * fbmime - the MIME structure of a whole report message held in memory:
  * header fields, Content-Type parameters, multipart parts (nested, depth
- * capped), base64 and quoted-printable bodies. All on (ptr, len); nothing
- * is written to the input. The daemon's streaming walker (policy/mime)
- * never keeps a body; a report needs its parts, so this is its own reader.
+ * capped), base64 and quoted-printable bodies (decoded by policy/mime's
+ * mime_b64_decode and mime_qp_decode). All on (ptr, len); nothing is
+ * written to the input. The daemon's streaming walker (policy/mime) never
+ * keeps a body; a report needs its parts, so this is its own reader.
  */
 #ifndef TM_FBMIME_H
 #define TM_FBMIME_H

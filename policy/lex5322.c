@@ -26,10 +26,12 @@ static int is_wsp_or_eol(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* comment - *pos on '(': past the matching ')'. */
-static int comment(const char *p, size_t len, size_t *pos)
+/* lex_comment - see lex5322.h. */
+int lex_comment(const char *p, size_t len, size_t *pos, size_t max_depth)
 {
 	size_t i = *pos, depth = 0;
+	if (i >= len || p[i] != '(')
+		return LEX_BAD;
 	while (i < len) {
 		char c = p[i++];
 		if (c == '\\') {
@@ -37,7 +39,7 @@ static int comment(const char *p, size_t len, size_t *pos)
 				break;         /* quotes nothing: the comment stays open */
 			i++;
 		} else if (c == '(') {
-			if (++depth > LEX_COMMENT_DEPTH_MAX) {
+			if (++depth > max_depth) {
 				*pos = len;
 				return LEX_TOO_DEEP;
 			}
@@ -59,7 +61,7 @@ int lex_cfws(const char *p, size_t len, size_t *pos, int *skipped)
 		if (is_wsp_or_eol(p[i]))
 			i++;
 		else if (p[i] == '(')
-			rc = comment(p, len, &i);
+			rc = lex_comment(p, len, &i, LEX_COMMENT_DEPTH_MAX);
 		else
 			break;
 	}

@@ -41,6 +41,13 @@ int lex_is_atext(unsigned char c);
 /* lex_is_atext8 - atext plus 8-bit bytes (RFC 6532 UTF-8 in headers). */
 int lex_is_atext8(unsigned char c);
 
+/* lex_comment - *pos on a '(': move past the matching ')'. Comments nest up
+ * to max_depth levels (LEX_COMMENT_DEPTH_MAX for a header's CFWS; a caller
+ * that expects only shallow comments gives its own, smaller cap); deeper is
+ * LEX_TOO_DEEP. quoted-pairs quote any byte. On an error *pos is len, except
+ * LEX_BAD: *pos was not on a '(' (it is left as it is). */
+int lex_comment(const char *p, size_t len, size_t *pos, size_t max_depth);
+
 /* lex_cfws - skip CFWS from *pos. LEX_OK with *pos on the first byte that
  * is not CFWS (or len); on an error *pos is len. *skipped (may be NULL) is
  * set nonzero when anything was skipped. */

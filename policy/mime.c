@@ -53,8 +53,7 @@ struct mime_walker {
 	struct mime_part *cur;       /* its facts, NULL when not described (cap) */
 	enum target tg;
 	enum mime_cte cte;
-	unsigned b64_acc;
-	int b64_bits;
+	struct mime_b64 b64;
 	buf *text[2];
 };
 
@@ -327,10 +326,10 @@ static void emit(mime_walker *m, const char *p, size_t n)
 /* b64_flush - the end of a base64 part: leftover bits are not a byte. */
 static void b64_flush(mime_walker *m)
 {
-	if (m->cte == MIME_CTE_BASE64 && m->b64_bits >= 8)
+	if (m->cte == MIME_CTE_BASE64 && m->b64.bits >= 8)
 		malformed(m, "base64 ends in the middle of a group");
-	m->b64_acc = 0;
-	m->b64_bits = 0;
+	m->b64.acc = 0;
+	m->b64.bits = 0;
 }
 
 /* mime_b64_value - see mime.h. */
@@ -349,55 +348,103 @@ int mime_b64_value(unsigned char c)
 	return -1;
 }
 
+/* put - one decoded byte into out unless it is full. */
+static int put(char *out, size_t cap, size_t *k, char c)
+{
+	if (*k >= cap)
+		return -1;
+	out[(*k)++] = c;
+	return 0;
+}
+
+/* mime_b64_decode - see mime.h. */
+unsigned mime_b64_decode(struct mime_b64 *st, const char *p, size_t n, char *out, size_t cap,
+                         size_t *olen)
+{
+	unsigned r = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		int v = mime_b64_value(c);
+		if (v < 0) {
+			if (c == '=') {          /* padding: the group ends here */
+				st->acc = 0;
+				st->bits = 0;
+			} else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+				r |= MIME_DEC_BAD;
+			}
+			continue;
+		}
+		st->acc = ((st->acc << 6) | (unsigned)v) & 0xffffff;
+		st->bits += 6;
+		if (st->bits >= 8) {
+			st->bits -= 8;
+			if (put(out, cap, &k, (char)((st->acc >> st->bits) & 0xff)) < 0) {
+				r |= MIME_DEC_OVER;
+				break;
+			}
+		}
+	}
+	*olen = k;
+	return r;
+}
+
+/* qp_line - one line of quoted-printable (no line end in it) into out;
+ * MIME_DEC_SOFT when it ends in a soft line break. */
+static unsigned qp_line(const char *p, size_t n, char *out, size_t cap, size_t *k)
+{
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;                         /* RFC 2045 6.7 (3): trailing white space is not data */
+	for (size_t i = 0; i < n; i++) {
+		int h1, h2;
+		char c = p[i];
+		if (c == '=' && i + 1 == n)
+			return MIME_DEC_SOFT;    /* "=" at the end of the line: soft line break */
+		if (c == '=' && i + 2 < n && (h1 = hex_value((unsigned char)p[i + 1])) >= 0 &&
+		    (h2 = hex_value((unsigned char)p[i + 2])) >= 0) {
+			c = (char)(h1 * 16 + h2);
+			i += 2;
+		}                            /* any other "=" stays (RFC 2045 6.7 note) */
+		if (put(out, cap, k, c) < 0)
+			return MIME_DEC_OVER;
+	}
+	return 0;
+}
+
+/* mime_qp_decode - see mime.h. */
+unsigned mime_qp_decode(const char *p, size_t n, char *out, size_t cap, size_t *olen)
+{
+	unsigned r = 0;
+	size_t k = 0, i = 0;
+	while (i < n && !(r & MIME_DEC_OVER)) {
+		const char *nl = memchr(p + i, '\n', n - i);
+		size_t end = nl ? (size_t)(nl - p) : n, next = nl ? end + 1 : n;
+		size_t body = nl && end > i && p[end - 1] == '\r' ? end - 1 : end;
+		r = qp_line(p + i, body - i, out, cap, &k);
+		if (nl && r == 0)
+			for (size_t j = body; j < next && r == 0; j++)
+				if (put(out, cap, &k, p[j]) < 0)
+					r = MIME_DEC_OVER;
+		if (nl && r == MIME_DEC_SOFT)
+			r = 0;                   /* a soft break inside: the line end goes */
+		i = next;
+	}
+	*olen = k;
+	return r;
+}
+
 /* decode - one line (or piece) of a leaf part into emit(). */
 static void decode(mime_walker *m, const char *p, size_t n, int eol)
 {
 	char out[MIME_LINE_MAX + 2];
 	size_t j = 0;
 	if (m->cte == MIME_CTE_BASE64) {
-		int bad = 0;
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
-			int v = mime_b64_value(c);
-			if (v < 0) {
-				if (c == '=') {      /* padding: the group ends here */
-					m->b64_acc = 0;
-					m->b64_bits = 0;
-				} else if (c != ' ' && c != '\t' && c != '\r') {
-					bad = 1;
-				}
-				continue;
-			}
-			m->b64_acc = ((m->b64_acc << 6) | (unsigned)v) & 0xffffff;
-			m->b64_bits += 6;
-			if (m->b64_bits >= 8) {
-				m->b64_bits -= 8;
-				out[j++] = (char)((m->b64_acc >> m->b64_bits) & 0xff);
-			}
-		}
-		if (bad)
+		if (mime_b64_decode(&m->b64, p, n, out, sizeof(out), &j) & MIME_DEC_BAD)
 			malformed(m, "characters outside the base64 alphabet");
 		eol = 0;                 /* line breaks in base64 are not data */
 	} else if (m->cte == MIME_CTE_QP) {
-		size_t end = n;
-		while (end && (p[end - 1] == ' ' || p[end - 1] == '\t'))
-			end--;               /* RFC 2045 6.7 (3): trailing white space is not data */
-		int soft = 0;
-		for (size_t i = 0; i < end; i++) {
-			int h1, h2;
-			if (p[i] != '=') {
-				out[j++] = p[i];
-			} else if (i + 1 == end) {
-				soft = 1;        /* "=" at the end of the line: soft line break */
-			} else if (i + 2 < end && (h1 = hex_value((unsigned char)p[i + 1])) >= 0 &&
-			           (h2 = hex_value((unsigned char)p[i + 2])) >= 0) {
-				out[j++] = (char)(h1 * 16 + h2);
-				i += 2;
-			} else {
-				out[j++] = '=';  /* RFC 2045 6.7 note: leave it as it is */
-			}
-		}
-		if (eol && !soft)
+		unsigned r = mime_qp_decode(p, n, out, sizeof(out) - 1, &j);
+		if (eol && !(r & MIME_DEC_SOFT))
 			out[j++] = '\n';
 		eol = 0;
 	} else {
@@ -455,8 +502,8 @@ static void begin_body(mime_walker *m)
 	}
 	m->cur = pt;
 	m->cte = ph->cte;
-	m->b64_acc = 0;
-	m->b64_bits = 0;
+	m->b64.acc = 0;
+	m->b64.bits = 0;
 	m->st = ST_BODY;
 	m->tg = TG_NONE;
 	if (ph->filename[0] || ph->attachment)

@@ -40,6 +40,35 @@
  * -1 for any other byte ('=' padding included): the one base64 table. */
 int mime_b64_value(unsigned char c);
 
+/* Decoders on (ptr, len), for the walker's lines and for bodies held in
+ * memory (feedback/fbmime). Each writes at most cap bytes to out, sets *olen
+ * to the count written and returns a set of these flags: */
+#define MIME_DEC_BAD  1u   /* base64: bytes outside the alphabet (skipped) */
+#define MIME_DEC_OVER 2u   /* the output did not fit in cap: decoding stopped there */
+#define MIME_DEC_SOFT 4u   /* quoted-printable: the input ends in a soft line break */
+
+/* struct mime_b64 - base64 state carried from one piece of input to the
+ * next; all zero to begin. */
+struct mime_b64 {
+	unsigned acc;
+	int bits;
+};
+
+/* mime_b64_decode - base64 (RFC 2045 6.8): alphabet bytes accumulate, "="
+ * ends the group (padding), white space and line ends are skipped, any
+ * other byte is skipped and flagged MIME_DEC_BAD. Bits left over at the
+ * end of the input stay in st for the next piece. */
+unsigned mime_b64_decode(struct mime_b64 *st, const char *p, size_t n, char *out, size_t cap,
+                         size_t *olen);
+
+/* mime_qp_decode - quoted-printable (RFC 2045 6.7): "=XX" (either case) is
+ * the byte, any other "=" stays as it is; white space at the end of a line
+ * is not data; "=" ending a line is a soft line break (the line end is
+ * dropped; at the end of the input it sets MIME_DEC_SOFT). Lines end at LF
+ * (a CR before it belongs to the line end); a hard line end is copied as
+ * it is (CRLF or LF). */
+unsigned mime_qp_decode(const char *p, size_t n, char *out, size_t cap, size_t *olen);
+
 struct mime_limits {
 	size_t max_bytes;               /* body bytes parsed */
 	size_t max_parts;               /* parts described */

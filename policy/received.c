@@ -8,6 +8,7 @@
 #include <strings.h>
 #include "buf.h"
 #include "cidr.h"
+#include "lex5322.h"
 #include "received.h"
 
 #define COMMENT_DEPTH_MAX 8      /* "(a (b (c)))": deeper is not a TCP-info comment */
@@ -57,16 +58,8 @@ static int try_ip(const char *p, size_t len, char *out, size_t outsz)
 /* comment_end - index after the comment opening at i ('('), n if unclosed or too deep. */
 static size_t comment_end(const char *v, size_t n, size_t i)
 {
-	int depth = 0;
-	for (; i < n; i++) {
-		if (v[i] == '\\' && i + 1 < n)
-			i++;
-		else if (v[i] == '(' && ++depth > COMMENT_DEPTH_MAX)
-			return n;
-		else if (v[i] == ')' && --depth == 0)
-			return i + 1;
-	}
-	return n;
+	lex_comment(v, n, &i, COMMENT_DEPTH_MAX);
+	return i;
 }
 
 /* tcp_info - the client address in the comment (a, b): the first bracketed

@@ -3,7 +3,9 @@
  * the top-level Content-Type, the second its Content-Transfer-Encoding, the
  * rest the body, fed in chunks whose sizes come from the first byte; small
  * caps so that every cap is reached. The decoded texts then go through the
- * URL extractor, as in the session.
+ * URL extractor, as in the session. The whole input also goes through the
+ * exported base64 and quoted-printable decoders with a cap from the first
+ * byte: never more than the cap, never more than the input.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,8 +13,27 @@
 #include "mime.h"
 #include "urls.h"
 
+/* decoders - mime_b64_decode and mime_qp_decode on (p, n), capped. */
+static void decoders(const char *p, size_t n, size_t cap)
+{
+	char *out = malloc(cap ? cap : 1);
+	if (out == NULL)
+		return;
+	struct mime_b64 st = { 0, 0 };
+	size_t k = (size_t)-1;
+	unsigned r = mime_b64_decode(&st, p, n, out, cap, &k);
+	if (k > cap || k > n || ((r & MIME_DEC_OVER) && k != cap) || st.bits < 0 || st.bits >= 8)
+		abort();
+	k = (size_t)-1;
+	r = mime_qp_decode(p, n, out, cap, &k);
+	if (k > cap || k > n || ((r & MIME_DEC_OVER) && k != cap) || (r & MIME_DEC_BAD))
+		abort();
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	decoders((const char *)data, size, size ? (size_t)data[0] : 0);
 	const uint8_t *nl1 = memchr(data, '\n', size);
 	size_t l1 = nl1 ? (size_t)(nl1 - data) : size;
 	const uint8_t *rest = nl1 ? nl1 + 1 : data + size;

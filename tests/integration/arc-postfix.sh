@@ -11,60 +11,23 @@
 # loopback (tests/lib/dnsd.py).
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-skip_all() { echo "ok - arc-postfix # SKIP $1"; exit 0; }
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || fail_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
+pf_test_init
 
 /usr/bin/python3 "$SRC/tests/lib/arcworld.py" "$TMP/w" >/dev/null 2>&1 || fail_all "ARC world build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/w/zones.yaml") || fail_all "dnsd failed"
+pf_test_dns "$TMP/w/zones.yaml"
 
-SOCK=$TMP/tm.sock
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+pf_test_userconf
 cat >"$TMP/tm.conf" <<EOC
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test."]; timeout_ms = 1500; };
 policy: { mode = "enforce"; };
 arc: { trusted_sealers = ["lists.trusted.test"]; oldest_pass = true; };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf)
 EOC
 chmod 644 "$TMP/tm.conf"
 
-wait_log() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # send NAME - msgs/NAME.eml from the list's address; output in $TMP/NAME.out.
 send() {
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo mail.lists.trusted.test \
@@ -72,22 +35,9 @@ send() {
 		--xclient "ADDR=203.0.113.9 NAME=[UNAVAILABLE]" --data "$TMP/w/msgs/$1.eml" --timeout 60 \
 		>"$TMP/$1.out" 2>&1
 }
-smtp_code() {
-	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
-}
-delivered_with() {
-	local f
-	for f in $(pf_delivered | tac); do
-		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
-	done
-	return 1
-}
 
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-wait_log "starting" || { sed 's/^/# /' "$TMP/milter.log"; fail_all "daemon did not start"; }
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || fail_all "postfix starts"
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon start"
 
 # Only the first message is ever delivered: the three share one Message-ID

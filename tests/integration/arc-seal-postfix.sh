@@ -14,29 +14,9 @@
 # SQLite audit record the column arc_sealed (0 when not sealed).
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-skip_all() { echo "ok - arc-seal-postfix # SKIP $1"; exit 0; }
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || fail_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-chmod 755 "$TMP"
+pf_test_init
 mkdir -p "$TMP/db" && chmod 777 "$TMP/db"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
 
 # the ARC world plus our sealing key (seal.tm.test, selector t1) and the messages
 W=$TMP/w
@@ -62,12 +42,10 @@ m = open(p, "rb").read()
 open(p, "wb").write(m.replace(b"<n1@orig.test>", b"<n4@orig.test>"))
 PY
 KEY=$W/keys/seal.tm.test/t1.private
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$W/zones.yaml") || fail_all "dnsd failed"
+pf_test_dns "$W/zones.yaml"
 
-SOCK=$TMP/tm.sock
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'
-	chown nobody "$KEY"; fi
+pf_test_userconf
+chown "$MILTER_USER" "$KEY"
 chmod 600 "$KEY"
 chmod 755 "$W" "$W/keys" "$W/keys/seal.tm.test"
 cat >"$TMP/tm.conf" <<EOC
@@ -79,14 +57,7 @@ spam: { enabled = false; };
 arc: { seal = "listed"; seal_networks = ["203.0.113.0/24", "192.0.2.77/32"]; seal_key = "seal.tm.test:t1:$KEY"; };
 sign: { enabled = true; keys = ["seal.tm.test:t1:$KEY"]; };
 audit: { store = "sqlite:$TMP/db/audit.db"; batch_size = 1; };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128", "192.0.2.77/32"];
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf | sed 's|"::1/128"\]|"::1/128", "192.0.2.77/32"]|')
 EOC
 chmod 644 "$TMP/tm.conf"
 printf 'authserv_id = "mx.recipient.test";\ndns: { forwarders = ["%s"]; transparent_zones = ["test."]; timeout_ms = 1500; };\n' \
@@ -98,13 +69,6 @@ send() {
 		--from bounce@lists.trusted.test --to bob@recipient.test \
 		--xclient "ADDR=$2 NAME=[UNAVAILABLE]" --data "$W/msgs/$1.eml" --timeout 60 \
 		>"$TMP/$1.out" 2>&1
-}
-delivered_with() {
-	local f
-	for f in $(pf_delivered | tac); do
-		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
-	done
-	return 1
 }
 # seal_of FILE - "i cv d" of the topmost ARC-Seal.
 seal_of() {
@@ -155,12 +119,8 @@ ours() {
 		/usr/bin/python3 -c 'import json,sys; a=json.loads(sys.stdin.readline())["arc"]; print(a["result"], a["instances"])'
 }
 
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-for i in $(seq 1 100); do grep -q starting "$TMP/milter.log" && break; sleep 0.1; done
-grep -q starting "$TMP/milter.log" || { sed 's/^/# /' "$TMP/milter.log"; fail_all "daemon did not start"; }
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || fail_all "postfix starts"
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon (sealing) start"
 
 n=0

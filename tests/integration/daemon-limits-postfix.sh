@@ -9,37 +9,14 @@
 # milter.timeout although their bytes keep coming.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-skip_all() { echo "ok - daemon-limits-postfix # SKIP $1"; exit 0; }
-# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-chmod 755 "$TMP"
-MPID=
+pf_test_init
 HOLD=
-cleanup() {
-	[ -n "$HOLD" ] && kill "$HOLD" 2>/dev/null && wait "$HOLD" 2>/dev/null
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
+test_cleanup() { [ -n "$HOLD" ] && kill "$HOLD" 2>/dev/null && wait "$HOLD" 2>/dev/null; }
 
-/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || fail_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
+pf_test_fixture
+pf_test_dns "$TMP/fx/zones.yaml"
 
-SOCK=$TMP/tm.sock
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
@@ -54,11 +31,8 @@ milter: {
   log_stderr = "yes";
 };
 EOF
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-for i in $(seq 1 100); do grep -q starting "$TMP/milter.log" 2>/dev/null && break; sleep 0.1; done
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon start"
 
 # send NAME FILE - one message through Postfix; output in $TMP/NAME.out.
@@ -67,10 +41,6 @@ send() {
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo mta.example.test --from bounce@example.test \
 		--to bob@recipient.test --xclient "ADDR=192.0.2.20 NAME=[UNAVAILABLE]" \
 		--data "$TMP/$1.eml" --timeout 60 >"$TMP/$1.out" 2>&1
-}
-# smtp_code NAME - the reply code to the end of DATA.
-smtp_code() {
-	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
 }
 # evaluated NAME - the message was delivered with our Authentication-Results.
 evaluated() {

@@ -11,47 +11,20 @@
 # unbound on loopback (tests/lib/dnsd.py).
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-# not CMD... - succeed when CMD fails (for check).
-not() { ! "$@"; }
-skip_all() { echo "ok - daemon-postfix # SKIP $1"; exit 0; }
-# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-# Postfix (user postfix) must reach the socket, and the daemon (user nobody
-# after the privilege drop) must read its configuration on reload.
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	[ -f "$TMP/tm.pid" ] && kill "$(cat "$TMP/tm.pid")" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
+pf_test_init
+# the daemon started in daemon mode (milter.pidfile)
+test_cleanup() { [ -f "$TMP/tm.pid" ] && kill "$(cat "$TMP/tm.pid")" 2>/dev/null; }
 
 # The sample world: keys, signed messages, zones; plus names that time out.
-/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || fail_all "fixture build failed"
+pf_test_fixture
 printf 'slow.test:\n  - TIMEOUT\n_dmarc.slow.test:\n  - TIMEOUT\n' >>"$TMP/fx/zones.yaml"
 printf 'q.test:\n  - TXT: "v=spf1 -all"\n_dmarc.q.test:\n  - TXT: "v=DMARC1; p=quarantine"\n' >>"$TMP/fx/zones.yaml"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
+pf_test_dns "$TMP/fx/zones.yaml"
 
-SOCK=$TMP/tm.sock
 # Under the sanitizers the daemon stays root: LeakSanitizer cannot inspect a
 # process that changed its uid (it is no longer dumpable).
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+pf_test_userconf
 
 # write_conf AUTHSERV DRYRUN [MODE [POLICY_LINES]] - the daemon's configuration;
 # MODE "enforce" or "monitor" sets policy.mode ("-" or none: the default, monitor).
@@ -63,30 +36,12 @@ authserv_id = "$1";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
 policy: { dry_run = $2; $mode ${4:-} };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  pidfile = "$TMP/tm.pid";
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  drain_seconds = 20;
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf "pidfile = \"$TMP/tm.pid\";" "drain_seconds = 20;")
 EOF
 	chmod 644 "$TMP/tm.conf.new"
 	mv "$TMP/tm.conf.new" "$TMP/tm.conf"
 }
 
-# wait_log PATTERN - wait up to 10 s for the daemon log to match.
-wait_log() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # wait_reloads N - wait up to 5 s until the daemon logged its Nth reload.
 wait_reloads() {
@@ -105,25 +60,10 @@ send() {
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo "$helo" --from "$mf" --to bob@recipient.test \
 		"${x[@]}" --data "$file" --timeout 60 >"$TMP/$name.out" 2>&1
 }
-# smtp_code NAME - the reply code to the end of DATA.
-smtp_code() {
-	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
-}
-# delivered_with TEXT - the newest delivered message containing TEXT.
-delivered_with() {
-	local f
-	for f in $(pf_delivered | tac); do
-		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
-	done
-	return 1
-}
 
 write_conf mx.recipient.test false enforce
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-wait_log "starting" || { cat "$TMP/milter.log"; fail_all "daemon did not start"; }
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon start"
 
 M=$TMP/fx/msgs

@@ -7,33 +7,14 @@
 # README recommends for outbound checking.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
-skip_all() { echo "ok - daemon-signer-order # SKIP $1"; exit 0; }
-# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
+pf_test_init
 command -v opendkim >/dev/null || skip_all "needs opendkim"
+OPID=
+test_cleanup() { [ -n "$OPID" ] && kill "$OPID" 2>/dev/null && wait "$OPID" 2>/dev/null; }
 
-chmod 755 "$TMP"
-MPID= OPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	[ -n "$OPID" ] && kill "$OPID" 2>/dev/null && wait "$OPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || fail_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
+pf_test_fixture
+pf_test_dns "$TMP/fx/zones.yaml"
 
 # OpenDKIM signs for example.test with the fixture's key, including both
 # unsubscribe fields; inet socket on loopback.
@@ -48,17 +29,13 @@ printf '%s\n' "Mode s" "Domain example.test" "SubDomains yes" "Selector s1" "Key
 opendkim -f -x "$TMP/opendkim.conf" >"$TMP/opendkim.log" 2>&1 &
 OPID=$!
 
-SOCK=$TMP/tm.sock
 printf '%s\n' 'authserv_id = "mx.sender.test";' \
 	"dns: { forwarders = [\"$DNS\"]; transparent_zones = [\"test.\", \"invalid.\"]; timeout_ms = 1500; };" \
 	"milter: { socket = \"unix:$SOCK\"; user = \"root\"; socket_owner = \"root:postfix\"; log_stderr = \"yes\";" \
 	'          internal_networks = ["127.0.0.0/8"]; egress_addresses = ["192.0.2.10"]; };' >"$TMP/tm.conf"
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-for i in $(seq 1 100); do [ -S "$SOCK" ] && (echo >"/dev/tcp/127.0.0.1/$OPORT") 2>/dev/null && break; sleep 0.1; done
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_conf "smtpd_milters = inet:127.0.0.1:$OPORT, unix:$SOCK"
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+for i in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$OPORT") 2>/dev/null && break; sleep 0.1; done
+pf_test_postfix "smtpd_milters = inet:127.0.0.1:$OPORT, unix:$SOCK"
 
 swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo mta.news.example.test --from bounce@news.example.test \
 	--to bob@recipient.test --data "$SRC/tests/data/samples/marketing-compliant.eml" --timeout 60 >"$TMP/send.out" 2>&1

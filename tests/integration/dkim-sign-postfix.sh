@@ -6,29 +6,8 @@
 # carries our verifying signature is not signed twice.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-not() { ! "$@"; }
-skip_all() { echo "ok - dkim-sign-postfix # SKIP $1"; exit 0; }
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/sdns" >/dev/null 2>&1
-}
-trap cleanup EXIT
+pf_test_init
 
 K=$TMP/skeys
 mkdir -p "$K"
@@ -36,12 +15,10 @@ opendkim-genkey -b 2048 -d sign.test -s rsa -D "$K" 2>/dev/null || fail_all "ope
 REC=$(grep -o '"[^"]*"' "$K/rsa.txt" | tr -d '"\n')
 printf 'rsa._domainkey.sign.test:\n  - TXT: "%s"\n_dmarc.sign.test:\n  - TXT: "v=DMARC1; p=reject"\nsign.test:\n  - TXT: "v=spf1 ip4:127.0.0.1 -all"\n' \
 	"$REC" >"$TMP/szones.yaml"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/sdns" "$TMP/szones.yaml") || fail_all "dnsd failed"
+pf_test_dns "$TMP/szones.yaml" "$TMP/sdns"
 
-SOCK=$TMP/tm.sock
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'
-	chown nobody "$K/rsa.private"; fi
+pf_test_userconf
+chown "$MILTER_USER" "$K/rsa.private"
 chmod 640 "$K/rsa.private"    # group-readable: loaded, with a warning
 chmod 755 "$K"
 cat >"$TMP/tm.conf" <<EOF
@@ -57,12 +34,8 @@ milter: {
 };
 EOF
 chmod 644 "$TMP/tm.conf"
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-for i in $(seq 1 100); do grep -q starting "$TMP/milter.log" && break; sleep 0.1; done
-grep -q starting "$TMP/milter.log" || { cat "$TMP/milter.log"; fail_all "daemon did not start"; }
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || fail_all "postfix starts"
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon (signing) start"
 check "group-readable key: warning logged, file named" grep -q "sign: $K/rsa.private: private key readable by its group" "$TMP/milter.log"
 

@@ -10,33 +10,15 @@
 # run sends nothing; a mail the MTA refuses is kept and sent by the next run.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "$*" | head -20 | sed 's/^/#   /'; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-skip_all() { echo "ok - dmarc-report-send # SKIP $1"; exit 0; }
-# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
-fail_all() { echo "not ok - $1"; exit 1; }
-[ -x "$BUILD/trustmilter" ] && [ -x "$BUILD/trustmilter-report" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null && command -v sqlite3 >/dev/null || skip_all "needs swaks and sqlite3"
+pf_test_init
+[ -x "$BUILD/trustmilter-report" ] || fail_all "no $BUILD/trustmilter-report"
+command -v sqlite3 >/dev/null || skip_all "needs sqlite3"
 # The sanitizer build runs the same C code in stats-postfix; this test is about the run.
 [ "${TM_SAN:-0}" = 1 ] && exit 0
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
 
-/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || fail_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
-SOCK=$TMP/tm.sock
+pf_test_fixture
+pf_test_dns "$TMP/fx/zones.yaml"
 mkdir -p "$TMP/db" && chmod 777 "$TMP/db"
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
@@ -48,13 +30,9 @@ audit: { store = "sqlite:$TMP/db/audit.db"; batch_size = 1; };
 reports: { org_name = "Recipient Test"; email = "dmarc-noreply@recipient.test"; };
 EOF
 chmod 644 "$TMP/tm.conf"
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-for _ in $(seq 100); do grep -q starting "$TMP/milter.log" && break; sleep 0.1; done
-grep -q starting "$TMP/milter.log" || fail_all "daemon did not start: $(cat "$TMP/milter.log")"
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_conf "non_smtpd_milters ="    # the report mails are submitted after the daemon stopped
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+# the report mails are submitted after the daemon stopped
+pf_test_postfix "non_smtpd_milters ="
 
 M=$TMP/fx/msgs
 send() { # FILE IP HELO MAILFROM

@@ -10,35 +10,15 @@
 # delivered; ordinary mail to other recipients is untouched.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-n=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; shift 2; [ $# -gt 0 ] && echo "$*" | head -20 | sed 's/^/#   /'; fi; }
-skip_all() { echo "ok - feedback-postfix # SKIP $1"; exit 0; }
-fail_all() { echo "not ok - $1"; exit 1; }
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
+pf_test_init
 command -v sqlite3 >/dev/null || skip_all "needs sqlite3"
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
 
-/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || fail_all "fixture build failed"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
-SOCK=$TMP/tm.sock
+pf_test_fixture
+pf_test_dns "$TMP/fx/zones.yaml"
 DB=$TMP/db/audit.db
 mkdir -p "$TMP/db" "$TMP/in" && chmod 777 "$TMP/db"
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+pf_test_userconf
 # write_conf AFTER - the configuration, with feedback.after = AFTER
 write_conf() {
 	cat >"$TMP/tm.conf" <<EOF
@@ -54,12 +34,8 @@ EOF
 	chmod 644 "$TMP/tm.conf"
 }
 write_conf deliver
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-for _ in $(seq 100); do grep -q starting "$TMP/milter.log" && break; sleep 0.1; done
-grep -q starting "$TMP/milter.log" || fail_all "daemon did not start: $(cat "$TMP/milter.log")"
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+pf_test_postfix
 
 # send FILE TO... - one message; from 127.0.0.1 (an internal network:
 # outbound) unless XC is set to an external client address (inbound)

@@ -11,39 +11,14 @@
 # whatever the defaults.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
+pf_test_init
 
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-not() { ! "$@"; }
-skip_all() { echo "ok - hostile-headers-postfix # SKIP $1"; exit 0; }
-# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
-
-/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
-	>/dev/null 2>&1 || fail_all "fixture build failed"
+pf_test_fixture
 printf 'nodmarc.test:\n  - TXT: "v=spf1 -all"\n' >>"$TMP/fx/zones.yaml"
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/fx/zones.yaml") || fail_all "dnsd failed"
+pf_test_dns "$TMP/fx/zones.yaml"
 
-SOCK=$TMP/tm.sock
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+pf_test_userconf
 
 # policy_conf - the policy section: enforcement and explicit reject rules.
 policy_conf() {
@@ -55,47 +30,19 @@ authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test.", "invalid."]; timeout_ms = 1500; };
 $(policy_conf)
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-  log_stderr = "yes";
-};
+$(pf_test_milter_conf)
 EOF
 chmod 644 "$TMP/tm.conf"
 "$BUILD/trustmilter" -n -c "$TMP/tm.conf" >"$TMP/check.out" 2>&1 || { sed 's/^/# /' "$TMP/check.out"; echo "not ok - the test's configuration is accepted"; exit 1; }
 
-wait_log() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 send() {
 	local name=$1 file=$2 ip=$3 helo=$4 mf=$5
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo "$helo" --from "$mf" --to bob@recipient.test \
 		--xclient "ADDR=$ip NAME=[UNAVAILABLE]" --data "$file" --timeout 60 >"$TMP/$name.out" 2>&1
 }
-smtp_code() {
-	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
-}
-delivered_with() {
-	local f
-	for f in $(pf_delivered | tac); do
-		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
-	done
-	return 1
-}
 
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-wait_log "starting" || { cat "$TMP/milter.log"; fail_all "daemon did not start"; }
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon start"
 
 # spoof NAME MSGID - a spoofed message of the p=reject domain example.test

@@ -10,30 +10,8 @@
 # Authentication-Results; the log line carries the score and signals.
 set -u
 SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${TM_BUILD:-$SRC/build}
-TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
-DNSD=$SRC/tests/lib/dnsd.py
 . "$SRC/tests/lib/postfix.sh"
-
-ok() { if [ "$1" = 0 ]; then echo "ok - $2"; else echo "not ok - $2"; shift 2; [ $# -gt 0 ] && echo "#   $*"; fi; }
-check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
-not() { ! "$@"; }
-skip_all() { echo "ok - spam-postfix # SKIP $1"; exit 0; }
-# fail_all - a broken set-up (not a missing tool) is a failure, never a skip.
-fail_all() { echo "not ok - $1"; exit 1; }
-
-[ -x "$BUILD/trustmilter" ] || skip_all "no $BUILD/trustmilter"
-pf_available || skip_all "needs root, postfix and smtp-sink"
-command -v swaks >/dev/null || skip_all "needs swaks"
-
-chmod 755 "$TMP"
-MPID=
-cleanup() {
-	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
-	pf_stop
-	/usr/bin/python3 "$DNSD" stop "$TMP/dns" >/dev/null 2>&1
-}
-trap cleanup EXIT
+pf_test_init
 
 cat >"$TMP/zones.yaml" <<'EOF'
 10.2.0.192.in-addr.arpa:
@@ -49,7 +27,7 @@ host9.dyn.test:
 spammy-pills.test.uribl.test:
   - A: 127.0.0.2
 EOF
-DNS=$(/usr/bin/python3 "$DNSD" start "$TMP/dns" "$TMP/zones.yaml") || fail_all "dnsd failed"
+pf_test_dns "$TMP/zones.yaml"
 
 # The corpus with today's date (dates are judged against now).
 mkdir -p "$TMP/corpus"
@@ -58,9 +36,7 @@ for f in transactional-receipt spam-money phish-paypal; do
 	sed "s/@DATE@/$now/" "$SRC/tests/data/spam/$f.eml" >"$TMP/corpus/$f.eml"
 done
 
-SOCK=$TMP/tm.sock
-if [ "${TM_SAN:-0}" = 1 ]; then USERCONF='user = "root"; socket_owner = "root:postfix";'
-else USERCONF='user = "nobody"; socket_owner = "nobody:postfix";'; fi
+pf_test_userconf
 cat >"$TMP/tm.conf" <<EOF
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
@@ -69,39 +45,18 @@ dns: { forwarders = ["$DNS"]; timeout_ms = 1500;
                        "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."]; };
 spam: { dnsbl_zones = ["dnsbl.test"]; uribl_zones = ["uribl.test"]; };
 policy: { mode = "enforce"; };
-milter: {
-  socket = "unix:$SOCK";
-  socket_mode = 432;
-  log_stderr = "yes";
-  $USERCONF
-  internal_networks = ["127.0.0.0/8", "::1/128"];
-  timeout = 30;
-};
+$(pf_test_milter_conf)
 EOF
 chmod 644 "$TMP/tm.conf"
 
-wait_log() {
-	local i
-	for i in $(seq 1 100); do
-		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 send() {
 	local name=$1 file=$2 ip=$3 helo=$4 mf=$5
 	swaks --server "127.0.0.1:$PF_SMTP_PORT" --helo "$helo" --from "$mf" --to alice@recipient.test \
 		--xclient "ADDR=$ip NAME=[UNAVAILABLE]" --data "$file" --timeout 60 >"$TMP/$name.out" 2>&1
 }
-smtp_code() {
-	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
-}
 
-"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
-MPID=$!
-wait_log "starting" || { cat "$TMP/milter.log"; fail_all "daemon did not start"; }
-pf_setup "$TMP/pf" "unix:$SOCK"
-pf_start || { ok 1 "postfix starts"; exit 1; }
+pf_test_milter
+pf_test_postfix
 ok 0 "postfix and daemon start"
 
 # 1. clean transactional mail: delivered, score 0 in the header, iprev=pass.

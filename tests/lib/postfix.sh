@@ -19,6 +19,8 @@
 # Needs root (Postfix's master runs as root; mail_owner is "postfix").
 # Variables set: PF_DIR PF_SMTP_PORT PF_SINK_PORT PF_SINK_DIR PF_LOG.
 # Extra main.cf settings: pf_conf "name = value" (after pf_setup, before pf_start).
+# A test script that runs the daemon behind the instance uses the pf_test_*
+# prologue at the end of this file instead of writing its own.
 
 # pf_free_port - print a free TCP port on 127.0.0.1.
 pf_free_port() {
@@ -221,4 +223,152 @@ pf_message_headers() {
 		state == 1 && /^[ \t]/ { next }
 		/^$/ { exit }
 		{ state = 2; print }'
+}
+
+# ---------------------------------------------------------------------------
+# The prologue of the tests/integration scripts that run the daemon behind
+# this Postfix. Such a script starts:
+#
+#   set -u
+#   SRC=${TM_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+#   . "$SRC/tests/lib/postfix.sh"
+#   pf_test_init                    # see below; "not ok"/skip when not possible
+#   pf_test_fixture                 # if it uses tests/lib/fixture.py ($TMP/fx)
+#   pf_test_dns ZONES.yaml          # DNS=ADDR@PORT of a real unbound
+#   pf_test_userconf                # MILTER_USER, USERCONF
+#   cat >"$TMP/tm.conf" ...         # with $(pf_test_milter_conf), or milter.socket = "unix:$SOCK"
+#   pf_test_milter                  # the daemon, MPID
+#   pf_test_postfix [SETTING...]    # Postfix with the daemon as its milter
+#
+# Everything started is stopped at exit (pf_test_cleanup); a script that
+# starts more processes defines test_cleanup, which is called first.
+
+# pf_test_init - BUILD, TMP, DNSD, SOCK (the daemon's socket path) and MPID
+# (empty); the TAP helpers below; "not ok" without $BUILD/trustmilter, a
+# skip without root, Postfix, smtp-sink or swaks; the exit trap.
+# TMP is made 0755: Postfix (user postfix) must reach the socket, and the
+# daemon (user nobody after the privilege drop) must read its files.
+pf_test_init() {
+	BUILD=${TM_BUILD:-$SRC/build}
+	TMP=${TM_TMP:-$(mktemp -d /tmp/tm-test.XXXXXX)}
+	DNSD=$SRC/tests/lib/dnsd.py
+	SOCK=$TMP/tm.sock
+	MPID=
+	PF_TEST_DNS_DIR=
+	PF_TEST_NAME=$(basename "$0" .sh)
+
+	# ok STATUS NAME [DIAGNOSTIC...] - a TAP line; on failure the
+	# diagnostics follow as comment lines (at most 20). Returns 1 on failure.
+	ok() {
+		if [ "$1" = 0 ]; then
+			echo "ok - $2"
+			return 0
+		fi
+		echo "not ok - $2"
+		shift 2
+		[ $# -gt 0 ] && echo "$*" | head -20 | sed 's/^/#   /'
+		return 1
+	}
+	# check NAME CMD... - ok when CMD succeeds.
+	check() { local name=$1; shift; if "$@"; then ok 0 "$name"; else ok 1 "$name"; fi; }
+	# not CMD... - succeed when CMD fails (for check).
+	not() { ! "$@"; }
+	# skip_all REASON - a tool this test needs is missing: skip the script.
+	skip_all() { echo "ok - $PF_TEST_NAME # SKIP $1"; exit 0; }
+	# fail_all REASON - a broken set-up (not a missing tool) is a failure, never a skip.
+	fail_all() { echo "not ok - $1"; exit 1; }
+
+	[ -x "$BUILD/trustmilter" ] || fail_all "no $BUILD/trustmilter"
+	pf_available || skip_all "needs root, postfix and smtp-sink"
+	command -v swaks >/dev/null || skip_all "needs swaks"
+	chmod 755 "$TMP"
+	trap pf_test_cleanup EXIT
+}
+
+# pf_test_cleanup - the exit trap: test_cleanup (if the script has one), the
+# daemon, Postfix and the sink, the DNS server.
+pf_test_cleanup() {
+	declare -F test_cleanup >/dev/null && test_cleanup
+	[ -n "$MPID" ] && kill "$MPID" 2>/dev/null && wait "$MPID" 2>/dev/null
+	pf_stop
+	[ -n "$PF_TEST_DNS_DIR" ] && /usr/bin/python3 "$DNSD" stop "$PF_TEST_DNS_DIR" >/dev/null 2>&1
+	return 0
+}
+
+# pf_test_fixture - the sample world of tests/lib/fixture.py (keys, signed
+# messages, zones.yaml) in $TMP/fx.
+pf_test_fixture() {
+	/usr/bin/python3 -c "import sys; sys.path.insert(0, '$SRC/tests/lib'); import fixture; fixture.build('$TMP/fx')" \
+		>/dev/null 2>&1 || fail_all "fixture build failed"
+}
+
+# pf_test_dns ZONES [DIR] - start a real unbound (tests/lib/dnsd.py, state in
+# DIR, default $TMP/dns) serving the YAML zones; DNS is its address for
+# dns.forwarders. Stopped at exit.
+pf_test_dns() {
+	PF_TEST_DNS_DIR=${2:-$TMP/dns}
+	DNS=$(/usr/bin/python3 "$DNSD" start "$PF_TEST_DNS_DIR" "$1") || fail_all "dnsd failed"
+}
+
+# pf_test_userconf - MILTER_USER and USERCONF, the milter section's user and
+# socket_owner settings. The daemon drops to "nobody", except under the
+# sanitizers: LeakSanitizer cannot inspect a process that changed its uid
+# (it is no longer dumpable), so there it stays root.
+pf_test_userconf() {
+	if [ "${TM_SAN:-0}" = 1 ]; then MILTER_USER=root; else MILTER_USER=nobody; fi
+	USERCONF="user = \"$MILTER_USER\"; socket_owner = \"$MILTER_USER:postfix\";"
+}
+
+# pf_test_milter_conf [SETTING...] - print the milter section of tm.conf the
+# scripts share: the socket (mode 0660, owner from pf_test_userconf),
+# loopback as the internal networks, timeout 30 s, the log on stderr; each
+# SETTING ("name = value;") is added to it.
+pf_test_milter_conf() {
+	local s
+	printf 'milter: {\n  socket = "unix:%s";\n  socket_mode = 432;\n  %s\n' "$SOCK" "$USERCONF"
+	printf '  internal_networks = ["127.0.0.0/8", "::1/128"];\n  timeout = 30;\n  log_stderr = "yes";\n'
+	for s in "$@"; do printf '  %s\n' "$s"; done
+	printf '};\n'
+}
+
+# pf_test_milter - start the daemon in the foreground on $TMP/tm.conf (log
+# in $TMP/milter.log; its pid in MPID) and wait for its "starting" line.
+pf_test_milter() {
+	"$BUILD/trustmilter" -f -c "$TMP/tm.conf" >"$TMP/milter.log" 2>&1 &
+	MPID=$!
+	wait_log starting || { sed 's/^/# /' "$TMP/milter.log"; fail_all "daemon did not start"; }
+}
+
+# pf_test_postfix [SETTING...] - the private Postfix (pf_setup in $TMP/pf)
+# with the daemon's socket as its milter, the main.cf SETTINGs added
+# (pf_conf), started; "not ok - postfix starts" and exit if it does not.
+pf_test_postfix() {
+	local s
+	pf_setup "$TMP/pf" "unix:$SOCK"
+	for s in "$@"; do pf_conf "$s"; done
+	pf_start || { ok 1 "postfix starts"; exit 1; }
+}
+
+# wait_log PATTERN - wait up to 10 s for the daemon log to match.
+wait_log() {
+	local i
+	for i in $(seq 1 100); do
+		grep -q -- "$1" "$TMP/milter.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# smtp_code NAME - the reply code to the end of DATA in swaks' output $TMP/NAME.out.
+smtp_code() {
+	grep -E '^ *<[-~*]* +[0-9]{3}[ -]' "$TMP/$1.out" | tail -2 | head -1 | sed -E 's/^ *<[-~*]* +([0-9]{3}).*/\1/'
+}
+
+# delivered_with TEXT - the newest delivered message containing TEXT.
+delivered_with() {
+	local f
+	for f in $(pf_delivered | tac); do
+		grep -q -F -- "$1" "$f" && { echo "$f"; return 0; }
+	done
+	return 1
 }

@@ -6,30 +6,13 @@
  * N and cv= from the arriving chain (none, pass, fail kept), and the
  * 50-instance limit. Interoperability: tests/integration/arc-seal.py.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include "t.h"
+#include "tsign.h"
 #include "signkeys.h"
 #include "arcseal.h"
 #include "dkimcanon.h"
 
 static char tmpdir[512];
-
-static void write_key(const char *path, mode_t mode)
-{
-	EVP_PKEY *p = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	FILE *f = fopen(path, "w");
-	if (p && f)
-		PEM_write_PrivateKey(f, p, NULL, NULL, 0, NULL, NULL);
-	if (f)
-		fclose(f);
-	chmod(path, mode);
-	EVP_PKEY_free(p);
-}
 
 static signkeys *keys_with(const char *seal, const char *key, char *err, size_t errlen)
 {
@@ -48,7 +31,7 @@ static void test_keys(const char *good)
 	signkeys *k = keys_with("outbound", "", err, sizeof(err));
 	T_OK(k == NULL && strstr(err, "arc.seal_key"), "arc.seal without arc.seal_key refused (%s)", err);
 	snprintf(bad, sizeof(bad), "%s/open.pem", tmpdir);
-	write_key(bad, 0644);
+	ts_write_key(bad, 1, 0, 0644);
 	snprintf(item, sizeof(item), "example.com:sel:%s", bad);
 	k = keys_with("listed", item, err, sizeof(err));
 	T_OK(k == NULL && strstr(err, bad), "world-readable seal key refused, file named (%s)", err);
@@ -65,23 +48,9 @@ static void test_keys(const char *good)
 	signkeys_free(k);
 }
 
-static void add(hdr_set *h, const char *name, const char *value)
-{
-	hdr_add(h, name, strlen(name), value, strlen(value));
-}
-
 static int starts(const char *s, const char *p)
 {
 	return strncmp(s, p, strlen(p)) == 0;
-}
-
-static void unfold(const char *in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	for (size_t i = 0; in && in[i] && o + 1 < outsz; i++)
-		if (in[i] != '\r' && in[i] != '\n' && in[i] != '\t')
-			out[o++] = in[i];
-	out[o] = '\0';
 }
 
 /* seal_verifies - the b= of the new ARC-Seal over the sets of h and the new one. */
@@ -104,19 +73,7 @@ static int seal_verifies(const arcseal *m, const hdr_set *h, const char *keyfile
 	buf *stripped = buf_new(65536);
 	dkimcanon_strip_b(stripped, as, strlen(as));
 	dkimcanon_header(d, DKIM_HC_RELAXED, kinds[2], strlen(kinds[2]), buf_data(stripped), buf_len(stripped));
-	const char *b = strstr(as, " b=");
-	unsigned char sig[128], hash[32];
-	long sl = b ? dkimcanon_unb64(b + 3, strlen(b + 3), sig, sizeof(sig)) : -1;
-	FILE *fp = fopen(keyfile, "r");
-	EVP_PKEY *pk = fp ? PEM_read_PrivateKey(fp, NULL, NULL, NULL) : NULL;
-	if (fp)
-		fclose(fp);
-	EVP_Digest(buf_data(d), buf_len(d), hash, NULL, EVP_sha256(), NULL);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = pk && sl == 64 && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
-	         EVP_DigestVerify(ctx, sig, (size_t)sl, hash, sizeof(hash)) == 1;
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pk);
+	int ok = ts_ed25519_verifies(keyfile, buf_data(d), buf_len(d), as);
 	buf_free(d);
 	buf_free(stripped);
 	return ok;
@@ -129,7 +86,7 @@ static arcseal *run_signed(const signkeys *k, const hdr_set *h, const char *cons
 {
 	int oom;
 	arcseal *m = arcseal_begin(k, &oom);
-	const char *body = "Hello  world \t\r\n\r\n\r\n";
+	const char *body = TS_BODY;
 	arcseal_body(m, (const unsigned char *)body, 7);
 	arcseal_body(m, (const unsigned char *)body + 7, strlen(body) - 7);
 	if (arcseal_end(m, h, sig, nsig, c, "mx.test;\n\tspf=pass smtp.mailfrom=a@example.org", 1700000000, f) < 0) {
@@ -156,23 +113,21 @@ static void test_seal(const char *keyfile)
 		T_OK(0, "set-up (%s)", err);
 		return;
 	}
-	add(h, "From", " News <news@example.com>");
-	add(h, "To", " a@example.org");
-	add(h, "Subject", " Hi");
-	add(h, "DKIM-Signature", " v=1; d=example.com; b=abc");
-	add(h, "Authentication-Results", " other.test; spf=pass");
+	ts_news_header(h);
+	ts_add(h, "DKIM-Signature", " v=1; d=example.com; b=abc");
+	ts_add(h, "Authentication-Results", " other.test; spf=pass");
 	arcseal *m = run(k, h, NULL, f);
 	T_OK(m && arcseal_instance(m) == 1, "no ARC fields: instance 1");
-	unfold(arcseal_value(m, ARCSEAL_AAR), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AAR), v, sizeof(v));
 	T_STR(v, "i=1; mx.test;spf=pass smtp.mailfrom=a@example.org", "AAR: i=1; and our A-R (line ends CRLF)");
 	T_OK(strstr(arcseal_value(m, ARCSEAL_AAR), "\r\n\t") != NULL, "AAR folded with CRLF TAB");
-	unfold(arcseal_value(m, ARCSEAL_AMS), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AMS), v, sizeof(v));
 	T_OK(starts(v, "i=1; a=ed25519-sha256; c=relaxed/relaxed; d=seal.example; s=s1; t=1700000000;"),
 	     "AMS tags (%s)", v);
 	T_OK(strstr(v, "h=From:From:Subject:To:DKIM-Signature;") != NULL, "AMS h=: sign.headers, DKIM-Signature, "
 	     "no A-R");
-	T_OK(strstr(v, "bh=yGIXoM91E1DiKjvCBcC8NlWyw54TdfMQ08sdtwtOO4I=;") != NULL, "AMS bh= as python3-dkim");
-	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
+	T_OK(strstr(v, "bh=" TS_BODY_BH ";") != NULL, "AMS bh= as python3-dkim");
+	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(starts(v, "i=1; a=ed25519-sha256; t=1700000000; cv=none; d=seal.example; s=s1; b="),
 	     "AS tags, cv=none (%s)", v);
 	T_OK(m && seal_verifies(m, h, keyfile, 1), "AS b= verifies over AAR, AMS, AS");
@@ -199,35 +154,35 @@ static void test_seal(const char *keyfile)
 	     "arc.seal.too_big, not sealed");
 	hdr_free(full);
 	/* continue: add the set made as instance 1, then seal 2 on a pass */
-	add(h, "ARC-Authentication-Results", arcseal_value(m, ARCSEAL_AAR));
-	add(h, "ARC-Message-Signature", arcseal_value(m, ARCSEAL_AMS));
-	add(h, "ARC-Seal", arcseal_value(m, ARCSEAL_AS));
+	ts_add(h, "ARC-Authentication-Results", arcseal_value(m, ARCSEAL_AAR));
+	ts_add(h, "ARC-Message-Signature", arcseal_value(m, ARCSEAL_AMS));
+	ts_add(h, "ARC-Seal", arcseal_value(m, ARCSEAL_AS));
 	arcseal_free(m);
 	struct arc_outcome pass = { .result = AR_PASS, .instances = 1 };
 	m = run(k, h, &pass, f);
-	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && arcseal_instance(m) == 2 && strstr(v, "cv=pass;"), "i=2 cv=pass on a passing chain");
-	unfold(arcseal_value(m, ARCSEAL_AMS), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AMS), v, sizeof(v));
 	T_OK(strstr(v, "ARC-") == NULL, "AMS h= never names ARC fields");
 	T_OK(m && seal_verifies(m, h, keyfile, 2), "AS i=2 b= verifies over sets 1 and 2");
 	arcseal_free(m);
 	struct arc_outcome fail = { .result = AR_FAIL, .instances = 1 };
 	m = run(k, h, &fail, f);
-	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && arcseal_instance(m) == 2 && strstr(v, "cv=fail;"), "failed chain: cv=fail, not repaired");
 	arcseal_free(m);
 	m = run(k, h, NULL, f);
-	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && strstr(v, "cv=fail;"), "ARC fields but no validation: cv=fail");
 	arcseal_free(m);
 	/* the limit */
-	add(h, "ARC-Seal", " i=50; a=rsa-sha256; cv=pass; d=x.test; s=a; b=abc");
+	ts_add(h, "ARC-Seal", " i=50; a=rsa-sha256; cv=pass; d=x.test; s=a; b=abc");
 	findings_reset(f);
 	m = run(k, h, &pass, f);
 	T_OK(m == NULL && findings_has(f, "arc.seal.limit"), "instance 50 present: arc.seal.limit, no set");
 	hdr_reset(h);
-	add(h, "From", " a@example.com");
-	add(h, "ARC-Message-Signature", " i=99999999999999999999; a=rsa-sha256; b=x");
+	ts_add(h, "From", " a@example.com");
+	ts_add(h, "ARC-Message-Signature", " i=99999999999999999999; a=rsa-sha256; b=x");
 	findings_reset(f);
 	m = run(k, h, &pass, f);
 	T_OK(m == NULL && findings_has(f, "arc.seal.limit"), "enormous i=: arc.seal.limit");
@@ -238,15 +193,11 @@ static void test_seal(const char *keyfile)
 
 int main(void)
 {
-	const char *t = getenv("TM_TMP");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_arcseal.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		T_OK(0, "mkdtemp %s", tmpdir);
+	if (ts_tmpdir(tmpdir, sizeof(tmpdir), "test_arcseal") < 0)
 		return t_done();
-	}
 	char key[600];
 	snprintf(key, sizeof(key), "%s/ed.pem", tmpdir);
-	write_key(key, 0600);
+	ts_write_key(key, 1, 0, 0600);
 	test_keys(key);
 	test_seal(key);
 	return t_done();

@@ -7,13 +7,8 @@
  * the public key. Interoperability with other verifiers is
  * tests/integration/dkim-sign.py.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include "t.h"
+#include "tsign.h"
 #include "keytable.h"
 #include "signkeys.h"
 #include "dkimsign.h"
@@ -50,20 +45,6 @@ static void test_tables(void)
 	T_INT(keytable_parse_signing(st3, strlen(st3), s, 4, why, sizeof(why)), -1, "SigningTable: three fields refused");
 }
 
-/* write_key - a new key of type (EVP_PKEY_RSA bits, or ED25519) as PKCS#8 PEM. */
-static void write_key(const char *path, int ed, unsigned bits, mode_t mode)
-{
-	EVP_PKEY *p = ed ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
-	                 : EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-	FILE *f = fopen(path, "w");
-	if (p && f)
-		PEM_write_PrivateKey(f, p, NULL, NULL, 0, NULL, NULL);
-	if (f)
-		fclose(f);
-	chmod(path, mode);
-	EVP_PKEY_free(p);
-}
-
 static signkeys *keys_for(const char *item, char *err, size_t errlen)
 {
 	conf *c = conf_load(NULL, err, errlen);
@@ -82,10 +63,10 @@ static void test_keys(void)
 	snprintf(p2, sizeof(p2), "%s/rsa1024.pem", tmpdir);
 	snprintf(p3, sizeof(p3), "%s/ed.pem", tmpdir);
 	snprintf(p4, sizeof(p4), "%s/open.pem", tmpdir);
-	write_key(p1, 0, 2048, 0600);
-	write_key(p2, 0, 1024, 0600);
-	write_key(p3, 1, 0, 0640);
-	write_key(p4, 1, 0, 0644);
+	ts_write_key(p1, 0, 2048, 0600);
+	ts_write_key(p2, 0, 1024, 0600);
+	ts_write_key(p3, 1, 0, 0640);
+	ts_write_key(p4, 1, 0, 0644);
 	snprintf(item, sizeof(item), "example.com:r:%s,example.com:e:%s", p1, p3);
 	signkeys *k = keys_for(item, err, sizeof(err));
 	T_OK(k != NULL, "RSA 2048 and Ed25519 load (%s)", k ? "" : err);
@@ -111,11 +92,6 @@ static void test_keys(void)
 	T_OK(k == NULL && strstr(err, "sign.keys"), "malformed sign.keys item refused (%s)", err);
 }
 
-static void add(hdr_set *h, const char *name, const char *value)
-{
-	hdr_add(h, name, strlen(name), value, strlen(value));
-}
-
 static void test_sign(void)
 {
 	char path[600], item[700], err[1024];
@@ -128,56 +104,39 @@ static void test_sign(void)
 		T_OK(0, "set-up (%s)", err);
 		return;
 	}
-	add(h, "From", " News <news@example.com>");
-	add(h, "To", " a@example.org");
-	add(h, "Subject", " Hi");
-	add(h, "List-Unsubscribe", " <https://example.com/u>");
-	add(h, "X-Other", " not signed");
+	ts_news_header(h);
+	ts_add(h, "List-Unsubscribe", " <https://example.com/u>");
+	ts_add(h, "X-Other", " not signed");
 	int oom;
 	dkimsign *m = dkimsign_begin(k, h, f, &oom);
 	T_OK(m != NULL, "begin: From domain has a key");
-	const char *body = "Hello  world \t\r\n\r\n\r\n";
+	const char *body = TS_BODY;
 	dkimsign_body(m, (const unsigned char *)body, 5);
 	dkimsign_body(m, (const unsigned char *)body + 5, strlen(body) - 5);
 	T_INT(dkimsign_end(m, h, NULL, 0, 1700000000, f), 1, "one signature");
 	const char *folded = dkimsign_value(m, 0);
-	char v[8192] = "";   /* unfolded */
-	for (size_t i = 0, o = 0; folded && folded[i] && o + 1 < sizeof(v); i++)
-		if (folded[i] != '\r' && folded[i] != '\n' && folded[i] != '\t')
-			v[o++] = folded[i], v[o] = '\0';
+	char v[8192];
+	ts_unfold(folded, v, sizeof(v));
 	T_OK(folded && strstr(folded, "\r\n\t") != NULL, "the value is folded with CRLF TAB");
 	T_OK(strncmp(v, "v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=sel;", 63) == 0,
 	     "tags in order, d= lower-cased (%s)", v);
 	T_OK(strstr(v, "t=1700000000;") && strstr(v, "h=From:From:Subject:To:List-Unsubscribe:"
 	                                                 "List-Unsubscribe;"),
 	     "t=, h= oversigns From and List-Unsubscribe, X-Other left out");
-	T_OK(strstr(v, "bh=yGIXoM91E1DiKjvCBcC8NlWyw54TdfMQ08sdtwtOO4I=;"), "bh= as python3-dkim");
+	T_OK(strstr(v, "bh=" TS_BODY_BH ";"), "bh= as python3-dkim");
 	T_OK(!strstr(v, "l="), "no l=");
 	const struct dkim_sig *g = dkimsign_sig(m, 0);
 	T_OK(g && g->result == AR_PASS && g->signed_here && g->covers_list_unsubscribe &&
 	     strcmp(g->domain, "example.com") == 0, "the evaluators' view: passing, signed here");
 	/* b= verifies: the header data again, the public key of the file */
-	buf *data = buf_new(65536), *sv = buf_new(65536);
+	buf *data = buf_new(65536);
 	char full[8192];
 	snprintf(full, sizeof(full), " %s", folded ? folded : "");
 	dkimcanon_headers(data, DKIM_HC_RELAXED, h, "From:From:Subject:To:List-Unsubscribe:List-Unsubscribe", 55,
 	                  NULL, "DKIM-Signature", 14, full, strlen(full));
-	const char *b = strstr(v, " b=");
-	unsigned char sig[128], hash[32];
-	long sl = b ? dkimcanon_unb64(b + 3, strlen(b + 3), sig, sizeof(sig)) : -1;
-	FILE *fp = fopen(path, "r");
-	EVP_PKEY *pk = fp ? PEM_read_PrivateKey(fp, NULL, NULL, NULL) : NULL;
-	if (fp)
-		fclose(fp);
-	EVP_Digest(buf_data(data), buf_len(data), hash, NULL, EVP_sha256(), NULL);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = pk && sl == 64 && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pk) == 1 &&
-	         EVP_DigestVerify(ctx, sig, (size_t)sl, hash, sizeof(hash)) == 1;
-	T_OK(ok, "b= verifies (Ed25519 over the SHA-256 of the header data)");
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(pk);
+	T_OK(ts_ed25519_verifies(path, buf_data(data), buf_len(data), v),
+	     "b= verifies (Ed25519 over the SHA-256 of the header data)");
 	buf_free(data);
-	buf_free(sv);
 	/* already signed with our d= and s=: no new signature */
 	dkimsign_free(m);
 	m = dkimsign_begin(k, h, f, &oom);
@@ -185,11 +144,11 @@ static void test_sign(void)
 	T_INT(dkimsign_end(m, h, &have, 1, 1700000000, f), 0, "already signed: not again");
 	dkimsign_free(m);
 	/* two From fields: not signed, a finding */
-	add(h, "From", " other@example.com");
+	ts_add(h, "From", " other@example.com");
 	m = dkimsign_begin(k, h, f, &oom);
 	T_OK(m == NULL && !oom && findings_has(f, "dkim.sign.malformed"), "two From: dkim.sign.malformed");
 	hdr_reset(h);
-	add(h, "From", " a@example.net");
+	ts_add(h, "From", " a@example.net");
 	m = dkimsign_begin(k, h, f, &oom);
 	T_OK(m == NULL && findings_has(f, "dkim.sign.no_key"), "no key: dkim.sign.no_key");
 	findings_free(f);
@@ -199,12 +158,8 @@ static void test_sign(void)
 
 int main(void)
 {
-	const char *t = getenv("TM_TMP");
-	snprintf(tmpdir, sizeof(tmpdir), "%s/test_dkimsign.XXXXXX", t && *t ? t : "/tmp");
-	if (mkdtemp(tmpdir) == NULL) {
-		T_OK(0, "mkdtemp %s", tmpdir);
+	if (ts_tmpdir(tmpdir, sizeof(tmpdir), "test_dkimsign") < 0)
 		return t_done();
-	}
 	test_tables();
 	test_keys();
 	test_sign();

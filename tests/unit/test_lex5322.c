@@ -87,6 +87,38 @@ static void test_depth(void)
 	free(p);
 }
 
+/* lex_comment with a caller's own depth cap (received.c reads TCP-info
+ * comments with a cap of 8). */
+struct comment_case {
+	const char *name;
+	const char *in;
+	size_t len, start, cap;
+	int rc;
+	size_t pos;        /* (size_t)-1: the input length */
+};
+
+static const struct comment_case comment_cases[] = {
+	{ "nested, quoted paren", S("(a (b) \\) c) x"), 0, 8, LEX_OK, 12 },
+	{ "from an offset", S("x (y) z"), 2, 8, LEX_OK, 5 },
+	{ "8 levels with cap 8", S("((((((((x))))))))!"), 0, 8, LEX_OK, 17 },
+	{ "9 levels with cap 8", S("(((((((((x)))))))))!"), 0, 8, LEX_TOO_DEEP, (size_t)-1 },
+	{ "unclosed", S("(a (b) c"), 0, 8, LEX_UNCLOSED, (size_t)-1 },
+	{ "trailing backslash", S("(a\\"), 0, 8, LEX_UNCLOSED, (size_t)-1 },
+	{ "cap 0 refuses any comment", S("a(b)"), 1, 0, LEX_TOO_DEEP, (size_t)-1 },
+	{ "not on a '('", S("a(b)"), 0, 8, LEX_BAD, 0 },
+	{ "empty input", S(""), 0, 8, LEX_BAD, 0 },
+};
+
+static void test_comment(void)
+{
+	for (size_t i = 0; i < sizeof(comment_cases) / sizeof(comment_cases[0]); i++) {
+		const struct comment_case *c = &comment_cases[i];
+		size_t pos = c->start, want = c->pos == (size_t)-1 ? c->len : c->pos;
+		T_INT(lex_comment(c->in, c->len, &pos, c->cap), c->rc, "comment %s: result", c->name);
+		T_INT(pos, want, "comment %s: position", c->name);
+	}
+}
+
 struct tok_case {
 	const char *name;
 	const char *in;
@@ -260,6 +292,7 @@ int main(void)
 {
 	test_cfws();
 	test_depth();
+	test_comment();
 	test_tokens();
 	test_qstring();
 	test_dliteral();

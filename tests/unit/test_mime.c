@@ -4,6 +4,7 @@
  * and must give the same facts (the walker is a push parser).
  */
 #include <stdlib.h>
+#include <string.h>
 #include "t.h"
 #include "mime.h"
 #include "buf.h"
@@ -216,10 +217,63 @@ static void test_param(void)
 	T_INT(mime_param("a/b; x=1", 8, "name", out, sizeof(out)), -1, "param absent");
 }
 
+/* the exported (ptr, len) decoders: bad characters, padding, soft line
+ * breaks, line ends, the output cap. */
+struct dec_case {
+	const char *name;
+	int qp;            /* mime_qp_decode, else mime_b64_decode from a fresh state */
+	const char *in;
+	size_t cap;
+	unsigned rc;
+	const char *out;   /* what was written */
+};
+
+static const struct dec_case dec_cases[] = {
+	{ "b64 plain", 0, "aGVsbG8=", 32, 0, "hello" },
+	{ "b64 line ends and spaces skipped", 0, "aGVs\r\nbG8 =\n", 32, 0, "hello" },
+	{ "b64 bad characters skipped, flagged", 0, "aG!Vs*bG8=", 32, MIME_DEC_BAD, "hello" },
+	{ "b64 padding ends the group", 0, "QQ==QUI=", 32, 0, "AAB" },
+	{ "b64 over the cap", 0, "QUJD", 2, MIME_DEC_OVER, "AB" },
+	{ "b64 exactly the cap", 0, "QUJD", 3, 0, "ABC" },
+	{ "b64 empty", 0, "", 0, 0, "" },
+	{ "qp =XX either case", 1, "a=3Db=3dc", 32, 0, "a=b=c" },
+	{ "qp soft line breaks (CRLF, LF)", 1, "a=\r\nb=\nc", 32, 0, "abc" },
+	{ "qp soft break with white space after it", 1, "a= \t\r\nb", 32, 0, "ab" },
+	{ "qp trailing white space dropped, line ends kept", 1, "x  \r\ny\t\nz", 32, 0, "x\r\ny\nz" },
+	{ "qp bad escapes stay, soft break at the end", 1, "=ZZ=4=", 32, MIME_DEC_SOFT, "=ZZ=4" },
+	{ "qp short escape at the end stays", 1, "=4", 32, 0, "=4" },
+	{ "qp over the cap", 1, "abcdef", 4, MIME_DEC_OVER, "abcd" },
+	{ "qp a line end over the cap", 1, "ab\r\n", 3, MIME_DEC_OVER, "ab\r" },
+	{ "qp exactly the cap", 1, "ab\r\n", 4, 0, "ab\r\n" },
+	{ "qp empty", 1, "", 0, 0, "" },
+};
+
+static void test_decoders(void)
+{
+	char out[64];
+	size_t n;
+	for (size_t i = 0; i < sizeof(dec_cases) / sizeof(dec_cases[0]); i++) {
+		const struct dec_case *c = &dec_cases[i];
+		struct mime_b64 st = { 0, 0 };
+		unsigned rc = c->qp ? mime_qp_decode(c->in, strlen(c->in), out, c->cap, &n)
+		                    : mime_b64_decode(&st, c->in, strlen(c->in), out, c->cap, &n);
+		out[n] = '\0';
+		T_INT(rc, c->rc, "%s: result", c->name);
+		T_STR(out, c->out, "%s: output", c->name);
+	}
+	struct mime_b64 st = { 0, 0 };
+	size_t n2;
+	mime_b64_decode(&st, "aGV", 3, out, 32, &n);
+	mime_b64_decode(&st, "sbG8=", 5, out + n, 32 - n, &n2);
+	out[n + n2] = '\0';
+	T_STR(out, "hello", "b64: state carried across pieces");
+}
+
 int main(void)
 {
 	test_cases();
 	test_caps();
 	test_param();
+	test_decoders();
 	return t_done();
 }
