@@ -18,12 +18,14 @@ pf_test_init
 pf_test_dns "$TMP/w/zones.yaml"
 
 pf_test_userconf
+MPORT=$(pf_free_port)
 cat >"$TMP/tm.conf" <<EOC
 authserv_id = "mx.recipient.test";
 hostname = "mx.recipient.test";
 dns: { forwarders = ["$DNS"]; transparent_zones = ["test."]; timeout_ms = 1500; };
 policy: { mode = "enforce"; };
 arc: { trusted_sealers = ["lists.trusted.test"]; oldest_pass = true; };
+metrics: { listen = "127.0.0.1:$MPORT"; };
 $(pf_test_milter_conf)
 EOC
 chmod 644 "$TMP/tm.conf"
@@ -64,3 +66,9 @@ send broken
 check "chain broken after sealing: 550 (DMARC reject)" [ "$(smtp_code broken)" = 550 ]
 check "chain broken: logged arc=fail" wait_log "arc=fail"
 check "the daemon is still running" kill -0 "$MPID"
+m=$(/usr/bin/python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$MPORT/metrics').read().decode())")
+grep -q '^trustmilter_auth_results_total{direction="inbound",method="arc",result="pass"} 2$' <<<"$m" &&
+grep -q '^trustmilter_auth_results_total{direction="inbound",method="arc",result="fail"} 1$' <<<"$m" &&
+grep -q '^trustmilter_arc_overrides_total{direction="inbound"} 1$' <<<"$m" &&
+grep -q '^trustmilter_arc_sealed_total{direction="inbound"} 0$' <<<"$m"
+ok $? "metrics: arc pass 2, fail 1, one override, none sealed" "$(grep arc <<<"$m")"

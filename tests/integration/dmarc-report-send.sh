@@ -97,14 +97,19 @@ check "spool: the day is marked done" [ -e "$SPOOL/done/$yesterday" ]
 
 n1=$(pf_count)
 run
-check "a second run the same day sends nothing" [ $? = 0 ] && sleep 2 && [ "$(pf_count)" = "$n1" ]
+rc=$?
+sleep 2
+[ "$rc" = 0 ] && [ "$(pf_count)" = "$n1" ]
+ok $? "a second run the same day sends nothing" "exit $rc, $(pf_count) delivered, $n1 before"
 
 # The MTA refuses: the mail stays in outgoing/ and the run fails; the next run sends it.
 run -f -- /bin/false
 check "MTA failure: exit status 1" [ $? = 1 ]
 check "MTA failure: the mail is kept in outgoing/" [ "$(ls "$SPOOL/outgoing" | grep -c '\.eml$')" = 1 ]
 run
-check "the next run sends what was kept" [ $? = 0 ] && [ -z "$(ls -A "$SPOOL/outgoing")" ]
+rc=$?
+[ "$rc" = 0 ] && [ -z "$(ls -A "$SPOOL/outgoing")" ]
+ok $? "the next run sends what was kept" "exit $rc; outgoing: $(ls -A "$SPOOL/outgoing")"
 pf_wait_delivered $((n1 + 1)) 30
 check "the kept mail reached the sink" [ $? = 0 ]
 exit 0
