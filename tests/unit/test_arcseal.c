@@ -136,8 +136,8 @@ static void test_seal(const char *keyfile)
 	const char *ours[1] = { "v=1; a=rsa-sha256; d=example.com; s=out;\r\n\tb=ourown" };
 	arcseal *ms = run_signed(k, h, ours, 1, NULL, f);
 	char vs[8192], va[8192];
-	unfold(ms ? arcseal_value(ms, ARCSEAL_AMS) : "", vs, sizeof(vs));
-	unfold(m ? arcseal_value(m, ARCSEAL_AMS) : "", va, sizeof(va));
+	ts_unfold(ms ? arcseal_value(ms, ARCSEAL_AMS) : "", vs, sizeof(vs));
+	ts_unfold(m ? arcseal_value(m, ARCSEAL_AMS) : "", va, sizeof(va));
 	T_OK(strstr(vs, "h=From:From:Subject:To:DKIM-Signature:DKIM-Signature;") != NULL,
 	     "AMS h= names our new DKIM-Signature too (%s)", vs);
 	T_OK(strstr(vs, " b=") && strstr(va, " b=") && strcmp(strstr(vs, " b="), strstr(va, " b=")) != 0,
@@ -145,9 +145,9 @@ static void test_seal(const char *keyfile)
 	arcseal_free(ms);
 	/* the DKIM-Signature class is full: ours does not fit, so no seal */
 	hdr_set *full = hdr_new(200, 1 << 20);
-	add(full, "From", " a@example.com");
+	ts_add(full, "From", " a@example.com");
 	for (int i = 0; i < HDR_CAP_DKIM; i++)
-		add(full, "DKIM-Signature", " v=1; d=example.com; b=abc");
+		ts_add(full, "DKIM-Signature", " v=1; d=example.com; b=abc");
 	findings_reset(f);
 	ms = run_signed(k, full, ours, 1, NULL, f);
 	T_OK(ms == NULL && findings_has(f, "arc.seal.too_big"), "no room for our DKIM-Signature: "
