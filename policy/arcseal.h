@@ -11,7 +11,8 @@
  * order, AAR, AMS and AS each, the new AS last with its b= empty and no
  * CRLF (5.1.1); cv= is none when no ARC field arrived, pass when the chain
  * validated (arc.c), else fail: a failed chain is sealed as failed, never
- * repaired. For cv=fail the earlier sets are taken as found (the first
+ * repaired; but when the newest arriving ARC-Seal already says cv=fail, no
+ * set is added at all (5.1 step 1: the algorithm stops there). For cv=fail the earlier sets are taken as found (the first
  * field of each kind and instance); verifiers stop at the fail without
  * checking that seal (5.2 step 2). Keys and signing are signkeys' and
  * dkimsign's (RSA-SHA256 or Ed25519-SHA256). Nothing here rejects: every
@@ -39,8 +40,8 @@ void arcseal_body(arcseal *m, const unsigned char *p, size_t n);
 /* arcseal_end - make the set: h the header section as received, chain the
  * arriving chain's outcome (NULL: not validated, sealed as fail when ARC
  * fields are present), authres our Authentication-Results value. 0, or -1
- * with an arc.seal.* finding (i over ARC_MAX_INSTANCES, signing failed,
- * over the caps). */
+ * with an arc.seal.* finding (i over ARC_MAX_INSTANCES, the newest seal
+ * says cv=fail, signing failed, over the caps). */
 int arcseal_end(arcseal *m, const hdr_set *h, const struct arc_outcome *chain, const char *authres,
                 time_t now, findings *f);
 /* arcseal_name - "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results". */
