@@ -39,8 +39,12 @@ import subprocess
 import sys
 import tempfile
 
-import dkim
-import yaml
+try:
+    import dkim
+    import yaml
+except ImportError as e:  # a set-up failure, never a skip (contrib/install-deps test)
+    print("not ok - python3-dkim and python3-yaml importable # %s" % e)
+    sys.exit(1)
 
 SRC = os.environ.get("TM_SRC") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("TM_BUILD") or os.path.join(SRC, "build")
