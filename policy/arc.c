@@ -233,6 +233,10 @@ static int sig_parse(arc_verify *v, int kind, const struct hdr_field *f, struct 
 		fail(v, "arc.syntax", "%s: no valid i= tag", kind_name[kind]);
 		return 0;
 	}
+	if (kind == K_AS && g->h.p) {
+		fail(v, "arc.syntax", "ARC-Seal i=%d has an h= tag (RFC 8617 4.1.3)", inst);
+		return 0;
+	}
 	int miss = !g->a.p || !g->b.p || !g->d.p || !g->s.p || g->d.n == 0 || g->s.n == 0 ||
 	           (kind == K_AMS ? !g->bh.p || !g->h.p : !g->cv.p);
 	if (inst > 0 && miss) {

@@ -66,6 +66,16 @@ RFC_DIFFERENT = {
     "ams_fields_h_mis_hdr": ("fail", "AMS h= with an empty name (from:to::date): RFC 6376 3.5 "
                              "grammar, hdr-name is 1*ftext; a tag syntax error is PERMFAIL (6.1.1)"),
 }
+# Cases that must fail for the reason the suite names, not by accident
+# (e.g. a key lookup): a part of our reason.
+REASONS = {
+    "as_fields_h_present": "has an h= tag (RFC 8617 4.1.3)",
+    "ams_fields_h_includes_as": "h= signs ARC-Seal (RFC 8617 4.1.2)",
+    "ams_fields_h_empty": "h= does not sign From",
+    "ams_fields_h_mis_hdr": "h= list malformed",
+    "ams_fields_c_na": "signature did not verify",
+    "as_fields_b_512": "at least 1024 bits (RFC 8301)",
+}
 SEALER = ("seal.tm.test", "t1")
 
 failed = 0
@@ -146,11 +156,13 @@ def validation(scenarios, conf):
         if name in RFC_DIFFERENT:
             ours, reason = RFC_DIFFERENT[name]
             differ.append(name)
-            tap(got == ours, "%s: suite %s, ours %s (%s)" % (name, want, ours, reason),
+            tap(got == ours and REASONS.get(name, "") in (why or ""),
+                "%s: suite %s, ours %s (%s)" % (name, want, ours, reason),
                 "got %s (%s)" % (got, why))
         else:
-            agree += got == want
-            tap(got == want, "%s: %s" % (name, want), "got %s (%s)" % (got, why))
+            ok = got == want and REASONS.get(name, "") in (why or "")
+            agree += ok
+            tap(ok, "%s: %s" % (name, want), "got %s (%s)" % (got, why))
     print("# validation suite: %d cases, %d agree with the suite, %d differ by RFC 8617/6376 (%s)"
           % (len(cases), agree, len(differ), ", ".join(differ)))
 
@@ -335,7 +347,7 @@ def main():
     try:
         base = ('hostname = "mx.recipient.test";\n'
                 'dns: { forwarders = ["%s"]; transparent_zones = ["test.", "example.org.", '
-                '"example2.org."]; timeout_ms = 2000; };\nspam: { enabled = false; };\n' % addr)
+                '"example2.org.", "example.com."]; timeout_ms = 2000; };\nspam: { enabled = false; };\n' % addr)
         conf = write(os.path.join(D, "verify.conf"), ('authserv_id = "mx.recipient.test";\n' + base
                      + 'policy: { mode = "enforce"; };\narc: { trusted_sealers = ["evil.test"]; };\n').encode())
         seal_conf = write(os.path.join(D, "seal.conf"), ('authserv_id = "mx.sealer.test";\n' + base +

@@ -122,6 +122,12 @@ static void test_structure(void)
 	add(h, "ARC-Seal", "i=1; i=1; a=rsa-sha256; cv=none; d=a.test; s=s; b=AA");
 	T_STR(run(h, &o), "arc.syntax", "duplicate tag");
 	hdr_reset(h);
+	set(h, 1, "a.test", "none");
+	add(h, "ARC-Seal", "i=2; a=rsa-sha256; cv=pass; d=a.test; s=s; h=from; b=AA");
+	add(h, "ARC-Message-Signature", AMS_FMT, 2, "a.test");
+	add(h, "ARC-Authentication-Results", "i=2; a.test; none");
+	T_STR(run(h, &o), "arc.syntax", "ARC-Seal with h= (RFC 8617 4.1.3; suite as_fields_h_present)");
+	hdr_reset(h);
 	add(h, "ARC-Seal", "garbage without tags");
 	T_STR(run(h, &o), "arc.syntax", "not a tag list");
 	hdr_reset(h);
