@@ -192,13 +192,14 @@ out:
 }
 
 /* seal - the ARC-Seal of instance n over sets 1..n-1 of h and the new
- * AAR and AMS; heap, NULL with a finding. */
+ * AAR and AMS; for cv=fail over the new set alone (RFC 8617 5.1.2: "as if
+ * this newest ARC Set was the only set present"); heap, NULL with a finding. */
 static char *seal(const arcseal *m, const hdr_set *h, enum arc_cv cv, time_t now, findings *f)
 {
 	buf *v = buf_new(VALUE_MAX), *data = buf_new(ARC_MAX_HEADER_DATA);
 	char *r = NULL;
 	int bad = v == NULL || data == NULL;
-	for (unsigned i = 1; !bad && i < m->n; i++)
+	for (unsigned i = 1; !bad && cv != ARC_CV_FAIL && i < m->n; i++)
 		for (int k = ARCSEAL_AAR; k >= ARCSEAL_AS && !bad; k--) {
 			const struct hdr_field *fl = field_of(h, (enum arcseal_field)k, (int)i);
 			bad = fl && put_field(data, (enum arcseal_field)k, fl->value, fl->vlen, 0) < 0;

@@ -12,9 +12,8 @@
  * CRLF (5.1.1); cv= is none when no ARC field arrived, pass when the chain
  * validated (arc.c), else fail: a failed chain is sealed as failed, never
  * repaired; but when the newest arriving ARC-Seal already says cv=fail, no
- * set is added at all (5.1 step 1: the algorithm stops there). For cv=fail the earlier sets are taken as found (the first
- * field of each kind and instance); verifiers stop at the fail without
- * checking that seal (5.2 step 2). Keys and signing are signkeys' and
+ * set is added at all (5.1 step 1: the algorithm stops there). A cv=fail
+ * seal signs the new set alone, as if it were the only one (5.1.2). Keys and signing are signkeys' and
  * dkimsign's (RSA-SHA256 or Ed25519-SHA256). Nothing here rejects: every
  * failure is an arc.seal.* finding and the message leaves unsealed.
  */

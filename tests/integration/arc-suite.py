@@ -21,7 +21,10 @@ message verifies under our verifier (pass, or fail for cv=fail), so our
 canonicalization reproduces the suite's signer; (2) trustmilter-check --seal
 adds a set exactly when the suite does, with the suite's i= and cv=, and the
 bh= of our AMS equal to the suite's (both relaxed); (3) the sealed message
-verifies under our verifier and python3-dkim's arc_verify.
+verifies under our verifier and python3-dkim's arc_verify; (4) the header
+data each ARC-Seal's b= signs, the suite's and ours, checked with the public
+key: every set for cv=none/pass (RFC 8617 5.1.1), the new set alone for
+cv=fail (5.1.2), which no verifier reads.
 
 Hardening (mailauth test/arc/arc-hardening-test.js, reproduced with our own
 messages sealed by python3-dkim's arc_sign): crafted key=value names in the
@@ -185,6 +188,33 @@ def suite_set(t):
             "ARC-Authentication-Results: " + field_value(t["AAR"], True) + "\r\n").encode()
 
 
+def seal_scope(msg, pub):
+    """Which header data the topmost ARC-Seal's b= signs, checked with the
+    public key record pub: "all" (the sets 1..N, 5.1.1), "new" (the newest
+    set alone, 5.1.2 for cv=fail), or None."""
+    from dkim.canonicalization import Relaxed
+    from dkim.crypto import parse_public_key, RSASSA_PKCS1_v1_5_verify
+    import base64
+    import hashlib
+    head = msg[:msg.find(b"\r\n\r\n") + 2]
+    order = {b"arc-authentication-results": 0, b"arc-message-signature": 1, b"arc-seal": 2}
+    sets = [(m.group(1), m.group(2)) for m in
+            re.finditer(rb"^(ARC-[A-Za-z-]+):(.*?\r\n)(?=\S)", head, re.M | re.S)]
+    sets = [(n, v[:-2]) for n, v in sets if n.lower() in order]
+    inst = lambda v: int(re.search(rb"\bi=\s*(\d+)", v).group(1))  # noqa: E731
+    sets.sort(key=lambda f: (inst(f[1]), order[f[0].lower()]))
+    top = inst(sets[-1][1])
+    sig = base64.b64decode(re.sub(rb"\s", b"", re.search(rb"\bb=([^;]*)", sets[-1][1]).group(1)))
+    sets[-1] = (sets[-1][0], re.sub(rb"(\bb=)[^;]*", rb"\1", sets[-1][1]))
+    key = parse_public_key(base64.b64decode(re.search(r"p=([A-Za-z0-9+/=]+)", "".join(pub.split())).group(1)))
+    for name, scope in (("all", sets), ("new", [f for f in sets if inst(f[1]) == top])):
+        # canonicalize_headers ends each value with CRLF; the last one has none
+        data = b"".join(b"%s:%s" % Relaxed.canonicalize_headers([f])[0] for f in scope)[:-2]
+        if RSASSA_PKCS1_v1_5_verify(hashlib.sha256(data), sig, key):
+            return name
+    return None
+
+
 def top_set(msg):
     """i=, cv= and bh= of the topmost ARC-Seal / its AMS."""
     m = re.search(rb"^ARC-Seal:(.*?)\r?\n(?=\S)", msg, re.M | re.S)
@@ -199,7 +229,7 @@ def top_set(msg):
             re.sub(rb"\s", b"", bh.group(1)).decode() if bh else None)
 
 
-def signing(scenarios, conf, seal_conf, dnsfunc):
+def signing(scenarios, conf, seal_conf, dnsfunc, suite_key, our_key):
     # (1) the suite's own expected output verifies under our verifier
     exp_files, cases = [], []
     for s in scenarios:
@@ -216,6 +246,12 @@ def signing(scenarios, conf, seal_conf, dnsfunc):
         got, why = arc_of(out.get(p))
         tap(got == want, "sign %s: the suite's expected ARC set verifies (%s)" % (name, want),
             "got %s (%s) %s" % (got, why, err))
+        with open(p, "rb") as f:
+            scope = seal_scope(f.read(), suite_key)
+        tap(scope == ("new" if want == "fail" else "all"),
+            "sign %s: the suite's ARC-Seal signs %s" % (name, "the new set alone (RFC 8617 5.1.2)"
+                                                        if want == "fail" else "every set (5.1.1)"),
+            "scope %s" % scope)
     # (2) our sealer on each message, (3) verified by us and python3-dkim
     sealed = {}
     for name, t in cases:
@@ -252,6 +288,11 @@ def signing(scenarios, conf, seal_conf, dnsfunc):
         tap(got == want and peer == want,
             "sign %s: our seal verifies (%s) under trustmilter and python3-dkim" % (name, want),
             "trustmilter %s (%s), python3-dkim %s (%s)" % (got, why, peer, pwhy))
+        scope = seal_scope(msg, our_key)
+        tap(scope == ("new" if want == "fail" else "all"),
+            "sign %s: our ARC-Seal signs %s" % (name, "the new set alone (RFC 8617 5.1.2)"
+                                                if want == "fail" else "every set (5.1.1)"),
+            "scope %s" % scope)
 
 
 # ----------------------------------------------------------------- hardening
@@ -355,7 +396,8 @@ def main():
                               D, "keys", SEALER[0], SEALER[1] + ".private"))).encode())
         txt = {("%s." % k).encode(): v.encode() for k, v in recs.items()}
         validation(val, conf)
-        signing(sign, conf, seal_conf, lambda name, timeout=5: txt.get(name.lower()))
+        signing(sign, conf, seal_conf, lambda name, timeout=5: txt.get(name.lower()),
+                recs["dummy._domainkey.example.org"], recs["%s._domainkey.%s" % (SEALER[1], SEALER[0])])
         hardening(keys, conf)
     finally:
         subprocess.run(["/usr/bin/python3", DNSD, "stop", os.path.join(D, "dnsd")], capture_output=True)

@@ -186,6 +186,8 @@ static void test_seal(const char *keyfile)
 	m = run(k, h, &fail, f);
 	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && arcseal_instance(m) == 2 && strstr(v, "cv=fail;"), "failed chain: cv=fail, not repaired");
+	T_OK(m && seal_verifies(m, h, keyfile, 1) && !seal_verifies(m, h, keyfile, 2),
+	     "cv=fail: the AS signs the new set alone (RFC 8617 5.1.2)");
 	arcseal_free(m);
 	m = run(k, h, NULL, f);
 	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
