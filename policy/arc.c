@@ -233,6 +233,10 @@ static int sig_parse(arc_verify *v, int kind, const struct hdr_field *f, struct 
 		fail(v, "arc.syntax", "%s: no valid i= tag", kind_name[kind]);
 		return 0;
 	}
+	if (kind == K_AS && g->h.p) {
+		fail(v, "arc.syntax", "ARC-Seal i=%d has an h= tag (RFC 8617 4.1.3)", inst);
+		return 0;
+	}
 	int miss = !g->a.p || !g->b.p || !g->d.p || !g->s.p || g->d.n == 0 || g->s.n == 0 ||
 	           (kind == K_AMS ? !g->bh.p || !g->h.p : !g->cv.p);
 	if (inst > 0 && miss) {
@@ -617,10 +621,40 @@ static int body_ok(const arc_verify *v, const struct arc_set *s)
 	return wl == v->bh[s->bh].len && memcmp(want, v->bh[s->bh].digest, (size_t)wl) == 0;
 }
 
-/* ams_verify - RFC 8617 5.1.2 / RFC 6376 3.7 for the AMS of instance i. */
+/* hlist_has - does the h= list name this field (case-insensitive, FWS
+ * around the names ignored)? */
+static int hlist_has(const struct tagv *h, const char *name)
+{
+	size_t i = 0, nl = strlen(name);
+	while (i < h->n) {
+		const char *c = memchr(h->p + i, ':', h->n - i);
+		size_t e = c ? (size_t)(c - h->p) : h->n, s = i, t = e;
+		while (s < t && strchr(" \t\r\n", h->p[s]))
+			s++;
+		while (t > s && strchr(" \t\r\n", h->p[t - 1]))
+			t--;
+		if (mem_caseeq(h->p + s, t - s, name, nl))
+			return 1;
+		i = e + 1;
+	}
+	return 0;
+}
+
+/* ams_verify - RFC 8617 5.1.2 / RFC 6376 3.7 for the AMS of instance i. An
+ * AMS whose h= leaves out From (RFC 6376 6.1.1: PERMFAIL, and 8617 4.1.2
+ * gives the AMS DKIM's semantics) or lists ARC-Seal (8617 4.1.2: MUST NOT,
+ * so no conforming sealer made it) does not validate. */
 static enum vres ams_verify(arc_verify *v, unsigned i, char *why, size_t whysz)
 {
 	const struct arc_set *s = &v->sets[i];
+	if (!hlist_has(&s->ams.h, "from")) {
+		snprintf(why, whysz, "h= does not sign From (RFC 6376 6.1.1)");
+		return V_SIG;
+	}
+	if (hlist_has(&s->ams.h, "arc-seal")) {
+		snprintf(why, whysz, "h= signs ARC-Seal (RFC 8617 4.1.2)");
+		return V_SIG;
+	}
 	if (!body_ok(v, s)) {
 		snprintf(why, whysz, "body hash mismatch");
 		return V_SIG;

@@ -99,6 +99,20 @@ static const struct hdr_field *field_of(const hdr_set *h, enum arcseal_field k, 
 	return NULL;
 }
 
+/* top_says_fail - does an arriving ARC-Seal of instance top say cv=fail? */
+static int top_says_fail(const hdr_set *h, int top)
+{
+	const struct hdr_field *f;
+	for (size_t j = 0; top > 0 && (f = hdr_find(h, names[ARCSEAL_AS], j)) != NULL; j++) {
+		struct dkim_tag t[SEAL_TAGS];
+		int c = instance(ARCSEAL_AS, f) == top ? dkimtag_parse(f->value, f->vlen, t, SEAL_TAGS) : 0;
+		const struct dkim_tag *cv = c > 0 ? dkimtag_get(t, c, "cv") : NULL;
+		if (cv && mem_caseeq(cv->val, cv->vlen, "fail", 4))
+			return 1;
+	}
+	return 0;
+}
+
 /* put_field - one field relaxed into the seal's data, CRLF after it unless last. */
 static int put_field(buf *d, enum arcseal_field k, const char *v, size_t n, int last)
 {
@@ -203,13 +217,14 @@ out:
 }
 
 /* seal - the ARC-Seal of instance n over sets 1..n-1 of h and the new
- * AAR and AMS; heap, NULL with a finding. */
+ * AAR and AMS; for cv=fail over the new set alone (RFC 8617 5.1.2: "as if
+ * this newest ARC Set was the only set present"); heap, NULL with a finding. */
 static char *seal(const arcseal *m, const hdr_set *h, enum arc_cv cv, time_t now, findings *f)
 {
 	buf *v = buf_new(VALUE_MAX), *data = buf_new(ARC_MAX_HEADER_DATA);
 	char *r = NULL;
 	int bad = v == NULL || data == NULL;
-	for (unsigned i = 1; !bad && i < m->n; i++)
+	for (unsigned i = 1; !bad && cv != ARC_CV_FAIL && i < m->n; i++)
 		for (int k = ARCSEAL_AAR; k >= ARCSEAL_AS && !bad; k--) {
 			const struct hdr_field *fl = field_of(h, (enum arcseal_field)k, (int)i);
 			bad = fl && put_field(data, (enum arcseal_field)k, fl->value, fl->vlen, 0) < 0;
@@ -264,6 +279,11 @@ int arcseal_end(arcseal *m, const hdr_set *h, const char *const *sig, size_t nsi
 	if (top < 0 || top >= ARC_MAX_INSTANCES) {
 		findings_add(f, "arc.seal.limit", "the message already has %s ARC instances: not sealed",
 		             top < 0 ? "more than 50" : "50");
+		return -1;
+	}
+	if (top_says_fail(h, top)) {
+		findings_add(f, "arc.seal.failed_upstream", "the ARC-Seal of instance %d says cv=fail: "
+		             "not sealed", top);
 		return -1;
 	}
 	unsigned char digest[BODYHASH_MAX];

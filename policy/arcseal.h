@@ -17,9 +17,9 @@
  * order, AAR, AMS and AS each, the new AS last with its b= empty and no
  * CRLF (5.1.1); cv= is none when no ARC field arrived, pass when the chain
  * validated (arc.c), else fail: a failed chain is sealed as failed, never
- * repaired. For cv=fail the earlier sets are taken as found (the first
- * field of each kind and instance); verifiers stop at the fail without
- * checking that seal (5.2 step 2). Keys and signing are signkeys' and
+ * repaired; but when the newest arriving ARC-Seal already says cv=fail, no
+ * set is added at all (5.1 step 1: the algorithm stops there). A cv=fail
+ * seal signs the new set alone, as if it were the only one (5.1.2). Keys and signing are signkeys' and
  * dkimsign's (RSA-SHA256 or Ed25519-SHA256). Nothing here rejects: every
  * failure is an arc.seal.* finding and the message leaves unsealed.
  */
@@ -46,8 +46,8 @@ void arcseal_body(arcseal *m, const unsigned char *p, size_t n);
  * the DKIM-Signature values (top first) added above h in the same pass, chain the
  * arriving chain's outcome (NULL: not validated, sealed as fail when ARC
  * fields are present), authres our Authentication-Results value. 0, or -1
- * with an arc.seal.* finding (i over ARC_MAX_INSTANCES, signing failed,
- * over the caps). */
+ * with an arc.seal.* finding (i over ARC_MAX_INSTANCES, the newest seal
+ * says cv=fail, signing failed, over the caps). */
 int arcseal_end(arcseal *m, const hdr_set *h, const char *const *sig, size_t nsig,
                 const struct arc_outcome *chain, const char *authres, time_t now, findings *f);
 /* arcseal_name - "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results". */

@@ -75,7 +75,8 @@ void findings_add(findings *f, const char *name, const char *fmt, ...)
  * tests/integration/docs.sh fails when the code, this table and the document
  * disagree). Policy rules are checked against it (trustmilter -n). */
 static const char *const known[] = {
-	"arc.ams_fail", "arc.chain_failed", "arc.incomplete", "arc.key", "arc.seal.key_error",
+	"arc.ams_fail", "arc.chain_failed", "arc.incomplete", "arc.key", "arc.seal.failed_upstream",
+	"arc.seal.key_error",
 	"arc.seal.limit", "arc.seal.too_big", "arc.seal_fail",
 	"arc.structure", "arc.syntax", "arc.temperror", "arc.too_many_instances",
 	"bulk.no_list_unsubscribe", "bulk.no_one_click", "dkim.fail", "dkim.header_refused",
@@ -158,6 +159,9 @@ static const struct finding_help help[] = {
 	{ "arc.key",
 	  "a key could not be used: no key record, several, revoked, unusable `k=`/`h=`/`s=`, an RSA key under 1024 bits, or more than 8 keys in one chain",
 	  "the forwarder must publish one usable key (RSA of at least 1024 bits, better 2048, or Ed25519) at its selector" },
+	{ "arc.seal.failed_upstream",
+	  "the newest arriving ARC-Seal says `cv=fail`, so no ARC set is added (RFC 8617 5.1 step 1); the message leaves without our ARC set (never rejected for this)",
+	  "nothing for the original sender: a forwarder before us found the chain broken" },
 	{ "arc.seal.key_error",
 	  "sealing failed: the seal key could not sign, or the body hash failed; the message leaves without our ARC set (never rejected for this)",
 	  "check arc.seal_key: a readable unencrypted RSA (2048 bits or more) or Ed25519 PEM key; see the daemon log" },

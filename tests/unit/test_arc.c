@@ -122,6 +122,12 @@ static void test_structure(void)
 	add(h, "ARC-Seal", "i=1; i=1; a=rsa-sha256; cv=none; d=a.test; s=s; b=AA");
 	T_STR(run(h, &o), "arc.syntax", "duplicate tag");
 	hdr_reset(h);
+	set(h, 1, "a.test", "none");
+	add(h, "ARC-Seal", "i=2; a=rsa-sha256; cv=pass; d=a.test; s=s; h=from; b=AA");
+	add(h, "ARC-Message-Signature", AMS_FMT, 2, "a.test");
+	add(h, "ARC-Authentication-Results", "i=2; a.test; none");
+	T_STR(run(h, &o), "arc.syntax", "ARC-Seal with h= (RFC 8617 4.1.3; suite as_fields_h_present)");
+	hdr_reset(h);
 	add(h, "ARC-Seal", "garbage without tags");
 	T_STR(run(h, &o), "arc.syntax", "not a tag list");
 	hdr_reset(h);
@@ -240,9 +246,43 @@ static void test_aar(void)
 	hdr_free(h);
 }
 
+/* ams_hlist - the AMS h= rules checked before its body hash (RFC 6376
+ * 6.1.1 via RFC 8617 4.1.2; 8617 4.1.2's MUST NOT for ARC-Seal): one set
+ * whose AMS signs hl; the reason of the failure. */
+static const char *ams_hlist(const char *hl)
+{
+	static struct arc_outcome o;
+	hdr_set *h = hdr_new(100, 1 << 16);
+	add(h, "ARC-Seal", AS_FMT, 1, "none", "a.test");
+	add(h, "ARC-Message-Signature", "i=1; a=rsa-sha256; c=relaxed/relaxed; d=a.test; s=s1; "
+	    "h=%s; bh=AAAA; b=AAAA", hl);
+	add(h, "ARC-Authentication-Results", "i=1; a.test; none");
+	const char *f = run(h, &o);
+	hdr_free(h);
+	return strcmp(f, "arc.ams_fail") == 0 ? o.reason : f;
+}
+
+static void test_ams_hlist(void)
+{
+	T_STR(ams_hlist("from:subject"), "ARC-Message-Signature i=1: body hash mismatch",
+	      "h= with From: on to the body hash");
+	T_STR(ams_hlist(" Subject :\r\n\tFROM "), "ARC-Message-Signature i=1: body hash mismatch",
+	      "From found in any case, FWS around names");
+	T_STR(ams_hlist("to:subject"), "ARC-Message-Signature i=1: h= does not sign From (RFC 6376 6.1.1)",
+	      "h= without From: fail (suite ams_fields_h_empty)");
+	T_STR(ams_hlist("fromx:subject"), "ARC-Message-Signature i=1: h= does not sign From (RFC 6376 6.1.1)",
+	      "a longer name is not From");
+	T_STR(ams_hlist("from:to:arc-seal:subject"),
+	      "ARC-Message-Signature i=1: h= signs ARC-Seal (RFC 8617 4.1.2)",
+	      "h= listing ARC-Seal: fail (suite ams_fields_h_includes_as)");
+	T_STR(ams_hlist("from: ARC-SEAL"), "ARC-Message-Signature i=1: h= signs ARC-Seal (RFC 8617 4.1.2)",
+	      "ARC-Seal in any case");
+}
+
 int main(void)
 {
 	test_structure();
+	test_ams_hlist();
 	test_caps();
 	test_aar();
 	return t_done();

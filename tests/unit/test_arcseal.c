@@ -3,8 +3,8 @@
  * required by arc.seal, refused like sign.keys), the three values (AAR with
  * i=N and our A-R, AMS tags, h= without ARC fields, bh= as python3-dkim), an
  * ARC-Seal whose b= verifies over AAR, AMS and AS of every instance in order,
- * N and cv= from the arriving chain (none, pass, fail kept), and the
- * 50-instance limit. Interoperability: tests/integration/arc-seal.py.
+ * N and cv= from the arriving chain (none, pass, fail kept), no set above
+ * a newest cv=fail, and the 50-instance limit. Interoperability: tests/integration/arc-seal.py.
  */
 #include "t.h"
 #include "tsign.h"
@@ -170,10 +170,26 @@ static void test_seal(const char *keyfile)
 	m = run(k, h, &fail, f);
 	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && arcseal_instance(m) == 2 && strstr(v, "cv=fail;"), "failed chain: cv=fail, not repaired");
+	T_OK(m && seal_verifies(m, h, keyfile, 1) && !seal_verifies(m, h, keyfile, 2),
+	     "cv=fail: the AS signs the new set alone (RFC 8617 5.1.2)");
 	arcseal_free(m);
 	m = run(k, h, NULL, f);
 	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && strstr(v, "cv=fail;"), "ARC fields but no validation: cv=fail");
+	arcseal_free(m);
+	/* the newest arriving seal says cv=fail: no set at all (RFC 8617 5.1
+	 * step 1); an older cv=fail under a newer seal is sealed as failed */
+	add(h, "ARC-Seal", " i=2; a=rsa-sha256; cv=FAIL; d=x.test; s=a; b=abc");
+	findings_reset(f);
+	m = run(k, h, &fail, f);
+	T_OK(m == NULL && findings_has(f, "arc.seal.failed_upstream"),
+	     "newest seal cv=fail: arc.seal.failed_upstream, no set");
+	add(h, "ARC-Seal", " i=3; a=rsa-sha256; cv=pass; d=x.test; s=a; b=abc");
+	findings_reset(f);
+	m = run(k, h, &fail, f);
+	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
+	T_OK(m && arcseal_instance(m) == 4 && strstr(v, "cv=fail;") &&
+	     !findings_has(f, "arc.seal.failed_upstream"), "cv=fail below the newest seal: sealed cv=fail");
 	arcseal_free(m);
 	/* the limit */
 	ts_add(h, "ARC-Seal", " i=50; a=rsa-sha256; cv=pass; d=x.test; s=a; b=abc");
