@@ -179,15 +179,15 @@ static void test_seal(const char *keyfile)
 	arcseal_free(m);
 	/* the newest arriving seal says cv=fail: no set at all (RFC 8617 5.1
 	 * step 1); an older cv=fail under a newer seal is sealed as failed */
-	add(h, "ARC-Seal", " i=2; a=rsa-sha256; cv=FAIL; d=x.test; s=a; b=abc");
+	ts_add(h, "ARC-Seal", " i=2; a=rsa-sha256; cv=FAIL; d=x.test; s=a; b=abc");
 	findings_reset(f);
 	m = run(k, h, &fail, f);
 	T_OK(m == NULL && findings_has(f, "arc.seal.failed_upstream"),
 	     "newest seal cv=fail: arc.seal.failed_upstream, no set");
-	add(h, "ARC-Seal", " i=3; a=rsa-sha256; cv=pass; d=x.test; s=a; b=abc");
+	ts_add(h, "ARC-Seal", " i=3; a=rsa-sha256; cv=pass; d=x.test; s=a; b=abc");
 	findings_reset(f);
 	m = run(k, h, &fail, f);
-	unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
+	ts_unfold(arcseal_value(m, ARCSEAL_AS), v, sizeof(v));
 	T_OK(m && arcseal_instance(m) == 4 && strstr(v, "cv=fail;") &&
 	     !findings_has(f, "arc.seal.failed_upstream"), "cv=fail below the newest seal: sealed cv=fail");
 	arcseal_free(m);
