@@ -28,6 +28,7 @@
 #include "hdr.h"
 #include "dns.h"
 #include "result.h"
+#include "arckeys.h"
 
 #define ARC_MAX_INSTANCES 50      /* RFC 8617 4.2.1 */
 #define ARC_MAX_FIELD_BYTES 16384 /* one ARC field's value: an 8192-bit RSA b= is ~1400
@@ -52,8 +53,10 @@ struct arc_outcome {
 typedef struct arc_verify arc_verify;
 
 /* arc_new - one message; dns may be NULL (every key is "not found": fuzzing,
- * unit tests), budget (may be NULL) is charged for key lookups. */
-arc_verify *arc_new(dns_resolver *dns, dns_budget *budget);
+ * unit tests), budget (may be NULL) is charged for key lookups. keys: the
+ * key cache shared by the messages of the configuration (arckeys.h), which
+ * must outlive v; NULL gives v a cache of its own. */
+arc_verify *arc_new(dns_resolver *dns, dns_budget *budget, arckeys *keys);
 void arc_free(arc_verify *v);
 /* arc_want_oldest_pass - also determine the oldest-pass value (RFC 8617
  * 5.2 steps 5-6, optional): one more signature verification per older

@@ -171,6 +171,12 @@ int dkimcanon_strip_b(buf *out, const char *value, size_t vlen)
 	const struct dkim_tag *b = nt > 0 ? dkimtag_get(t, nt, "b") : NULL;
 	if (b == NULL)
 		return -1;
+	return dkimcanon_strip_tag(out, value, vlen, b);
+}
+
+/* dkimcanon_strip_tag - see dkimcanon.h. */
+int dkimcanon_strip_tag(buf *out, const char *value, size_t vlen, const struct dkim_tag *b)
+{
 	size_t eq = (size_t)(b->name - value) + b->nlen;
 	while (value[eq] != '=')
 		eq++;
@@ -224,10 +230,9 @@ static const struct hdr_field *select_field(const hdr_set *h, struct hname name,
 	return NULL;
 }
 
-/* dkimcanon_headers - see dkimcanon.h. */
-int dkimcanon_headers(buf *out, enum dkim_hcanon c, const hdr_set *h,
-                      const char *hlist, size_t hlen, const struct hdr_field *skip,
-                      const char *sname, size_t snlen, const char *svalue, size_t svlen)
+/* dkimcanon_selected - see dkimcanon.h. */
+int dkimcanon_selected(buf *out, enum dkim_hcanon c, const hdr_set *h,
+                       const char *hlist, size_t hlen, const struct hdr_field *skip)
 {
 	struct hname names[DKIMCANON_MAX_HLIST];
 	int nn = split_hlist(hlist, hlen, names);
@@ -244,6 +249,16 @@ int dkimcanon_headers(buf *out, enum dkim_hcanon c, const hdr_set *h,
 		    buf_append(out, "\r\n", 2) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* dkimcanon_headers - see dkimcanon.h. */
+int dkimcanon_headers(buf *out, enum dkim_hcanon c, const hdr_set *h,
+                      const char *hlist, size_t hlen, const struct hdr_field *skip,
+                      const char *sname, size_t snlen, const char *svalue, size_t svlen)
+{
+	if (dkimcanon_selected(out, c, h, hlist, hlen, skip) < 0)
+		return -1;
 	buf *stripped = buf_new(svlen + 1);
 	if (stripped == NULL)
 		return -1;
