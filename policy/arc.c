@@ -82,9 +82,15 @@ struct arc_verify {
 	size_t nkeys;
 	arckeys *cache;                 /* the shared key cache (or own, when own) */
 	int own;
-	EVP_MD_CTX *md;                 /* SHA-256 of the header data, reused */
+	EVP_MD_CTX *md, *run;           /* SHA-256 of the header data; the running seal hash */
+	unsigned char seal_md[ARC_MAX_INSTANCES + 1][32];   /* what the AS of each instance signs */
+	signed char seal_st[ARC_MAX_INSTANCES + 1];         /* SEAL_* */
 	buf *data, *tmp;
 };
+
+/* seal_st values: the digest of an AS's data is not computed (an internal
+ * failure), computed, or the data is over ARC_MAX_HEADER_DATA. */
+enum { SEAL_NONE = 0, SEAL_OK, SEAL_TOO_LARGE };
 
 static const char *const kind_name[] = { "ARC-Seal", "ARC-Message-Signature",
                                          "ARC-Authentication-Results" };
@@ -122,9 +128,10 @@ arc_verify *arc_new(dns_resolver *dns, dns_budget *budget, arckeys *keys)
 		v->own = 1;
 	}
 	v->md = EVP_MD_CTX_new();
+	v->run = EVP_MD_CTX_new();
 	v->data = buf_new(ARC_MAX_HEADER_DATA);
 	v->tmp = buf_new(ARC_MAX_FIELD_BYTES + 64);
-	if (v->cache == NULL || v->md == NULL || v->data == NULL || v->tmp == NULL) {
+	if (v->cache == NULL || v->md == NULL || v->run == NULL || v->data == NULL || v->tmp == NULL) {
 		arc_free(v);
 		return NULL;
 	}
@@ -142,6 +149,7 @@ void arc_free(arc_verify *v)
 	if (v->own)
 		arckeys_free(v->cache);
 	EVP_MD_CTX_free(v->md);
+	EVP_MD_CTX_free(v->run);
 	buf_free(v->data);
 	buf_free(v->tmp);
 	free(v);
@@ -506,24 +514,10 @@ static const struct key_ent *key_get(arc_verify *v, const struct arc_sig *g, int
 	return e;
 }
 
-/* evp_verify - sig over SHA-256(data) with e's key (RSA-SHA256, or
- * Ed25519 over the digest, RFC 8463): V_OK, V_SIG or V_TEMP. */
-static enum vres evp_verify(arc_verify *v, const struct key_ent *e, const unsigned char *sig,
-                            size_t sl, const void *data, size_t dl)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdl = 0;
-	int ok = EVP_DigestInit_ex2(v->md, arckeys_sha256(v->cache), NULL) == 1 &&
-	         EVP_DigestUpdate(v->md, data, dl) == 1 && EVP_DigestFinal_ex(v->md, md, &mdl) == 1;
-	ERR_clear_error();
-	if (!ok)
-		return V_TEMP;
-	ok = arckey_verify(v->cache, e->k, sig, sl, md, mdl);
-	return ok > 0 ? V_OK : ok == 0 ? V_SIG : V_TEMP;
-}
-
-/* sig_verify - g's b= over v->data with its key; V_OK or why. */
-static enum vres sig_verify(arc_verify *v, const struct arc_sig *g, char *why, size_t whysz)
+/* sig_verify - g's b= over the SHA-256 digest md of its header data with
+ * its key (RSA-SHA256, or Ed25519 over the digest, RFC 8463); V_OK or why. */
+static enum vres sig_verify(arc_verify *v, const struct arc_sig *g, const unsigned char *md,
+                            char *why, size_t whysz)
 {
 	int ed;
 	if (mem_caseeq(g->a.p, g->a.n, "rsa-sha256", 10))
@@ -532,10 +526,6 @@ static enum vres sig_verify(arc_verify *v, const struct arc_sig *g, char *why, s
 		ed = 1;
 	else {
 		snprintf(why, whysz, "algorithm not accepted (RFC 8617 4.1.3, RFC 8301)");
-		return V_SIG;
-	}
-	if (buf_overflowed(v->data)) {
-		snprintf(why, whysz, "signed header data larger than %d bytes", ARC_MAX_HEADER_DATA);
 		return V_SIG;
 	}
 	unsigned char sig[ARC_SIG_MAX];
@@ -549,11 +539,11 @@ static enum vres sig_verify(arc_verify *v, const struct arc_sig *g, char *why, s
 		snprintf(why, whysz, "%s", e->why);
 		return e->err;
 	}
-	enum vres r = evp_verify(v, e, sig, (size_t)sl, buf_data(v->data), buf_len(v->data));
-	if (r != V_OK)
-		snprintf(why, whysz, r == V_SIG ? "signature did not verify"
+	int ok = arckey_verify(v->cache, e->k, sig, (size_t)sl, md, 32);
+	if (ok <= 0)
+		snprintf(why, whysz, ok == 0 ? "signature did not verify"
 		         : "signature verification could not be set up");
-	return r;
+	return ok > 0 ? V_OK : ok == 0 ? V_SIG : V_TEMP;
 }
 
 /* body_ok - the AMS's bh= against its body hash. */
@@ -584,42 +574,82 @@ static enum vres ams_verify(arc_verify *v, unsigned i, char *why, size_t whysz)
 		snprintf(why, whysz, "h= list malformed or signed header data too large");
 		return V_SIG;
 	}
-	return sig_verify(v, &s->ams, why, whysz);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdl = 0;
+	int ok = EVP_DigestInit_ex2(v->md, arckeys_sha256(v->cache), NULL) == 1 &&
+	         EVP_DigestUpdate(v->md, buf_data(v->data), buf_len(v->data)) == 1 &&
+	         EVP_DigestFinal_ex(v->md, md, &mdl) == 1 && mdl == 32;
+	ERR_clear_error();
+	if (!ok) {
+		snprintf(why, whysz, "header hash failed");
+		return V_TEMP;
+	}
+	return sig_verify(v, &s->ams, md, why, whysz);
 }
 
-/* seal_data - the header data an AS of instance i signs (RFC 8617 5.1.1):
- * the AAR, AMS and AS of instances 1..i in that order, relaxed, the last
- * AS with its b= value stripped and no CRLF. -1 past the caps. */
-static int seal_data(arc_verify *v, unsigned i)
+/* hash_field - f relaxed into the digest x (RFC 8617 5.1.1): with its b=
+ * value stripped and no CRLF when b is given (the AS being verified), else
+ * whole with CRLF; its length added to *total. -1 on a failure. */
+static int hash_field(arc_verify *v, EVP_MD_CTX *x, const struct hdr_field *f,
+                      const struct dkim_tag *b, size_t *total)
 {
 	buf_reset(v->data);
-	for (unsigned j = 1; j <= i; j++) {
-		static const int order[3] = { K_AAR, K_AMS, K_AS };
-		for (int k = 0; k < 3; k++) {
-			const struct hdr_field *f = v->sets[j].f[order[k]];
-			if (j == i && order[k] == K_AS) {
-				buf_reset(v->tmp);
-				if (dkimcanon_strip_tag(v->tmp, f->value, f->vlen, &v->sets[j].as.btag) < 0)
-					return -1;
-				return dkimcanon_header(v->data, DKIM_HC_RELAXED, f->name, f->nlen,
-				                        buf_data(v->tmp), buf_len(v->tmp));
-			}
-			if (dkimcanon_header(v->data, DKIM_HC_RELAXED, f->name, f->nlen, f->value,
-			                     f->vlen) < 0 || buf_append(v->data, "\r\n", 2) < 0)
-				return -1;
-		}
+	const char *val = f->value;
+	size_t vl = f->vlen;
+	if (b) {
+		buf_reset(v->tmp);
+		if (dkimcanon_strip_tag(v->tmp, f->value, f->vlen, b) < 0)
+			return -1;
+		val = buf_data(v->tmp);
+		vl = buf_len(v->tmp);
 	}
-	return -1;
+	if (dkimcanon_header(v->data, DKIM_HC_RELAXED, f->name, f->nlen, val, vl) < 0 ||
+	    (!b && buf_append(v->data, "\r\n", 2) < 0))
+		return -1;
+	*total += buf_len(v->data);
+	return EVP_DigestUpdate(x, buf_data(v->data), buf_len(v->data)) == 1 ? 0 : -1;
 }
 
-/* seal_verify - the AS of instance i. */
+/* seal_digests - the digest of what the AS of every instance signs (RFC
+ * 8617 5.1.1: the AAR, AMS and AS of instances 1..i in that order, relaxed,
+ * the AS of i with its b= value stripped and no CRLF) in one pass: every
+ * set is canonicalized and hashed once into a running hash, which is copied
+ * and finished with the stripped AS at each instance. Data over
+ * ARC_MAX_HEADER_DATA is SEAL_TOO_LARGE. */
+static void seal_digests(arc_verify *v)
+{
+	memset(v->seal_st, SEAL_NONE, sizeof(v->seal_st));
+	size_t total = 0;
+	if (EVP_DigestInit_ex2(v->run, arckeys_sha256(v->cache), NULL) != 1)
+		goto out;
+	for (unsigned i = 1; i <= v->n; i++) {
+		const struct arc_set *s = &v->sets[i];
+		if (hash_field(v, v->run, s->f[K_AAR], NULL, &total) < 0 ||
+		    hash_field(v, v->run, s->f[K_AMS], NULL, &total) < 0 ||
+		    EVP_MD_CTX_copy_ex(v->md, v->run) != 1)
+			break;
+		size_t mine = total;
+		unsigned mdl = 0;
+		if (hash_field(v, v->md, s->f[K_AS], &s->as.btag, &mine) < 0 ||
+		    EVP_DigestFinal_ex(v->md, v->seal_md[i], &mdl) != 1 || mdl != 32)
+			break;
+		v->seal_st[i] = mine > ARC_MAX_HEADER_DATA ? SEAL_TOO_LARGE : SEAL_OK;
+		if (i < v->n && hash_field(v, v->run, s->f[K_AS], NULL, &total) < 0)
+			break;
+	}
+out:
+	ERR_clear_error();
+}
+
+/* seal_verify - the AS of instance i (after seal_digests). */
 static enum vres seal_verify(arc_verify *v, unsigned i, char *why, size_t whysz)
 {
-	if (seal_data(v, i) < 0) {
-		snprintf(why, whysz, "sealed header data too large");
-		return V_SIG;
+	if (v->seal_st[i] != SEAL_OK) {
+		snprintf(why, whysz, v->seal_st[i] == SEAL_TOO_LARGE ? "sealed header data too large"
+		         : "sealed header data could not be hashed");
+		return v->seal_st[i] == SEAL_TOO_LARGE ? V_SIG : V_TEMP;
 	}
-	return sig_verify(v, &v->sets[i].as, why, whysz);
+	return sig_verify(v, &v->sets[i].as, v->seal_md[i], why, whysz);
 }
 
 /* fail_v - a verification failure as the finding of its kind. */
@@ -672,6 +702,8 @@ void arc_eom(arc_verify *v, struct arc_outcome *out)
 	enum vres r;
 	if (!v->finding && (r = ams_verify(v, v->n, why, sizeof(why))) != V_OK)
 		fail_v(v, r, "arc.ams_fail", v->n, why);
+	if (!v->finding)
+		seal_digests(v);
 	for (unsigned i = v->n; i >= 1 && !v->finding; i--)
 		if ((r = seal_verify(v, i, why, sizeof(why))) != V_OK)
 			fail_v(v, r, "arc.seal_fail", i, why);
