@@ -11,10 +11,12 @@
  * AMS fields; at end of message the AMS of instance N is verified (step 4),
  * the older AMS fields for the oldest-pass value (steps 5-6), then every AS
  * from N down to 1 (step 7). Keys come through dns (TXT at
- * s._domainkey.d) and dkimkey's key record checks; RSA-SHA256 (keys of at
- * least 1024 bits, RFC 8301) and Ed25519-SHA256 (RFC 8463) verify with
- * OpenSSL's EVP_DigestVerify. Header canonicalization, tags and base64 are
- * dkimcanon's; the body hash is bodyhash's.
+ * s._domainkey.d, for every message) and arckeys, which keeps the checked
+ * and decoded key of a record for the next messages; RSA-SHA256 (keys of at
+ * least 1024 bits, RFC 8301) and Ed25519-SHA256 (RFC 8463). The seal
+ * digests of all instances come from one running hash (the AS of i signs
+ * the sets 1..i). Header canonicalization, tags and base64 are dkimcanon's;
+ * the body hash is bodyhash's.
  *
  * The result is pass, fail or none with a reason and the finding name of the
  * failure (docs/FINDINGS.md, "arc.*"). Anything malformed, over a cap, or a
