@@ -11,10 +11,12 @@
  * AMS fields; at end of message the AMS of instance N is verified (step 4),
  * the older AMS fields for the oldest-pass value (steps 5-6), then every AS
  * from N down to 1 (step 7). Keys come through dns (TXT at
- * s._domainkey.d) and dkimkey's key record checks; RSA-SHA256 (keys of at
- * least 1024 bits, RFC 8301) and Ed25519-SHA256 (RFC 8463) verify with
- * OpenSSL's EVP_DigestVerify. Header canonicalization, tags and base64 are
- * dkimcanon's; the body hash is bodyhash's.
+ * s._domainkey.d, for every message) and arckeys, which keeps the checked
+ * and decoded key of a record for the next messages; RSA-SHA256 (keys of at
+ * least 1024 bits, RFC 8301) and Ed25519-SHA256 (RFC 8463). The seal
+ * digests of all instances come from one running hash (the AS of i signs
+ * the sets 1..i). Header canonicalization, tags and base64 are dkimcanon's;
+ * the body hash is bodyhash's.
  *
  * The result is pass, fail or none with a reason and the finding name of the
  * failure (docs/FINDINGS.md, "arc.*"). Anything malformed, over a cap, or a
@@ -28,6 +30,7 @@
 #include "hdr.h"
 #include "dns.h"
 #include "result.h"
+#include "arckeys.h"
 
 #define ARC_MAX_INSTANCES 50      /* RFC 8617 4.2.1 */
 #define ARC_MAX_FIELD_BYTES 16384 /* one ARC field's value: an 8192-bit RSA b= is ~1400
@@ -52,8 +55,10 @@ struct arc_outcome {
 typedef struct arc_verify arc_verify;
 
 /* arc_new - one message; dns may be NULL (every key is "not found": fuzzing,
- * unit tests), budget (may be NULL) is charged for key lookups. */
-arc_verify *arc_new(dns_resolver *dns, dns_budget *budget);
+ * unit tests), budget (may be NULL) is charged for key lookups. keys: the
+ * key cache shared by the messages of the configuration (arckeys.h), which
+ * must outlive v; NULL gives v a cache of its own. */
+arc_verify *arc_new(dns_resolver *dns, dns_budget *budget, arckeys *keys);
 void arc_free(arc_verify *v);
 /* arc_want_oldest_pass - also determine the oldest-pass value (RFC 8617
  * 5.2 steps 5-6, optional): one more signature verification per older

@@ -23,12 +23,6 @@ static int alnumpunc(unsigned char c)
 	return alpha(c) || (c >= '0' && c <= '9') || c == '_';
 }
 
-/* valchar - RFC 6376 VALCHAR (%x21-3A / %x3C-7E), plus 8-bit bytes (RFC 8616). */
-static int valchar(unsigned char c)
-{
-	return (c >= 0x21 && c <= 0x7e && c != ';') || c >= 0x80;
-}
-
 static size_t skip_fws(const char *p, size_t n, size_t i)
 {
 	while (i < n && fws((unsigned char)p[i]))
@@ -36,20 +30,43 @@ static size_t skip_fws(const char *p, size_t n, size_t i)
 	return i;
 }
 
+/* Byte classes of a tag value, by table (a b= value is some hundred bytes
+ * and every signature is parsed): C_FWS, C_VAL (RFC 6376 VALCHAR, %x21-3A /
+ * %x3C-7E, plus 8-bit bytes, RFC 8616), 0 for a byte no value has; ';' ends
+ * the value. */
+enum { C_FWS = 1, C_VAL = 2, C_END = 4 };
+#define CL16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char vclass[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, C_FWS, C_FWS, 0, 0, C_FWS, 0, 0,   /* HT, LF, CR */
+	CL16(0),
+	C_FWS, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL,          /* SP, 0x21.. */
+	C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL,
+	C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL,          /* 0x30.. */
+	C_VAL, C_VAL, C_VAL, C_END, C_VAL, C_VAL, C_VAL, C_VAL,          /* ';' */
+	CL16(C_VAL), CL16(C_VAL), CL16(C_VAL),                            /* 0x40..0x6f */
+	C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL,          /* 0x70.. */
+	C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, C_VAL, 0,              /* DEL */
+	CL16(C_VAL), CL16(C_VAL), CL16(C_VAL), CL16(C_VAL),              /* 8-bit (RFC 8616) */
+	CL16(C_VAL), CL16(C_VAL), CL16(C_VAL), CL16(C_VAL),
+};
+
 /* tag_value - the value from i (after the FWS that follows '=') to the next
  * ';' or the end: its bounds without trailing FWS, and where it ends (at the
  * ';' or n). -1 on a byte no value has. */
 static int tag_value(const char *p, size_t n, size_t i, size_t *vs, size_t *ve, size_t *end)
 {
-	*vs = *ve = i;
-	while (i < n && p[i] != ';') {
-		unsigned char c = (unsigned char)p[i++];
-		if (fws(c))
-			continue;
-		if (!valchar(c))
-			return -1;
-		*ve = i;
+	size_t last = i;
+	*vs = i;
+	for (; i < n; i++) {
+		unsigned k = vclass[(unsigned char)p[i]];
+		if (k == C_VAL)
+			last = i + 1;
+		else if (k != C_FWS)
+			break;
 	}
+	if (i < n && p[i] != ';')
+		return -1;
+	*ve = last;
 	*end = i;
 	return 0;
 }
@@ -171,6 +188,12 @@ int dkimcanon_strip_b(buf *out, const char *value, size_t vlen)
 	const struct dkim_tag *b = nt > 0 ? dkimtag_get(t, nt, "b") : NULL;
 	if (b == NULL)
 		return -1;
+	return dkimcanon_strip_tag(out, value, vlen, b);
+}
+
+/* dkimcanon_strip_tag - see dkimcanon.h. */
+int dkimcanon_strip_tag(buf *out, const char *value, size_t vlen, const struct dkim_tag *b)
+{
 	size_t eq = (size_t)(b->name - value) + b->nlen;
 	while (value[eq] != '=')
 		eq++;
@@ -224,10 +247,9 @@ static const struct hdr_field *select_field(const hdr_set *h, struct hname name,
 	return NULL;
 }
 
-/* dkimcanon_headers - see dkimcanon.h. */
-int dkimcanon_headers(buf *out, enum dkim_hcanon c, const hdr_set *h,
-                      const char *hlist, size_t hlen, const struct hdr_field *skip,
-                      const char *sname, size_t snlen, const char *svalue, size_t svlen)
+/* dkimcanon_selected - see dkimcanon.h. */
+int dkimcanon_selected(buf *out, enum dkim_hcanon c, const hdr_set *h,
+                       const char *hlist, size_t hlen, const struct hdr_field *skip)
 {
 	struct hname names[DKIMCANON_MAX_HLIST];
 	int nn = split_hlist(hlist, hlen, names);
@@ -244,6 +266,16 @@ int dkimcanon_headers(buf *out, enum dkim_hcanon c, const hdr_set *h,
 		    buf_append(out, "\r\n", 2) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* dkimcanon_headers - see dkimcanon.h. */
+int dkimcanon_headers(buf *out, enum dkim_hcanon c, const hdr_set *h,
+                      const char *hlist, size_t hlen, const struct hdr_field *skip,
+                      const char *sname, size_t snlen, const char *svalue, size_t svlen)
+{
+	if (dkimcanon_selected(out, c, h, hlist, hlen, skip) < 0)
+		return -1;
 	buf *stripped = buf_new(svlen + 1);
 	if (stripped == NULL)
 		return -1;
@@ -271,33 +303,35 @@ int dkimcanon_b64(buf *out, const unsigned char *p, size_t n)
 	return buf_overflowed(out) ? -1 : 0;
 }
 
-/* dkimcanon_unb64 - see dkimcanon.h. */
+/* dkimcanon_unb64 - see dkimcanon.h. The alphabet first: FWS and padding
+ * are the exceptions. */
 long dkimcanon_unb64(const char *p, size_t n, unsigned char *out, size_t outsz)
 {
 	size_t o = 0, syms = 0, pad = 0;
 	uint32_t acc = 0;
+	unsigned q = 0;                  /* symbols in acc */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (fws(c))
-			continue;
-		if (c == '=') {
-			if (++pad > 2)
-				return -1;
+		int v = mime_b64_value(c);
+		if (v >= 0 && pad == 0) {
+			acc = (acc << 6) | (uint32_t)v;
+			if (++q == 4) {
+				if (o + 3 > outsz)
+					return -1;
+				out[o++] = (unsigned char)(acc >> 16);
+				out[o++] = (unsigned char)(acc >> 8);
+				out[o++] = (unsigned char)acc;
+				acc = 0;
+				q = 0;
+			}
 			syms++;
 			continue;
 		}
-		int v = mime_b64_value(c);
-		if (v < 0 || pad > 0)
+		if (fws(c))
+			continue;
+		if (c != '=' || ++pad > 2)
 			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		if (++syms % 4 == 0) {
-			if (o + 3 > outsz)
-				return -1;
-			out[o++] = (unsigned char)(acc >> 16);
-			out[o++] = (unsigned char)(acc >> 8);
-			out[o++] = (unsigned char)acc;
-			acc = 0;
-		}
+		syms++;
 	}
 	if (syms % 4 != 0)
 		return -1;

@@ -52,7 +52,15 @@ int dkimcanon_header(buf *out, enum dkim_hcanon c, const char *name, size_t nlen
  * unchanged), as RFC 6376 3.7 hashes the signature field itself. -1 past the
  * cap, or when value is not a tag-list with a b= tag. */
 int dkimcanon_strip_b(buf *out, const char *value, size_t vlen);
+/* dkimcanon_strip_tag - the same for a b= tag already parsed out of value by
+ * dkimtag_parse (b points into value): no second parse. */
+int dkimcanon_strip_tag(buf *out, const char *value, size_t vlen, const struct dkim_tag *b);
 
+/* dkimcanon_selected - the first part of dkimcanon_headers: the fields the
+ * h= list (hlist,hlen) selects, canonicalized, each followed by CRLF. -1 past
+ * the cap, on an empty name or more than DKIMCANON_MAX_HLIST names. */
+int dkimcanon_selected(buf *out, enum dkim_hcanon c, const hdr_set *h,
+                       const char *hlist, size_t hlen, const struct hdr_field *skip);
 /* dkimcanon_headers - the signed header data of RFC 6376 3.7 (and RFC 8617
  * 5.1.1 for ARC-Message-Signature) into out: for each name of the
  * colon-separated list (hlist,hlen), the next not yet used field of that name

@@ -332,21 +332,19 @@ static void b64_flush(mime_walker *m)
 	m->b64.bits = 0;
 }
 
-/* mime_b64_value - see mime.h. */
-int mime_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* mime_b64_table - see mime_b64_value in mime.h. */
+#define B64_ROW16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+const signed char mime_b64_table[256] = {
+	B64_ROW16(-1), B64_ROW16(-1),
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,         /* ' ' .. '/' */
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,         /* '0' .. '?' */
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,                   /* '@' .. 'O' */
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,         /* 'P' .. '_' */
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,         /* '`' .. 'o' */
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,         /* 'p' .. DEL */
+	B64_ROW16(-1), B64_ROW16(-1), B64_ROW16(-1), B64_ROW16(-1),
+	B64_ROW16(-1), B64_ROW16(-1), B64_ROW16(-1), B64_ROW16(-1),
+};
 
 /* put - one decoded byte into out unless it is full. */
 static int put(char *out, size_t cap, size_t *k, char c)

@@ -37,8 +37,13 @@
 #define MIME_FILENAME_MAX 128
 
 /* mime_b64_value - the 6-bit value of an RFC 2045 base64 alphabet byte,
- * -1 for any other byte ('=' padding included): the one base64 table. */
-int mime_b64_value(unsigned char c);
+ * -1 for any other byte ('=' padding included): the one base64 table
+ * (a lookup, inlined: DKIM and ARC decode every b= and p= through it). */
+extern const signed char mime_b64_table[256];
+static inline int mime_b64_value(unsigned char c)
+{
+	return mime_b64_table[c];
+}
 
 /* Decoders on (ptr, len), for the walker's lines and for bodies held in
  * memory (feedback/fbmime). Each writes at most cap bytes to out, sets *olen

@@ -48,6 +48,11 @@ tm_env *tm_env_new(conf *c, char *err, size_t errlen)
 	e->dkim = dkim_engine_new(e->dns, err, errlen);
 	if (e->dkim == NULL)
 		goto fail;
+	e->arckeys = arckeys_new();
+	if (e->arckeys == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	e->pol = policy_new(c, err, errlen);
 	if (e->pol == NULL)
 		goto fail;
@@ -78,6 +83,7 @@ void tm_env_unref(tm_env *e)
 	if (e == NULL || __atomic_sub_fetch(&e->refs, 1, __ATOMIC_SEQ_CST) > 0)
 		return;
 	dkim_engine_free(e->dkim);
+	arckeys_free(e->arckeys);
 	dns_free(e->dns);
 	policy_free(e->pol);
 	signkeys_free(e->sign);
@@ -254,7 +260,7 @@ static int start_message(session *s)
 	dns_budget_init(&s->budget, pol->dns_max_queries);
 	s->dkim = dkim_verify_new(s->env->dkim, &s->budget);
 	s->failed = s->dkim == NULL;
-	if ((pol->arc_verify || pol->arc_seal != POLICY_SEAL_NEVER || s->seal_always) && (s->arc = arc_new(s->env->dns, &s->budget)) == NULL)
+	if ((pol->arc_verify || pol->arc_seal != POLICY_SEAL_NEVER || s->seal_always) && (s->arc = arc_new(s->env->dns, &s->budget, s->env->arckeys)) == NULL)
 		s->failed = 1;   /* no validation is not "no chain": refuse to guess */
 	if (s->arc)
 		arc_want_oldest_pass(s->arc, pol->arc_oldest_pass);

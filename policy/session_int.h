@@ -41,6 +41,7 @@ struct tm_env {
 	struct policy *pol;        /* the configuration compiled (the per-message path reads this) */
 	dns_resolver *dns;
 	dkim_engine *dkim;
+	arckeys *arckeys;          /* ARC verification keys shared by the messages (arckeys.h) */
 	signkeys *sign;            /* DKIM signing keys and settings (sign.*) */
 	enum dmarc_mode dmarc_mode;
 	char authserv_id[256];

@@ -48,7 +48,7 @@ static size_t headers(hdr_set *h, const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	hdr_set *h = hdr_new(200, 64 * 1024);
-	arc_verify *v = arc_new(NULL, NULL);
+	arc_verify *v = arc_new(NULL, NULL, NULL);
 	if (h == NULL || v == NULL)
 		goto out;
 	size_t b = headers(h, (const char *)data, size);

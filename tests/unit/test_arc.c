@@ -40,7 +40,7 @@ static void set(hdr_set *h, int i, const char *d, const char *aar)
 static const char *run(hdr_set *h, struct arc_outcome *o)
 {
 	static char name[64];
-	arc_verify *v = arc_new(NULL, NULL);
+	arc_verify *v = arc_new(NULL, NULL, NULL);
 	arc_eoh(v, h);
 	arc_body(v, (const unsigned char *)"body\r\n", 6);
 	arc_eom(v, o);
@@ -204,7 +204,7 @@ static void test_aar(void)
 	set(h, 3, "hop.test", "dmarc=pass header.from=example.test");
 	set(h, 4, "hop.test", "dmarc=pass header.from=other.test; dkim=fail header.d=example.test");
 	set(h, 5, "hop.test", "dmarc=fail header.from=example.test; (dkim=pass header.d=example.test)");
-	arc_verify *v = arc_new(NULL, NULL);
+	arc_verify *v = arc_new(NULL, NULL, NULL);
 	arc_eoh(v, h);
 	T_OK(arc_aar_authenticates(v, 1, "example.test", "example.test"), "aligned dkim pass (relaxed)");
 	T_OK(!arc_aar_authenticates(v, 1, "other.test", "other.test"), "dkim pass of another domain");
@@ -231,7 +231,7 @@ static void test_aar(void)
 	set(h, 1, "lists.test", "dmarc=pass header.from=example.test");
 	set(h, 2, "evil.test", "dmarc=pass header.from=example.test");
 	set(h, 3, "hop.test", "arc=pass");
-	v = arc_new(NULL, NULL);
+	v = arc_new(NULL, NULL, NULL);
 	arc_eoh(v, h);
 	T_OK(!arc_override(v, &o, t, 2, "example.test", "example.test", who, sizeof(who)),
 	     "an untrusted sealer inside the run ends it: instance 3's AAR shows nothing");
