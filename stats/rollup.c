@@ -364,9 +364,31 @@ static int write_key(rollup_batch *b, const struct rkey *k, rollup_exec_fn exec,
 	return exec(arg, buf_data(b->sql[k->t]), p, 4 + nc, err, errlen);
 }
 
+/* key_cmp - table, day, direction, key columns: every writer upserts in the
+ * same order, so concurrent writers of one PostgreSQL store wait for each
+ * other instead of deadlocking. */
+static int key_cmp(const void *x, const void *y)
+{
+	const struct rkey *a = x, *b = y;
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	if (a->day != b->day)
+		return a->day < b->day ? -1 : 1;
+	if (a->dir != b->dir)
+		return a->dir < b->dir ? -1 : 1;
+	int c = strcmp(a->a, b->a);
+	if (c)
+		return c;
+	if (a->flag != b->flag)
+		return a->flag < b->flag ? -1 : 1;
+	return strcmp(a->f, b->f);
+}
+
 int rollup_batch_write(rollup_batch *b, rollup_exec_fn exec, void *arg, char *err, size_t errlen)
 {
 	int rc = 0;
+	if (b->n > 1)
+		qsort(b->e, b->n, sizeof(*b->e), key_cmp);
 	for (size_t i = 0; i < b->n && rc == 0; i++)
 		rc = write_key(b, &b->e[i], exec, arg, err, errlen);
 	rollup_batch_clear(b);
