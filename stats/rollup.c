@@ -39,6 +39,8 @@ static const char *const key4[ROLLUP_NTABLES] = { "authenticated", "bulk", "find
 
 const char *rollup_table_name(enum rollup_table t) { return table_names[t]; }
 
+_Static_assert(RC_LAST == ROLLUP_V5_COUNTERS - 1, "a new action or spam bucket needs a migration");
+
 /* rollup_ddl - see rollup.h. */
 void rollup_ddl(buf *b)
 {
@@ -49,7 +51,7 @@ void rollup_ddl(buf *b)
 		if (t == ROLLUP_FINDINGS)
 			buf_puts(b, ", n BIGINT NOT NULL");
 		else
-			for (int i = 0; i < ROLLUP_NCOUNTERS; i++)
+			for (int i = 0; i < ROLLUP_V5_COUNTERS; i++)
 				buf_printf(b, ", %s BIGINT NOT NULL", rollup_counter_name(i));
 		buf_printf(b, ", PRIMARY KEY (day, direction, %s, %s));", key3[t], key4[t]);
 	}

@@ -44,8 +44,11 @@ enum rollup_counter {
 	RC_SPAM,                       /* ROLLUP_NSPAM buckets from here */
 	RC_ACT = RC_SPAM + ROLLUP_NSPAM,   /* ROLLUP_NACT enforced actions from here */
 	RC_LAST = RC_ACT + ROLLUP_NACT,    /* max(ts * 8 + dmarc_policy) */
+	/* a new counter goes here, its column added by a new migration */
 	ROLLUP_NCOUNTERS
 };
+/* the counters of schema version 5 (rollup_ddl): never changes */
+#define ROLLUP_V5_COUNTERS 36
 
 enum rollup_table { ROLLUP_DOMAIN, ROLLUP_CAMPAIGN, ROLLUP_FINDINGS };
 #define ROLLUP_NTABLES 3
@@ -55,7 +58,8 @@ enum rollup_table { ROLLUP_DOMAIN, ROLLUP_CAMPAIGN, ROLLUP_FINDINGS };
 const char *rollup_counter_name(int i);
 /* rollup_table_name - "rollup_domain" ... */
 const char *rollup_table_name(enum rollup_table t);
-/* rollup_ddl - CREATE TABLE of the three tables (schema version 5), into b. */
+/* rollup_ddl - CREATE TABLE of the three tables as schema version 5 made
+ * them (ROLLUP_V5_COUNTERS counter columns), into b. */
 void rollup_ddl(buf *b);
 
 /* rollup_spam_bucket - the spam bucket of r (ROLLUP_NSPAM - 1: unknown). */
