@@ -1,11 +1,12 @@
 /*
  * trustmilter-report - compliance statistics from the audit store.
  *
- * Reads the records of a period with the one SELECT both store backends
- * share (store_query) and aggregates them here, in C, so that SQLite and
- * PostgreSQL give the same numbers to the last digit; --aggregate sql lets
- * the database fold alike records first (sqlagg.c), counted by the same C
- * code. Output: a text table,
+ * Reads the period from the per-day rollup tables the store's writer keeps
+ * (rollagg.c, the default when they can answer), from one GROUP BY that
+ * folds alike records (sqlagg.c, --aggregate sql) or record by record with
+ * the one SELECT both store backends share (store_query, --aggregate c), and
+ * counts them into the same measures here, in C, so that SQLite and
+ * PostgreSQL give the same numbers to the last digit. Output: a text table,
  * JSON, CSV, a self-contained HTML page with inline SVG charts, and RFC 9990
  * DMARC aggregate reports (gzip-compressed XML, plus ready-to-send messages).
  * The scoring method of the per-domain scorecard is in docs/STATISTICS.md;
