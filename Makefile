@@ -148,7 +148,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 
 # the tests of stats/ and of the milter protocol layer (daemon code, not
 # policy) link those in explicitly
-$(B)/tests/test_store: $(B)/tests/unit/test_store.o $(STATS_LIB) $(LIB)
+$(B)/tests/test_store $(B)/tests/test_rollup: $(B)/tests/%: $(B)/tests/unit/%.o $(STATS_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(STATS_LIBS) $(POLICY_LIBS)
 

@@ -46,13 +46,10 @@ static int any_finding(const struct audit_record *r, const char *p)
 	return 0;
 }
 
-/* spam_bucket - index into spam_buckets. */
+/* spam_bucket - index into spam_buckets (the rollups' definition, stats/rollup.c). */
 static int spam_bucket(const struct audit_record *r)
 {
-	if (!r->has_spam)
-		return NSPAM - 1;
-	double s = r->spam_score;
-	return s < 0 ? 0 : s < 1 ? 1 : s < 3 ? 2 : s < 5 ? 3 : s < 10 ? 4 : 5;
+	return rollup_spam_bucket(r);
 }
 
 /* measure_add - one weighted record (see struct wrec) into m. */
@@ -136,11 +133,28 @@ static const char *group_key(const struct audit_record *r, const char *group)
 
 /* authenticated - does the record show the From domain's own mail: DMARC
  * pass, an aligned SPF or DKIM pass (also without a DMARC record), or mail
- * we sent ourselves? */
+ * we sent ourselves? One definition with the rollups (stats/rollup.c). */
 static int authenticated(const struct audit_record *r)
 {
-	return r->direction == DIR_OUTBOUND || r->dmarc_result == AR_PASS ||
-	       r->dmarc_spf_aligned || r->dmarc_dkim_aligned;
+	return rollup_authenticated(r);
+}
+
+/* measures_add - see report.h. */
+void measures_add(struct measures *dst, const struct measures *src)
+{
+	const uint64_t *a = &src->messages;
+	uint64_t *b = &dst->messages;
+	/* the counters from messages to bytes are consecutive uint64_t */
+	for (size_t i = 0; i <= (size_t)(&src->bytes - &src->messages); i++)
+		b[i] += a[i];
+	for (size_t i = 0; i < NACT; i++)
+		dst->actions[i] += src->actions[i];
+	for (size_t i = 0; i < NSPAM; i++)
+		dst->spam[i] += src->spam[i];
+	if (src->messages && src->last_ts >= dst->last_ts) {
+		dst->last_ts = src->last_ts;
+		dst->policy = src->policy;
+	}
 }
 
 /* part_add - one record into every measure of one part. */
@@ -163,10 +177,9 @@ static void part_add(struct part *p, const struct opts *o, const struct wrec *w)
 		d->dmarc_fail += w->n * (r->dmarc_result == AR_FAIL);
 	}
 	if (r->direction == DIR_OUTBOUND) {
-		d->fb.out_msgs++;
-		d->fb.out[0] += r->rcpt_gmail;
-		d->fb.out[1] += r->rcpt_yahoo;
-		d->fb.out[2] += r->rcpt_microsoft;
+		d->fb.out_msgs += w->n;
+		for (int k = 0; k < 3; k++)
+			d->fb.out[k] += w->out[k];
 	}
 	if (r->bulk)
 		measure_add(map_get(&p->campaigns, r->campaign[0] ? r->campaign : "(none)"), w);
@@ -215,21 +228,31 @@ void agg_free(struct agg *g)
 	map_free(&g->dmarc, dreport_free);
 }
 
+/* agg_parts - see report.h. */
+size_t agg_parts(struct agg *g, int out, const char *from_domain, struct part *ps[2])
+{
+	const struct opts *o = g->o;
+	if (o->direction && strcmp(o->direction, "both") != 0 && out != (strcmp(o->direction, "outbound") == 0))
+		return 0;
+	if (o->domain && !dom_at_or_below(from_domain, strlen(from_domain), o->domain, strlen(o->domain)))
+		return 0;
+	size_t n = 0;
+	if (g->use_all)
+		ps[n++] = &g->all;
+	if (g->split)
+		ps[n++] = &g->dir[out];
+	return n;
+}
+
 /* agg_add - one weighted record (see report.h): filter, then count everywhere. */
 void agg_add(struct agg *g, const struct wrec *w)
 {
 	const struct audit_record *r = w->r;
-	const struct opts *o = g->o;
-	int out = r->direction == DIR_OUTBOUND;
-	if (o->direction && strcmp(o->direction, "both") != 0 && out != (strcmp(o->direction, "outbound") == 0))
-		return;
-	if (o->domain && !dom_at_or_below(r->from_domain, strlen(r->from_domain), o->domain, strlen(o->domain)))
-		return;
-	if (g->use_all)
-		part_add(&g->all, o, w);
-	if (g->split)
-		part_add(&g->dir[out], o, w);
-	if (g->dmarc_dir)
+	struct part *ps[2];
+	size_t np = agg_parts(g, r->direction == DIR_OUTBOUND, r->from_domain, ps);
+	for (size_t i = 0; i < np; i++)
+		part_add(ps[i], g->o, w);
+	if (np && g->dmarc_dir)
 		dmarc_add(g, r);
 }
 
@@ -238,7 +261,8 @@ int on_record(void *arg, const struct audit_record *r)
 {
 	struct agg *g = arg;
 	struct wrec w = { r, 1, r->nrcpt, (uint64_t)(r->size > 0 ? r->size : 0),
-	                  spam_bucket(r), r->has_spam && r->spam_score >= g->o->spam_threshold };
+	                  spam_bucket(r), r->has_spam && r->spam_score >= g->o->spam_threshold,
+	                  { r->rcpt_gmail, r->rcpt_yahoo, r->rcpt_microsoft } };
 	agg_add(g, &w);
 	return 0;
 }

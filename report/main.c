@@ -1,11 +1,12 @@
 /*
  * trustmilter-report - compliance statistics from the audit store.
  *
- * Reads the records of a period with the one SELECT both store backends
- * share (store_query) and aggregates them here, in C, so that SQLite and
- * PostgreSQL give the same numbers to the last digit; --aggregate sql lets
- * the database fold alike records first (sqlagg.c), counted by the same C
- * code. Output: a text table,
+ * Reads the period from the per-day rollup tables the store's writer keeps
+ * (rollagg.c, the default when they can answer), from one GROUP BY that
+ * folds alike records (sqlagg.c, --aggregate sql) or record by record with
+ * the one SELECT both store backends share (store_query, --aggregate c), and
+ * counts them into the same measures here, in C, so that SQLite and
+ * PostgreSQL give the same numbers to the last digit. Output: a text table,
  * JSON, CSV, a self-contained HTML page with inline SVG charts, and RFC 9990
  * DMARC aggregate reports (gzip-compressed XML, plus ready-to-send messages).
  * The scoring method of the per-domain scorecard is in docs/STATISTICS.md;
@@ -106,8 +107,11 @@ static void usage(FILE *f)
 	      "      --format text|json|csv|html   (default text)\n"
 	      "      --top N              findings, groups and scorecard domains listed (default 20)\n"
 	      "      --sort volume|worst  scorecard order: most mail first (default) or worst score first\n"
-	      "      --aggregate c|sql    count record by record here (default), or let the\n"
-	      "                           database group alike records (GROUP BY) first\n"
+	      "      --aggregate rollup|sql|c   read the per-day rollup tables (default when they\n"
+	      "                           can answer), let the database group alike records\n"
+	      "                           (GROUP BY; the default otherwise), or count record by record\n"
+	      "      --rebuild-rollups    compute the rollup tables again from the stored records\n"
+	      "                           (of --since/--until when given, else of every day)\n"
 	      "  -o, --output FILE        write here instead of standard output\n"
 	      "      --dmarc-reports DIR  write RFC 9990 aggregate reports (inbound) into DIR\n"
 	      "      --mail               with --dmarc-reports: also a ready-to-send .eml per report\n"
@@ -144,6 +148,28 @@ static int run_ingest(store *st, const char *const *paths, size_t n, const struc
 	return rc ? rc : fc.refused ? 1 : 0;
 }
 
+/* run_rebuild - --rebuild-rollups: the rollup rows of the period (or of
+ * every day) computed again from the stored records. */
+static int run_rebuild(store *st, int64_t since, int64_t until)
+{
+	char err[1024];
+	long n = store_rollup_rebuild(st, since, until, err, sizeof(err));
+	store_close(st);
+	if (n < 0) {
+		fprintf(stderr, "trustmilter-report: rebuilding the rollups: %s\n", err);
+		return 2;
+	}
+	printf("rollups rebuilt from %ld records\n", n);
+	return 0;
+}
+
+/* agg_kind - the --aggregate choice. */
+static enum report_agg agg_kind(const char *v)
+{
+	return strcmp(v, "rollup") == 0 ? REPORT_AGG_ROLLUP : strcmp(v, "sql") == 0 ? REPORT_AGG_SQL
+	       : REPORT_AGG_C;
+}
+
 /* run_feedback - --feedback: the views to output (or standard output). */
 static int run_feedback(store *st, const struct opts *o, dns_resolver *dns, const char *output)
 {
@@ -164,6 +190,25 @@ static int run_feedback(store *st, const struct opts *o, dns_resolver *dns, cons
 	return rc < 0 ? 2 : 0;
 }
 
+/* aggregate - the records of the period into g: from the rollup tables
+ * (rollagg.c) when asked or by default when they can answer, else by one
+ * GROUP BY (sqlagg.c), or record by record. The RFC 9990 rows need every
+ * record: --dmarc-reports always reads them one by one. */
+static int aggregate(store *st, struct agg *g, enum report_agg how, char *err, size_t errlen)
+{
+	if (g->dmarc_dir)
+		how = REPORT_AGG_C;
+	if (how == REPORT_AGG_AUTO)
+		how = rollagg_can(g->o) ? REPORT_AGG_ROLLUP : REPORT_AGG_SQL;
+	if (how == REPORT_AGG_ROLLUP && !rollagg_can(g->o))
+		how = REPORT_AGG_SQL;
+	if (how == REPORT_AGG_ROLLUP)
+		return rollagg_query(st, g, err, errlen);
+	if (how == REPORT_AGG_SQL)
+		return sqlagg_query(st, g, g->o->since, g->o->until, err, errlen);
+	return store_query(st, g->o->since, g->o->until, on_record, g, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -172,26 +217,27 @@ int main(int argc, char **argv)
 		{ "format", 1, 0, 'f' }, { "top", 1, 0, 't' }, { "output", 1, 0, 'o' },
 		{ "dmarc-reports", 1, 0, 'R' }, { "mail", 0, 0, 'M' }, { "submitter", 1, 0, 'U' }, { "create", 0, 0, 'C' }, { "sort", 1, 0, 'O' },
 		{ "ingest", 1, 0, 'I' }, { "feedback", 0, 0, 'F' }, { "rdns", 0, 0, 'r' }, { "aggregate", 1, 0, 'A' },
-		{ "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "rebuild-rollups", 0, 0, 'B' }, { "version", 0, 0, 'V' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	static const char *const bys[] = { "day", "week", "month", NULL };
 	static const char *const groups[] = { "domain", "campaign", "direction", "client", NULL };
 	const char *const dirs[] = { session_direction_name(DIR_INBOUND), session_direction_name(DIR_OUTBOUND),
 	                             "both", NULL };
 	static const char *const sorts[] = { "volume", "worst", NULL };
-	static const char *const aggs[] = { "c", "sql", NULL };
+	static const char *const aggs[] = { "rollup", "sql", "c", NULL };
 	static const char *const formats[] = { "text", "json", "csv", "html", NULL };
 	struct opts o = { .format = "text", .top = TOP_DEFAULT, .spam_threshold = 5.0 };
 	const char *cfgpath = NULL, *uri = NULL, *since = "7d", *until = "now", *output = NULL,
 	           *dmarc_dir = NULL, *submitter = NULL;
 	const char *ingest[64];
 	size_t ningest = 0;
-	int mail = 0, create = 0, feedback = 0, rdns = 0, sql = 0, c;
+	int mail = 0, create = 0, feedback = 0, rdns = 0, rebuild = 0, span = 0, c;
+	enum report_agg how = REPORT_AGG_AUTO;
 	while ((c = getopt_long(argc, argv, "c:o:Vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': cfgpath = optarg; break;
 		case 'S': uri = optarg; break;
-		case 's': since = optarg; break;
-		case 'u': until = optarg; break;
+		case 's': since = optarg; span = 1; break;
+		case 'u': until = optarg; span = 1; break;
 		case 'b': o.by = one_of(optarg, bys, "--by"); break;
 		case 'g': o.group = one_of(optarg, groups, "--group"); break;
 		case 'd': o.domain = optarg; break;
@@ -205,7 +251,8 @@ int main(int argc, char **argv)
 		case 'O': o.worst = strcmp(one_of(optarg, sorts, "--sort"), "worst") == 0; break;
 		case 'F': feedback = 1; break;
 		case 'r': rdns = 1; break;
-		case 'A': sql = strcmp(one_of(optarg, aggs, "--aggregate"), "sql") == 0; break;
+		case 'A': how = agg_kind(one_of(optarg, aggs, "--aggregate")); break;
+		case 'B': rebuild = 1; break;
 		case 'U': submitter = optarg; break;
 		case 'I':
 			if (ningest == sizeof(ingest) / sizeof(ingest[0])) {
@@ -294,13 +341,13 @@ int main(int argc, char **argv)
 		return r;
 	}
 	free(pm);
+	if (rebuild)
+		return run_rebuild(st, span ? o.since : INT64_MIN / 2, span ? o.until : INT64_MAX / 2);
 	if (feedback)
 		return run_feedback(st, &o, rc_rua.dns, output);
 	struct agg g = { .dmarc_dir = dmarc_dir, .rc = &rc_rua };
 	agg_init(&g, &o);
-	/* the RFC 9990 rows need every record: --dmarc-reports reads them one by one */
-	if ((sql && !dmarc_dir ? sqlagg_query(st, &g, err, sizeof(err))
-	                       : store_query(st, o.since, o.until, on_record, &g, err, sizeof(err))) < 0 ||
+	if (aggregate(st, &g, how, err, sizeof(err)) < 0 ||
 	    store_query_drops(st, o.since, o.until, &g.dropped, err, sizeof(err)) < 0 ||
 	    complaints_add(st, &g, err, sizeof(err)) < 0) {
 		fprintf(stderr, "trustmilter-report: %s\n", err);

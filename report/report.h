@@ -10,6 +10,10 @@
  *   rfc9990.c    DMARC aggregate reports (RFC 9990): XML per day and policy
  *                domain, gzip in memory, ready-to-send MIME messages for the
  *                verified rua= destinations
+ *   sqlagg.c     --aggregate sql: one GROUP BY over the records, rows counted
+ *                as weighted records (struct wrec)
+ *   rollagg.c    --aggregate rollup: the per-day rollup tables the store's
+ *                writer maintains (stats/rollup.c), rows added as measures
  *   feedin.c     --ingest: saved ARF and DMARC aggregate reports into the store
  *   feedback.c   the complaint and receiver views (feedback reports from the store)
  *   map.c        a small string-keyed hash map; allocation that ends the
@@ -28,10 +32,12 @@
 #include "conf.h"
 #include "dns.h"
 #include "feedingest.h"
+#include "rollup.h"
 
 #define OUT_MAX (512u * 1024 * 1024)
 #define NACT (ACT_LAST + 1)   /* enum verdict_action, named by verdict_action_name */
 #define NSPAM 7
+_Static_assert(NSPAM == ROLLUP_NSPAM && NACT == ROLLUP_NACT, "the rollups count what the report shows");
 
 extern const char *const spam_buckets[NSPAM];
 extern const char *const pol_names[4];
@@ -40,6 +46,7 @@ extern const char *const scoring_method[];
 struct entry { char *key; void *val; };
 struct map { size_t cap, n; struct entry *e; size_t vsize; };
 
+/* The counters from messages to bytes are consecutive (measures_add). */
 struct measures {
 	uint64_t messages, spf_pass, dkim_pass, dkim_aligned_pass, dmarc_pass, spf_aligned,
 	         dkim_aligned, dmarc_records, bulk, one_click, tls, format_ok, spam_known,
@@ -137,7 +144,11 @@ struct wrec {
 	const struct audit_record *r;
 	uint64_t n, rcpts, bytes;
 	int spam_bucket, spam_flagged;
+	uint64_t out[3];            /* outbound: the sums of rcpt_gmail, _yahoo, _microsoft */
 };
+
+/* How the records are aggregated (--aggregate). */
+enum report_agg { REPORT_AGG_AUTO, REPORT_AGG_ROLLUP, REPORT_AGG_SQL, REPORT_AGG_C };
 
 struct fcount { const char *name; uint64_t n; };
 
@@ -163,6 +174,13 @@ int on_record(void *arg, const struct audit_record *r);
 /* agg_add - count a weighted record: n messages alike in every measured
  * field (r), with their summed recipients and bytes; r->ts is the newest. */
 void agg_add(struct agg *g, const struct wrec *w);
+/* agg_parts - the parts that mail of direction out (1: outbound) from
+ * from_domain counts in, after the --direction and --domain filters: 0, 1
+ * or 2 of them into ps. */
+size_t agg_parts(struct agg *g, int out, const char *from_domain, struct part *ps[2]);
+/* measures_add - src's counters added to dst; its policy taken when its
+ * newest record is not older than dst's. */
+void measures_add(struct measures *dst, const struct measures *src);
 double rate(uint64_t n, uint64_t d);
 void scorecard(const struct measures *m, struct score *s);
 struct fcount *top_findings(const struct part *p, size_t *n);
@@ -202,9 +220,18 @@ void rua_summary(const struct rua_count *c, FILE *f);
 
 typedef struct store store;
 
-/* sqlagg.c: the measures of the period by one GROUP BY query instead of
+/* sqlagg.c: the measures of [since, until) by one GROUP BY query instead of
  * every record (--aggregate sql); not with --dmarc-reports. 0, or -1 with err. */
-int sqlagg_query(store *st, struct agg *g, char *err, size_t errlen);
+int sqlagg_query(store *st, struct agg *g, int64_t since, int64_t until, char *err, size_t errlen);
+
+/* rollagg.c: the measures of the period from the per-day rollup tables
+ * (--aggregate rollup); the hours of a period that does not start or end at
+ * a UTC day start through sqlagg_query. rollagg_can - can they answer o: not
+ * with --group client, with a spam threshold on a bucket boundary, and with
+ * --domain not when the campaigns are shown (--group campaign, HTML).
+ * rollagg_query - 0, or -1 with err. */
+int rollagg_can(const struct opts *o);
+int rollagg_query(store *st, struct agg *g, char *err, size_t errlen);
 
 /* feedin.c */
 int feedin_path(store *st, const char *path, const struct feedingest_opts *fo, struct feedingest_count *c);

@@ -29,7 +29,8 @@ static const char *const key_columns[] = {
 	"microsoft_ready", "action_enforced",
 };
 #define NKEYS (sizeof(key_columns) / sizeof(key_columns[0]))
-#define NTAIL 6     /* spam bucket, spam flag, count, recipients, bytes, newest ts */
+#define NTAIL 9     /* spam bucket, spam flag, count, recipients, bytes, newest ts,
+                       recipients at gmail, yahoo, microsoft */
 
 struct sqlagg_ctx {
 	struct agg *g;
@@ -66,7 +67,7 @@ static int on_group(void *arg, const char *const *cols, int n)
 	r->ts = (int64_t)strtoll(t[5] ? t[5] : "0", NULL, 10);
 	uint64_t b = num(t[0]);
 	struct wrec w = { r, num(t[2]), num(t[3]), num(t[4]), b < NSPAM ? (int)b : NSPAM - 1,
-	                  num(t[1]) != 0 };
+	                  num(t[1]) != 0, { num(t[6]), num(t[7]), num(t[8]) } };
 	agg_add(q->g, &w);
 	return 0;
 }
@@ -85,17 +86,17 @@ static void sqlagg_sql(buf *sql, const struct opts *o)
 	           " WHEN spam_score < 1 THEN 1 WHEN spam_score < 3 THEN 2 WHEN spam_score < 5"
 	           " THEN 3 WHEN spam_score < 10 THEN 4 ELSE 5 END", NSPAM - 1);
 	buf_printf(sql, ", CASE WHEN spam_score >= %.17g THEN 1 ELSE 0 END", o->spam_threshold);
-	buf_puts(sql, ", count(*), sum(nrcpt), sum(CASE WHEN size > 0 THEN size ELSE 0 END), max(ts)"
-	         " FROM messages WHERE ts >= $1 AND ts < $2 GROUP BY 1");
+	buf_puts(sql, ", count(*), sum(nrcpt), sum(CASE WHEN size > 0 THEN size ELSE 0 END), max(ts),"
+	         " sum(rcpt_gmail), sum(rcpt_yahoo), sum(rcpt_microsoft) FROM messages WHERE ts >= $1 AND ts < $2 GROUP BY 1");
 	for (size_t i = 0; i < NKEYS + 2; i++)
 		buf_printf(sql, ", %zu", i + 2);
 	/* newest group last, as store_query gives records oldest first (the
 	 * last seen DMARC policy) */
-	buf_printf(sql, " ORDER BY %zu", 1 + NKEYS + NTAIL);
+	buf_printf(sql, " ORDER BY %zu", 1 + NKEYS + 6);
 }
 
 /* sqlagg_query - see report.h. */
-int sqlagg_query(store *st, struct agg *g, char *err, size_t errlen)
+int sqlagg_query(store *st, struct agg *g, int64_t since, int64_t until, char *err, size_t errlen)
 {
 	struct sqlagg_ctx q = { .g = g, .r = malloc(sizeof(struct audit_record)) };
 	buf *sql = buf_new(2048);
@@ -111,8 +112,8 @@ int sqlagg_query(store *st, struct agg *g, char *err, size_t errlen)
 		}
 	sqlagg_sql(sql, g->o);
 	char a[32], b[32];
-	snprintf(a, sizeof(a), "%lld", (long long)g->o->since);
-	snprintf(b, sizeof(b), "%lld", (long long)g->o->until);
+	snprintf(a, sizeof(a), "%lld", (long long)since);
+	snprintf(b, sizeof(b), "%lld", (long long)until);
 	const char *p[2] = { a, b };
 	rc = store_exec(st, buf_data(sql), p, 2, on_group, &q, NULL, err, errlen);
 out:

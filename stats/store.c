@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "feedstore.h"
+#include "rollup.h"
 
 #define STORE_QUEUE_DEFAULT 10000   /* ~10 s of a busy MTA's mail; a queued record is
                                        its row text, ~1 KB */
@@ -33,6 +34,9 @@
                                        many records instead of one per message */
 #define STORE_LOG_EVERY_S 10        /* at most one drop/error log line per interval */
 #define STORE_PRUNE_EVERY_S 3600
+#define STORE_ROLLUP_KEYS 65536     /* rollup keys summed in memory before they are written */
+#define STORE_ROLLUP_FILL_KEYS 262144 /* the same while filling from stored records: a
+                                       longer time range is split in halves */
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -54,7 +58,7 @@ struct backend {
 
 /* sqlite ---- */
 
-#define SQ_CACHE 4                  /* prepared statements kept per connection */
+#define SQ_CACHE 8                  /* prepared statements kept per connection */
 
 /* A SQLite connection keeps its few parameterised statements (the INSERT of
  * every record above all) prepared: parsing the 40-column INSERT again for
@@ -327,13 +331,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_message_id ON messages (message_id);",
 	/* 4: the ARC result and the trusted sealer of an override (audit.c) */
 	"",
-	/* 5: reserved for the report's rollup tables, made on another line of
-	 * development at the same time; nothing here, so that a database both
-	 * have migrated reads the same version number. The merge replaces it. */
+	/* 5: the rollup tables (rollup.c: rollup_ddl), filled from the stored records by
+	 * run_migration */
 	"",
 	/* 6: the instance of the ARC set we added (audit.c) */
 	"",
 };
+#define ROLLUP_VERSION 5
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(NMIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
 
@@ -360,6 +364,8 @@ struct store {
 	uint64_t drops_unsaved;       /* dropped but not yet in the drops table */
 	uint64_t drops_logged;
 	time_t last_log, last_prune;
+	rollup_batch *rb;             /* writer: the rollups of the batch */
+	size_t rcol[ROLLUP_MAX_COLUMNS];  /* rollup_columns[i] is audit column rcol[i] */
 };
 
 /* slog - one line to the configured logger. */
@@ -417,6 +423,124 @@ void store_columns_ddl(buf *b, int version)
 		buf_puts(b, ");");
 }
 
+/* be_exec - a statement without rows on the store's connection (rollup_exec_fn). */
+static int be_exec(void *arg, const char *sql, const char *const *params, int np, char *err,
+                   size_t errlen)
+{
+	store *st = arg;
+	return st->be->run(st->conn, sql, params, np, NULL, NULL, NULL, err, errlen);
+}
+
+struct fill_ctx { rollup_batch *b; int full; long n; };
+
+/* fill_row - one stored record (rollup_columns) into the batch; stops when full. */
+static int fill_row(void *arg, const char *const *cols, int n)
+{
+	struct fill_ctx *f = arg;
+	if (n < (int)rollup_ncolumns)
+		return 1;
+	if (rollup_batch_add_cols(f->b, cols) < 0) {
+		f->full = 1;
+		return 1;
+	}
+	f->n++;
+	return 0;
+}
+
+/* fill_range - the rollups of the records with lo <= ts < hi (whose rollup
+ * rows are not there); a range with too many keys is split in halves. The
+ * number of records, or -1 with err. */
+static long fill_range(store *st, rollup_batch *b, const char *sel, int64_t lo, int64_t hi,
+                       char *err, size_t errlen)
+{
+	struct fill_ctx f = { b, 0, 0 };
+	char a[32], z[32];
+	snprintf(a, sizeof(a), "%lld", (long long)lo);
+	snprintf(z, sizeof(z), "%lld", (long long)hi);
+	const char *p[2] = { a, z };
+	if (st->be->run(st->conn, sel, p, 2, fill_row, &f, NULL, err, errlen) < 0)
+		return -1;
+	if (!f.full)
+		return rollup_batch_write(b, be_exec, st, err, errlen) < 0 ? -1 : f.n;
+	rollup_batch_clear(b);
+	if (hi - lo < 2) {
+		snprintf(err, errlen, "too many rollup keys in one second");
+		return -1;
+	}
+	int64_t mid = lo + (hi - lo) / 2;
+	long x = fill_range(st, b, sel, lo, mid, err, errlen), y = x < 0 ? -1 :
+	         fill_range(st, b, sel, mid, hi, err, errlen);
+	return y < 0 ? -1 : x + y;
+}
+
+/* minmax_row - min(ts), max(ts); none when NULL. */
+static int minmax_row(void *arg, const char *const *cols, int n)
+{
+	int64_t *v = arg;
+	if (n >= 2 && cols[0] && cols[1]) {
+		v[0] = strtoll(cols[0], NULL, 10);
+		v[1] = strtoll(cols[1], NULL, 10);
+		v[2] = 1;
+	}
+	return 1;
+}
+
+/* rollup_fill - (inside a transaction) the rollup rows of the UTC days
+ * touching [since, until) deleted and computed again from the stored
+ * records, day by day. The number of records, or -1 with err. */
+static long rollup_fill(store *st, int64_t since, int64_t until, char *err, size_t errlen)
+{
+	int64_t lo = rollup_day(since), hi = rollup_day(until - 1) + ROLLUP_DAY, mm[3] = { 0, 0, 0 };
+	char a[32], z[32];
+	snprintf(a, sizeof(a), "%lld", (long long)lo);
+	snprintf(z, sizeof(z), "%lld", (long long)hi);
+	const char *p[2] = { a, z };
+	buf *sql = buf_new(2048);
+	rollup_batch *b = rollup_batch_new(STORE_ROLLUP_FILL_KEYS);
+	long total = -1;
+	if (sql == NULL || b == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (int t = 0; t < ROLLUP_NTABLES; t++) {
+		buf_reset(sql);
+		buf_printf(sql, "DELETE FROM %s WHERE day >= $1 AND day < $2", rollup_table_name((enum rollup_table)t));
+		if (st->be->run(st->conn, buf_data(sql), p, 2, NULL, NULL, NULL, err, errlen) < 0)
+			goto out;
+	}
+	if (st->be->run(st->conn, "SELECT min(ts), max(ts) FROM messages WHERE ts >= $1 AND ts < $2",
+	                p, 2, minmax_row, mm, NULL, err, errlen) < 0)
+		goto out;
+	buf_reset(sql);
+	buf_puts(sql, "SELECT ");
+	for (size_t i = 0; i < rollup_ncolumns; i++)
+		buf_printf(sql, "%s%s", i ? ", " : "", rollup_columns[i]);
+	buf_puts(sql, " FROM messages WHERE ts >= $1 AND ts < $2");
+	total = 0;
+	for (int64_t d = rollup_day(mm[0]); mm[2] && d <= mm[1] && total >= 0; d += ROLLUP_DAY) {
+		long n = fill_range(st, b, buf_data(sql), d, d + ROLLUP_DAY, err, errlen);
+		total = n < 0 ? -1 : total + n;
+	}
+out:
+	rollup_batch_free(b);
+	buf_free(sql);
+	return total;
+}
+
+/* store_rollup_rebuild - see store.h: rollup_fill in one transaction. */
+long store_rollup_rebuild(store *st, int64_t since, int64_t until, char *err, size_t errlen)
+{
+	const struct backend *be = st->be;
+	if (be->run(st->conn, be->begin, NULL, 0, NULL, NULL, NULL, err, errlen) < 0)
+		return -1;
+	long n = rollup_fill(st, since, until, err, errlen);
+	if (n >= 0 && be->run(st->conn, "COMMIT", NULL, 0, NULL, NULL, NULL, err, errlen) == 0)
+		return n;
+	char e2[64];
+	be->run(st->conn, "ROLLBACK", NULL, 0, NULL, NULL, NULL, e2, sizeof(e2));
+	return -1;
+}
+
 /* run_migration - bring the schema from version i to i+1 (inside the transaction). */
 static int run_migration(store *st, size_t i, char *err, size_t errlen)
 {
@@ -427,6 +551,8 @@ static int run_migration(store *st, size_t i, char *err, size_t errlen)
 	}
 	store_columns_ddl(ddl, (int)i + 1);
 	buf_puts(ddl, migrations[i]);
+	if (i + 1 == ROLLUP_VERSION)
+		rollup_ddl(ddl);
 	/* a version with nothing to do runs nothing: PostgreSQL refuses an
 	 * empty query (PGRES_EMPTY_QUERY) */
 	int rc = buf_overflowed(ddl) ? -1 : buf_len(ddl) == 0 ? 0 :
@@ -434,6 +560,9 @@ static int run_migration(store *st, size_t i, char *err, size_t errlen)
 	if (buf_overflowed(ddl))
 		snprintf(err, errlen, "schema text too long");
 	buf_free(ddl);
+	/* an upgraded store is complete: the rollups of the records already there */
+	if (rc == 0 && i + 1 == ROLLUP_VERSION)
+		rc = rollup_fill(st, INT64_MIN / 2, INT64_MAX / 2, err, errlen) < 0 ? -1 : 0;
 	return rc;
 }
 
@@ -591,6 +720,23 @@ static void insert_sql(buf *b)
 	buf_puts(b, ")");
 }
 
+/* rollup_row - one record's row (row_params) into the batch's rollups,
+ * written first when the batch holds too many keys. */
+static int rollup_row(store *st, const char *const *p, char *err, size_t errlen)
+{
+	const char *v[ROLLUP_MAX_COLUMNS];
+	for (size_t k = 0; k < rollup_ncolumns; k++)
+		v[k] = p[st->rcol[k]];
+	if (rollup_batch_add_cols(st->rb, v) == 0)
+		return 0;
+	if (rollup_batch_write(st->rb, be_exec, st, err, errlen) < 0)
+		return -1;
+	if (rollup_batch_add_cols(st->rb, v) == 0)
+		return 0;
+	snprintf(err, errlen, "rollup batch: out of memory");
+	return -1;
+}
+
 /* write_batch - one transaction: the records and the unsaved drop count. */
 static int write_batch(store *st, char **batch, size_t n, uint64_t drops,
                        char *err, size_t errlen)
@@ -611,12 +757,16 @@ static int write_batch(store *st, char **batch, size_t n, uint64_t drops,
 	insert_sql(sql);
 	if (be->run(st->conn, be->begin, NULL, 0, NULL, NULL, NULL, err, errlen) < 0)
 		goto out;
+	rollup_batch_clear(st->rb);
 	for (size_t i = 0; i < n; i++) {
 		const char *p[AUDIT_MAX_COLUMNS];
 		row_params(batch[i], p);
-		if (be->run(st->conn, buf_data(sql), p, (int)audit_ncolumns, NULL, NULL, NULL, err, errlen) < 0)
+		if (be->run(st->conn, buf_data(sql), p, (int)audit_ncolumns, NULL, NULL, NULL, err, errlen) < 0 ||
+		    rollup_row(st, p, err, errlen) < 0)
 			goto rollback;
 	}
+	if (rollup_batch_write(st->rb, be_exec, st, err, errlen) < 0)
+		goto rollback;
 	if (drops) {
 		char ts[32], cnt[32];
 		snprintf(ts, sizeof(ts), "%lld", (long long)time(NULL));
@@ -686,7 +836,9 @@ static void housekeeping(store *st)
 	if (st->o.retention_days > 0 && now - st->last_prune >= STORE_PRUNE_EVERY_S) {
 		st->last_prune = now;
 		char err[512];
-		long n = store_prune(st, (int64_t)now - (int64_t)st->o.retention_days * 86400, err, sizeof(err));
+		/* at a UTC day start, so that the rollups and the records agree */
+		long n = store_prune(st, rollup_day((int64_t)now - (int64_t)st->o.retention_days * 86400),
+		                     err, sizeof(err));
 		if (n < 0)
 			slog(st, 1, "pruning old records failed: %s", err);
 		else if (n > 0)
@@ -802,6 +954,11 @@ store *store_open(const char *uri, const struct store_opts *o, char *err, size_t
 	st->o.host = NULL;
 	st->qcap = st->o.queue_size;
 	st->q = calloc(st->qcap, sizeof(*st->q));
+	st->rb = rollup_batch_new(STORE_ROLLUP_KEYS);
+	for (size_t k = 0; k < rollup_ncolumns; k++)
+		for (size_t i = 0; i < audit_ncolumns; i++)
+			if (strcmp(audit_columns[i].name, rollup_columns[k]) == 0)
+				st->rcol[k] = i;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -812,7 +969,7 @@ store *store_open(const char *uri, const struct store_opts *o, char *err, size_t
 	pthread_condattr_destroy(&ca);
 	st->last_log = 0;
 	st->last_prune = 0;
-	if (st->q == NULL || pthread_create(&st->thread, NULL, writer, st) != 0) {
+	if (st->q == NULL || st->rb == NULL || pthread_create(&st->thread, NULL, writer, st) != 0) {
 		snprintf(err, errlen, "cannot start the audit writer: %s", st->q ? strerror(errno) : "out of memory");
 		store_close(st);
 		return NULL;
@@ -893,6 +1050,7 @@ static void close_inner(store *st, struct store_stats *out)
 	if (st->conn)
 		st->be->disconnect(st->conn);
 	free(st->q);
+	rollup_batch_free(st->rb);
 	free(st->target);
 	pthread_mutex_destroy(&st->mu);
 	pthread_cond_destroy(&st->wake);
@@ -1008,6 +1166,16 @@ long store_prune(store *st, int64_t before, char *err, size_t errlen)
 	if (st->be->run(st->conn, "DELETE FROM messages WHERE ts < $1", p, 1, NULL, NULL, &n, err, errlen) < 0 ||
 	    st->be->run(st->conn, "DELETE FROM drops WHERE ts < $1", p, 1, NULL, NULL, &m, err, errlen) < 0)
 		return -1;
+	/* the rollup days that end at the cut or before: a day the cut falls
+	 * into keeps its rollup rows (housekeeping cuts at a day start) */
+	char d[32], sql[128];
+	snprintf(d, sizeof(d), "%lld", (long long)(before - ROLLUP_DAY));
+	const char *pd[1] = { d };
+	for (int t = 0; t < ROLLUP_NTABLES; t++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE day <= $1", rollup_table_name((enum rollup_table)t));
+		if (st->be->run(st->conn, sql, pd, 1, NULL, NULL, NULL, err, errlen) < 0)
+			return -1;
+	}
 	return n;
 }
 

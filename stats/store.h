@@ -81,8 +81,15 @@ int store_query(store *st, int64_t since, int64_t until,
 /* store_query_drops - sum of dropped records logged in [since, until). */
 int store_query_drops(store *st, int64_t since, int64_t until, uint64_t *out,
                       char *err, size_t errlen);
-/* store_prune - delete records older than before; returns rows deleted or -1. */
+/* store_prune - delete records older than before, and the rollup rows of
+ * the UTC days that end at before or earlier (a day before falls into keeps
+ * its rollup rows); returns records deleted or -1. */
 long store_prune(store *st, int64_t before, char *err, size_t errlen);
+/* store_rollup_rebuild - in one transaction, the rollup rows of the UTC days
+ * touching [since, until) computed again from the stored records (for
+ * records written by other means than the writer, e.g. a bulk copy). The
+ * number of records read, or -1 with err. On a reader only. */
+long store_rollup_rebuild(store *st, int64_t since, int64_t until, char *err, size_t errlen);
 /* store_exec - run sql (text parameters $1..$np, NULL = SQL NULL) on the
  * connection of a reader (store_open_reader); rows go to fn (cols[i] NULL
  * for SQL NULL; nonzero stops). "BEGIN" starts the backend's write

@@ -347,6 +347,10 @@ def days_store(conf):
         db.close()
         if p.returncode == 2:
             ok(False, "days store: %s" % fname, p.stderr)
+    # the timestamps were moved behind the writer's back: its rollups follow
+    rc, out, err = report(["--store", uri, "--rebuild-rollups"])
+    ok(rc == 0 and "rollups rebuilt from %d records" % len(plan) in out,
+       "days store: --rebuild-rollups after moving the records", out + err)
     return uri
 
 
