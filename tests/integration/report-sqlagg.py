@@ -82,7 +82,8 @@ def psql(pg, sql, db="postgres"):
     return r.returncode == 0, r.stdout + r.stderr
 
 
-DOWNGRADE = ("DROP TABLE rollup_domain; DROP TABLE rollup_campaign; DROP TABLE rollup_findings; "
+# version 6 added the column arc_sealed, version 5 the rollup tables
+DOWNGRADE = ("ALTER TABLE messages DROP COLUMN arc_sealed; DROP TABLE rollup_domain; DROP TABLE rollup_campaign; DROP TABLE rollup_findings; "
              "UPDATE schema_version SET version = 4")
 SHORT = [[], ["--group", "domain", "--format", "json"], ["--group", "campaign", "--format", "html"]]
 
@@ -104,7 +105,7 @@ def migration(db, pg, pguri):
     same_as_c("sqlite", old, "after the migration from version 4")
     r = subprocess.run(["sqlite3", old, "SELECT version FROM schema_version; SELECT sum(messages) FROM rollup_domain"],
                        capture_output=True, text=True)
-    ok(r.stdout.split() == ["5", str(RECORDS)], "sqlite: migrated to version 5, every record in the rollups", r.stdout)
+    ok(r.stdout.split() == ["6", str(RECORDS)], "sqlite: migrated to version 6, every record in the rollups", r.stdout)
     if pguri:
         good, out = psql(pg, DOWNGRADE)
         ok(good, "postgresql: a version-4 store made", out)
