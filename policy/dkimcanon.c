@@ -8,9 +8,10 @@
 #include "mime.h"
 
 /* fws - white space as it appears in folded fields (WSP and line ends). */
+static const unsigned char fws_tab[256] = { [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1 };
 static int fws(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	return fws_tab[c];
 }
 
 static int alpha(unsigned char c)
