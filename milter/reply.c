@@ -93,9 +93,13 @@ static char *header_value(const char *v, int leadspc)
 		return NULL;
 	if (leadspc && v[0] != ' ' && v[0] != '\t')
 		buf_putc(b, ' ');
-	for (const char *p = v; *p; p++)
-		if (!(p[0] == '\r' && p[1] == '\n'))
-			buf_putc(b, *p);
+	/* runs between CRLFs (only the CR goes) */
+	for (const char *p = v; *p;) {
+		const char *cr = strstr(p, "\r\n");
+		size_t run = cr ? (size_t)(cr - p) : strlen(p);
+		buf_append(b, p, run);
+		p += run + (cr ? 1 : 0);
+	}
 	if (buf_overflowed(b)) {
 		buf_free(b);
 		return NULL;

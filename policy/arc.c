@@ -86,6 +86,8 @@ struct arc_verify {
 	unsigned char seal_md[ARC_MAX_INSTANCES + 1][32];   /* what the AS of each instance signs */
 	signed char seal_st[ARC_MAX_INSTANCES + 1];         /* SEAL_* */
 	buf *data, *tmp;
+	buf *sel;                       /* the newest AMS's selected fields, canonical */
+	unsigned sel_of;                /* the instance sel was made for, 0 none */
 };
 
 /* seal_st values: the digest of an AS's data is not computed (an internal
@@ -152,6 +154,7 @@ void arc_free(arc_verify *v)
 	EVP_MD_CTX_free(v->run);
 	buf_free(v->data);
 	buf_free(v->tmp);
+	buf_free(v->sel);
 	free(v);
 }
 
@@ -583,6 +586,38 @@ static int hlist_has(const struct tagv *h, const char *name)
  * AMS whose h= leaves out From (RFC 6376 6.1.1: PERMFAIL, and 8617 4.1.2
  * gives the AMS DKIM's semantics) or lists ARC-Seal (8617 4.1.2: MUST NOT,
  * so no conforming sealer made it) does not validate. */
+/* same_selection - do the AMSs of instances a and b select the same header
+ * fields in the same form: the same h= bytes and header canonicalization,
+ * and h= not naming ARC-Message-Signature (each AMS skips only itself). */
+static int same_selection(const arc_verify *v, unsigned a, unsigned b)
+{
+	const struct arc_set *x = &v->sets[a], *y = &v->sets[b];
+	return x->hrelaxed == y->hrelaxed && x->ams.h.n == y->ams.h.n &&
+	       memcmp(x->ams.h.p, y->ams.h.p, x->ams.h.n) == 0 &&
+	       !hlist_has(&x->ams.h, "arc-message-signature");
+}
+
+/* ams_selected - the header fields the AMS of instance i selects, canonical,
+ * into v->data. With the oldest-pass value wanted, the newest AMS's are kept
+ * in v->sel and an older AMS that selects the same (same_selection) takes
+ * them from there instead of canonicalizing them again. */
+static int ams_selected(arc_verify *v, unsigned i, enum dkim_hcanon hc)
+{
+	const struct arc_set *s = &v->sets[i];
+	if (v->sel_of != 0 && v->sel_of != i && same_selection(v, v->sel_of, i))
+		return buf_append(v->data, buf_data(v->sel), buf_len(v->sel));
+	if (dkimcanon_selected(v->data, hc, v->h, s->ams.h.p, s->ams.h.n, s->f[K_AMS]) < 0)
+		return -1;
+	if (i != v->n || !v->want_oldest || v->n < 2)
+		return 0;
+	if (v->sel == NULL && (v->sel = buf_new(ARC_MAX_HEADER_DATA)) == NULL)
+		return 0;       /* no copy: the older AMSs canonicalize their own */
+	buf_reset(v->sel);
+	if (buf_append(v->sel, buf_data(v->data), buf_len(v->data)) == 0)
+		v->sel_of = i;
+	return 0;
+}
+
 static enum vres ams_verify(arc_verify *v, unsigned i, char *why, size_t whysz)
 {
 	const struct arc_set *s = &v->sets[i];
@@ -602,7 +637,7 @@ static enum vres ams_verify(arc_verify *v, unsigned i, char *why, size_t whysz)
 	enum dkim_hcanon hc = s->hrelaxed ? DKIM_HC_RELAXED : DKIM_HC_SIMPLE;
 	buf_reset(v->data);
 	buf_reset(v->tmp);
-	if (dkimcanon_selected(v->data, hc, v->h, s->ams.h.p, s->ams.h.n, f) < 0 ||
+	if (ams_selected(v, i, hc) < 0 ||
 	    dkimcanon_strip_tag(v->tmp, f->value, f->vlen, &s->ams.btag) < 0 ||
 	    dkimcanon_header(v->data, hc, f->name, f->nlen, buf_data(v->tmp), buf_len(v->tmp)) < 0) {
 		snprintf(why, whysz, "h= list malformed or signed header data too large");

@@ -188,6 +188,15 @@ int mem_caseeq(const char *a, size_t an, const char *b, size_t bn)
 	return 1;
 }
 
+/* mem_linelen - see buf.h; memchr rather than a loop per byte. */
+size_t mem_linelen(const char *p, size_t n)
+{
+	const char *lf = n ? memchr(p, '\n', n) : NULL;
+	size_t m = lf ? (size_t)(lf - p) : n;
+	const char *cr = m ? memchr(p, '\r', m) : NULL;
+	return cr ? (size_t)(cr - p) : m;
+}
+
 /* str_printable - copy for logs: non-printable bytes become '?'. */
 void str_printable(char *dst, size_t dstsz, const char *p, size_t n)
 {

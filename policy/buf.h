@@ -48,6 +48,8 @@ int str_copy(char *dst, size_t dstsz, const char *p, size_t n);
 void str_lower(char *s);
 /* mem_casecmp_eq - ASCII case-insensitive equality of (a,an) and (b,bn). */
 int mem_caseeq(const char *a, size_t an, const char *b, size_t bn);
+/* mem_linelen - bytes of (p,n) before its first CR or LF (n when none). */
+size_t mem_linelen(const char *p, size_t n);
 /* str_printable - copy (p,n) into dst[dstsz] replacing non-printables with '?'
  * (for logging attacker-supplied strings). */
 void str_printable(char *dst, size_t dstsz, const char *p, size_t n);

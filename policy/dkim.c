@@ -433,9 +433,7 @@ int dkim_verify_header(dkim_verify *v, const char *name, size_t nlen, const char
 	buf_putc(v->field, ':');
 	/* runs between line ends are copied whole; CR, LF and CRLF become CRLF */
 	for (size_t i = 0; i < vlen;) {
-		size_t run = 0;
-		while (i + run < vlen && value[i + run] != '\r' && value[i + run] != '\n')
-			run++;
+		size_t run = mem_linelen(value + i, vlen - i);
 		buf_append(v->field, value + i, run);
 		i += run;
 		if (i < vlen) {

@@ -116,10 +116,13 @@ static int is_wsp(char c) { return c == ' ' || c == '\t'; }
 static size_t unfold(char *dst, const char *v, size_t n)
 {
 	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] == '\r' || v[i] == '\n')
-			continue;
-		dst[j++] = v[i];
+	for (size_t i = 0; i < n;) {
+		size_t run = mem_linelen(v + i, n - i);
+		memcpy(dst + j, v + i, run);
+		j += run;
+		i += run;
+		while (i < n && (v[i] == '\r' || v[i] == '\n'))
+			i++;
 	}
 	size_t s = 0;
 	while (s < j && is_wsp(dst[s]))
