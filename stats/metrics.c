@@ -208,20 +208,12 @@ static void render_findings(metrics *m, buf *o)
 		           (unsigned long long)get(&m->findings[i]));
 }
 
-/* render_arc - DMARC failures let through by a trusted ARC sealer, and the
- * messages we sealed (the ARC results are in trustmilter_auth_results_total). */
-static void render_arc(metrics *m, buf *o)
+/* render_by_direction - one counter per direction, with its help text. */
+static void render_by_direction(buf *o, const char *name, const char *help, const uint64_t v[NDIR])
 {
-	buf_puts(o, "# HELP trustmilter_arc_overrides_total Messages whose DMARC failure a trusted ARC sealer overrode.\n"
-	            "# TYPE trustmilter_arc_overrides_total counter\n");
+	buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
 	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_arc_overrides_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
-		           (unsigned long long)get(&m->arc_override[d]));
-	buf_puts(o, "# HELP trustmilter_arc_sealed_total Messages we ARC-sealed.\n"
-	            "# TYPE trustmilter_arc_sealed_total counter\n");
-	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_arc_sealed_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
-		           (unsigned long long)get(&m->arc_sealed[d]));
+		buf_printf(o, "%s{direction=\"%s\"} %llu\n", name, DIR_NAME(d), (unsigned long long)get(&v[d]));
 }
 
 /* metrics_render - the text exposition format, version 0.0.4. */
@@ -245,22 +237,13 @@ int metrics_render(metrics *m, buf *o)
 				           "result=\"%s\"} %llu\n", DIR_NAME(d), methods[k],
 				           result_name((enum auth_result)x),
 				           (unsigned long long)get(&m->auth[d][k][x]));
-	buf_puts(o, "# HELP trustmilter_bulk_messages_total Bulk messages.\n"
-	            "# TYPE trustmilter_bulk_messages_total counter\n");
-	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_bulk_messages_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
-		           (unsigned long long)get(&m->bulk[d]));
-	buf_puts(o, "# HELP trustmilter_one_click_compliant_total Bulk messages with compliant RFC 8058 one-click unsubscribe.\n"
-	            "# TYPE trustmilter_one_click_compliant_total counter\n");
-	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_one_click_compliant_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
-		           (unsigned long long)get(&m->one_click[d]));
-	buf_puts(o, "# HELP trustmilter_tls_messages_total Messages whose SMTP hop used TLS.\n"
-	            "# TYPE trustmilter_tls_messages_total counter\n");
-	for (int d = 0; d < NDIR; d++)
-		buf_printf(o, "trustmilter_tls_messages_total{direction=\"%s\"} %llu\n", DIR_NAME(d),
-		           (unsigned long long)get(&m->tls[d]));
-	render_arc(m, o);
+	render_by_direction(o, "trustmilter_bulk_messages_total", "Bulk messages.", m->bulk);
+	render_by_direction(o, "trustmilter_one_click_compliant_total",
+	                    "Bulk messages with compliant RFC 8058 one-click unsubscribe.", m->one_click);
+	render_by_direction(o, "trustmilter_tls_messages_total", "Messages whose SMTP hop used TLS.", m->tls);
+	render_by_direction(o, "trustmilter_arc_overrides_total",
+	                    "Messages whose DMARC failure a trusted ARC sealer overrode.", m->arc_override);
+	render_by_direction(o, "trustmilter_arc_sealed_total", "Messages we ARC-sealed.", m->arc_sealed);
 	buf_printf(o, "# HELP trustmilter_dns_errors_total Messages with a temporary DNS failure.\n"
 	              "# TYPE trustmilter_dns_errors_total counter\n"
 	              "trustmilter_dns_errors_total %llu\n", (unsigned long long)get(&m->dns_errors));
