@@ -202,10 +202,12 @@ fuzz: fuzz-build
 deps:
 	contrib/install-deps test
 
+# the three builds use every core (JOBS); the tests run one script at a time
+JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	$(MAKE) all
-	$(MAKE) all SAN=1
-	$(MAKE) fuzz-build
+	$(MAKE) -j$(JOBS) all
+	$(MAKE) -j$(JOBS) all SAN=1
+	$(MAKE) -j$(JOBS) fuzz-build
 	tests/run-tests
 
 test: check
