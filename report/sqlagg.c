@@ -38,15 +38,6 @@ struct sqlagg_ctx {
 	struct audit_record *r;
 };
 
-/* column_named - the audit column called name, NULL if none. */
-static const struct audit_column *column_named(const char *name)
-{
-	for (size_t i = 0; i < audit_ncolumns; i++)
-		if (strcmp(audit_columns[i].name, name) == 0)
-			return &audit_columns[i];
-	return NULL;
-}
-
 /* num - an unsigned decimal column (NULL: 0). */
 static uint64_t num(const char *s)
 {
@@ -106,7 +97,7 @@ int sqlagg_query(store *st, struct agg *g, int64_t since, int64_t until, char *e
 		goto out;
 	}
 	for (size_t i = 0; i < NKEYS; i++)
-		if ((q.cols[i] = column_named(key_columns[i])) == NULL) {
+		if ((q.cols[i] = audit_column_named(key_columns[i])) == NULL) {
 			snprintf(err, errlen, "no audit column %s", key_columns[i]);
 			goto out;
 		}

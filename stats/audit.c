@@ -317,3 +317,11 @@ void audit_sigs_parse(const char *text, struct audit_record *r)
 		p += l;
 	}
 }
+
+const struct audit_column *audit_column_named(const char *name)
+{
+	for (size_t i = 0; i < audit_ncolumns; i++)
+		if (strcmp(audit_columns[i].name, name) == 0)
+			return &audit_columns[i];
+	return NULL;
+}

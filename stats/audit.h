@@ -148,6 +148,8 @@ const char *audit_column_text(const struct audit_column *c, const struct audit_r
                               char *tmp, size_t tmpsz);
 /* audit_column_max - the longest text column c can have, without the NUL. */
 size_t audit_column_max(const struct audit_column *c);
+/* audit_column_named - the column called name, NULL if there is none. */
+const struct audit_column *audit_column_named(const char *name);
 /* audit_column_parse - the inverse: text (NULL = SQL NULL) into r's field;
  * strings are cut at the array's size, an unknown enum name reads as 0. */
 void audit_column_parse(const struct audit_column *c, struct audit_record *r, const char *text);

@@ -171,14 +171,6 @@ static void upsert_sql(buf *b, enum rollup_table t)
 	}
 }
 
-static const struct audit_column *column_named(const char *name)
-{
-	for (size_t i = 0; i < audit_ncolumns; i++)
-		if (strcmp(audit_columns[i].name, name) == 0)
-			return &audit_columns[i];
-	return NULL;
-}
-
 rollup_batch *rollup_batch_new(size_t max_keys)
 {
 	rollup_batch *b = calloc(1, sizeof(*b));
@@ -188,7 +180,7 @@ rollup_batch *rollup_batch_new(size_t max_keys)
 	b->scratch = malloc(sizeof(*b->scratch));
 	int bad = b->scratch == NULL;
 	for (size_t i = 0; i < NCOLS; i++)
-		bad |= (b->cols[i] = column_named(rollup_columns[i])) == NULL;
+		bad |= (b->cols[i] = audit_column_named(rollup_columns[i])) == NULL;
 	for (int t = 0; t < ROLLUP_NTABLES; t++) {
 		b->sql[t] = buf_new(8192);
 		if (b->sql[t])

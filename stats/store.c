@@ -955,10 +955,11 @@ store *store_open(const char *uri, const struct store_opts *o, char *err, size_t
 	st->qcap = st->o.queue_size;
 	st->q = calloc(st->qcap, sizeof(*st->q));
 	st->rb = rollup_batch_new(STORE_ROLLUP_KEYS);
-	for (size_t k = 0; k < rollup_ncolumns; k++)
-		for (size_t i = 0; i < audit_ncolumns; i++)
-			if (strcmp(audit_columns[i].name, rollup_columns[k]) == 0)
-				st->rcol[k] = i;
+	for (size_t k = 0; k < rollup_ncolumns; k++) {
+		const struct audit_column *c = audit_column_named(rollup_columns[k]);
+		if (c)
+			st->rcol[k] = (size_t)(c - audit_columns);
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
